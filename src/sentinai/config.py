@@ -1,0 +1,132 @@
+"""One typed settings object, read from the environment once and passed in."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy.engine import URL, make_url
+
+
+class ConfigurationError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+def normalise_database_url(raw: str) -> URL:
+    """Accept `postgresql://` and `postgresql+asyncpg://`; always hand back the asyncpg driver.
+
+    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which is not installed.
+    """
+    try:
+        url = make_url(raw)
+    except Exception as error:  # sqlalchemy raises ArgumentError with the whole URL in it
+        raise ConfigurationError("DATABASE_URL is not a valid database URL") from error
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            f"DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}"
+        )
+    return url.set(drivername="postgresql+asyncpg")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment.
+
+    `database_url` is None when the embedded PostgreSQL should be used; the
+    runtime fills it in once that server is up (see `db.embedded`).
+    """
+
+    database_url: URL | None = None
+    migration_database_url: URL | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 5.0
+    db_echo: bool = False
+    db_statement_timeout_ms: int = 15_000
+    db_connect_attempts: int = 8
+    data_dir: Path = field(default_factory=lambda: Path(".sentinai"))
+    admin_token: str | None = None
+    auth_cache_seconds: float = 5.0
+    environment: str = "development"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        database_url = env.get("DATABASE_URL") or None
+        migration_url = env.get("MIGRATION_DATABASE_URL") or None
+        admin_token = env.get("SENTINAI_ADMIN_TOKEN") or None
+        if admin_token is not None and len(admin_token) < 24:
+            raise ConfigurationError("SENTINAI_ADMIN_TOKEN must be at least 24 characters long")
+        return cls(
+            database_url=normalise_database_url(database_url) if database_url else None,
+            migration_database_url=normalise_database_url(migration_url) if migration_url else None,
+            db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1),
+            db_max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
+            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 5.0),
+            db_echo=_bool(env, "DB_ECHO", False),
+            db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=1),
+            db_connect_attempts=_int(env, "DB_CONNECT_ATTEMPTS", 8, minimum=1),
+            data_dir=Path(env.get("SENTINAI_DATA_DIR") or ".sentinai"),
+            admin_token=admin_token,
+            auth_cache_seconds=_float(env, "SENTINAI_AUTH_CACHE_SECONDS", 5.0),
+            environment=env.get("SENTINAI_ENV", "development"),
+        )
+
+    def with_database(self, runtime: URL, migration: URL) -> Settings:
+        """A copy pointing at a concrete server (used once the embedded one is up)."""
+        return Settings(**{**self.__dict__, "database_url": runtime, "migration_database_url": migration})
+
+    @property
+    def owner_url(self) -> URL:
+        """The URL migrations run with: the schema owner's."""
+        url = self.migration_database_url or self.database_url
+        if url is None:
+            raise ConfigurationError("no database configured yet")
+        return url

@@ -1,0 +1,68 @@
+"""Engine and session factory for the service's runtime login, with start-up retry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from sentinai.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database could not be reached at start-up after every retry."""
+
+
+def describe(url: URL) -> str:
+    """Where a URL points, without its password: safe for logs and error messages."""
+    host = url.host or url.query.get("host") or "localhost"
+    return f"{url.username or '?'}@{host}:{url.port or 5432}/{url.database}"
+
+
+def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
+    url = url or settings.database_url
+    assert url is not None, "the embedded database must be started before the engine is built"
+    return create_async_engine(
+        url.render_as_string(hide_password=False),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        echo=settings.db_echo,
+        connect_args={
+            "server_settings": {
+                "application_name": "sentinai",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "lock_timeout": str(min(settings.db_statement_timeout_ms, 5_000)),
+                "idle_in_transaction_session_timeout": str(settings.db_statement_timeout_ms * 2),
+            },
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def wait_for_database(engine: AsyncEngine, attempts: int, first_delay: float = 0.25) -> None:
+    """Retry `SELECT 1` with exponential backoff; raise a clear error when every attempt failed."""
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except Exception as error:  # any driver or OS error means "not reachable yet"
+            if attempt == attempts:
+                raise DatabaseUnavailableError(
+                    f"PostgreSQL at {describe(engine.url)} is unreachable after {attempts} attempts: "
+                    f"{type(error).__name__}: {error}. Check DATABASE_URL and that the server is running."
+                ) from error
+            log.warning("database not reachable (attempt %d/%d), retrying in %.2fs", attempt, attempts, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

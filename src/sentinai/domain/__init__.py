@@ -1,0 +1,1 @@
+"""Pure rules of the exception domain: no I/O, no SQL, no GraphQL."""

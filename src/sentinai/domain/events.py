@@ -1,0 +1,158 @@
+"""The event model: a typed envelope and one payload schema per event type.
+
+Payloads are JSON objects. Each type declares the fields it understands; declared
+fields are type-checked and required ones must be present, so an agent that sends
+`TriageCompleted` without a severity is told exactly that. Undeclared fields are kept
+as they are: payloads grow over time and the timeline must not lose what an agent sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sentinai.db.models import ActorType, ExceptionStatus, Severity
+from sentinai.errors import ValidationError
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # "string" | "number" | "integer" | "list" | "object" | "boolean"
+    required: bool = False
+    choices: frozenset[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def _required(kind: str, **options: Any) -> Field:
+    return Field(kind, required=True, **options)
+
+
+_SEVERITIES = frozenset(s.value.upper() for s in Severity)
+_UNIT = {"minimum": 0.0, "maximum": 1.0}
+
+PAYLOAD_SCHEMAS: dict[str, dict[str, Field]] = {
+    "ExceptionCreated": {"sourceSystem": Field("string"), "summary": Field("string")},
+    "ExceptionUpdated": {"changedFields": _required("list")},
+    "ExceptionNormalized": {"normalizedFields": Field("list")},
+    "TriageCompleted": {
+        "severity": _required("string", choices=_SEVERITIES),
+        "classification": Field("string"),
+        "confidence": Field("number", **_UNIT),
+    },
+    "PolicyEvaluated": {
+        "decision": _required("string"),
+        "policyPackVersion": Field("integer", minimum=1),
+        "violations": Field("list"),
+    },
+    "ResolutionSuggested": {
+        "summary": _required("string"),
+        "playbookId": Field("integer", minimum=1),
+        "confidence": Field("number", **_UNIT),
+    },
+    "ResolutionApproved": {"approvedBy": _required("string"), "planId": Field("integer", minimum=1)},
+    "FeedbackCaptured": {
+        "outcome": _required("string"),
+        "rating": Field("integer", minimum=1, maximum=5),
+        "notes": Field("string"),
+    },
+    "LLMDecisionProposed": {
+        "decision": _required("string"),
+        "rationale": Field("string"),
+        "confidence": Field("number", **_UNIT),
+        "model": Field("string"),
+    },
+    "CopilotQuestionAsked": {"question": _required("string")},
+    "CopilotAnswerGiven": {
+        "answer": _required("string"),
+        "questionEventId": Field("string"),
+        "sources": Field("list"),
+    },
+    "StatusChanged": {"from": _required("string"), "to": _required("string"), "reason": Field("string")},
+    "ExceptionAssigned": {"owner": Field("string"), "previousOwner": Field("string")},
+    "PlaybookAttached": {"playbookId": _required("integer", minimum=1), "name": Field("string")},
+    "PlaybookStepAdvanced": {"fromStep": Field("integer"), "toStep": _required("integer", minimum=1)},
+    "ToolInvoked": {"toolName": _required("string"), "status": Field("string")},
+    "RemediationPlanProposed": {"planId": _required("integer", minimum=1)},
+    "RemediationPlanDecided": {"planId": _required("integer", minimum=1), "decision": _required("string")},
+    "RemediationOutcomeRecorded": {"planId": _required("integer", minimum=1), "outcome": _required("string")},
+    "CommentAdded": {"text": _required("string")},
+}
+
+EVENT_TYPES = frozenset(PAYLOAD_SCHEMAS)
+
+
+def _matches(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def validate_payload(event_type: str, payload: Mapping[str, Any], path: str = "payload") -> None:
+    """Raise ValidationError naming the first field of `payload` that breaks its type's schema."""
+    if event_type not in PAYLOAD_SCHEMAS:
+        raise ValidationError("eventType", f"unknown event type {event_type!r}; expected one of {sorted(EVENT_TYPES)}")
+    for name, spec in PAYLOAD_SCHEMAS[event_type].items():
+        where = f"{path}.{name}"
+        if name not in payload or payload[name] is None:
+            if spec.required:
+                raise ValidationError(where, f"is required for {event_type}")
+            continue
+        value = payload[name]
+        if not _matches(spec.kind, value):
+            raise ValidationError(where, f"must be a {spec.kind}")
+        if spec.choices is not None and value not in spec.choices:
+            raise ValidationError(where, f"must be one of {sorted(spec.choices)}")
+        if spec.minimum is not None and value < spec.minimum:
+            raise ValidationError(where, f"must be at least {spec.minimum:g}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise ValidationError(where, f"must be at most {spec.maximum:g}")
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """What an event changes on its exception. None means "leave as it is"."""
+
+    status: ExceptionStatus | None = None
+    severity: Severity | None = None
+    owner: str | None = None
+    playbook_id: int | None = None
+    current_step: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(value is None for value in self.__dict__.values())
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    """One event as an agent or a person submits it. `event_id` is chosen by the client
+    and makes the submission idempotent."""
+
+    event_id: uuid.UUID
+    exception_id: str
+    event_type: str
+    actor_type: ActorType
+    actor_id: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    state_change: StateChange = field(default_factory=StateChange)
+
+    def validate(self) -> None:
+        validate_payload(self.event_type, self.payload)
+        if self.actor_id is not None and not self.actor_id.strip():
+            raise ValidationError("actorId", "must not be blank")
+        if self.state_change.current_step is not None and self.state_change.current_step < 1:
+            raise ValidationError("stateChange.currentStep", "must be at least 1")

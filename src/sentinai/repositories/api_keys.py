@@ -1,0 +1,80 @@
+"""API keys. Only the SHA-256 of a key is stored; the key itself is shown once, at creation.
+
+The keys are 256-bit random secrets, so a fast hash is enough (as GitHub and Stripe do):
+there is no low-entropy password to brute-force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from sentinai.db import models
+from sentinai.repositories.base import Repository
+
+K = models.ApiKey
+KEY_PREFIX = "sk_"
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """What an API key authenticates as, read before any tenant is known."""
+
+    tenant_id: str
+    key_id: uuid.UUID
+    role: models.ApiKeyRole
+    tenant_status: models.TenantStatus
+
+
+class ApiKeyRepository(Repository):
+    async def create(self, name: str, role: models.ApiKeyRole, created_by: str) -> tuple[models.ApiKey, str]:
+        """Store a new key for the unit of work's tenant; returns the row and the plaintext key."""
+        key = generate_key()
+        row = K(
+            tenant_id=self.tenant_id,
+            name=name,
+            role=role,
+            key_prefix=key[:10],
+            key_hash=hash_key(key),
+            created_by=created_by,
+        )
+        await self.uow.flush(row)
+        return row, key
+
+    async def list(self, include_revoked: bool = False) -> list[models.ApiKey]:
+        statement = select(K).where(K.tenant_id == self.tenant_id).order_by(K.created_at, K.key_id)
+        if not include_revoked:
+            statement = statement.where(K.revoked_at.is_(None))
+        return list((await self.uow.execute(statement)).scalars())
+
+    async def revoke(self, key_id: uuid.UUID) -> models.ApiKey | None:
+        statement = (
+            update(K)
+            .where(K.tenant_id == self.tenant_id, K.key_id == key_id, K.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(K)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.uow.execute(statement)).scalar_one_or_none()
+
+    async def find_owner(self, key: str) -> KeyOwner | None:
+        """Authenticate a presented key (runs in the authentication scope, across tenants)."""
+        statement = (
+            select(K.tenant_id, K.key_id, K.role, models.Tenant.status)
+            .join(models.Tenant, models.Tenant.tenant_id == K.tenant_id)
+            .where(K.key_hash == hash_key(key), K.revoked_at.is_(None))
+        )
+        row = (await self.uow.execute(statement)).one_or_none()
+        return KeyOwner(*row) if row is not None else None

@@ -1,0 +1,211 @@
+"""Exceptions: the current state of each operational exception of the tenant."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from sentinai.db import models
+from sentinai.repositories.base import Repository
+from sentinai.repositories.pagination import DATETIME, STRING, KeysetOrder, Page, SortKey
+
+E = models.ExceptionRecord
+
+# Fields the source system owns: a re-ingestion may change them. Status, severity, owner and
+# playbook progress belong to the workflow once the exception exists, so ingestion never
+# overwrites what triage or a person decided.
+SOURCE_FIELDS = ("domain", "type", "source_system", "entity", "amount", "sla_deadline", "summary", "attributes")
+
+
+class IngestOutcome(str, enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class NewException:
+    exception_id: str
+    domain: str
+    type: str
+    severity: models.Severity
+    source_system: str
+    entity: str
+    amount: Decimal | None = None
+    sla_deadline: datetime | None = None
+    summary: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    status: models.ExceptionStatus = models.ExceptionStatus.OPEN
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class ExceptionFilter:
+    domain: str | None = None
+    type: str | None = None
+    statuses: Sequence[models.ExceptionStatus] | None = None
+    severities: Sequence[models.Severity] | None = None
+    source_system: str | None = None
+    entity: str | None = None
+    owner: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def apply(self, statement: Select[Any]) -> Select[Any]:
+        equalities = {
+            E.domain: self.domain,
+            E.type: self.type,
+            E.source_system: self.source_system,
+            E.entity: self.entity,
+            E.owner: self.owner,
+        }
+        for column, value in equalities.items():
+            if value is not None:
+                statement = statement.where(column == value)
+        if self.statuses:
+            statement = statement.where(E.status.in_(self.statuses))
+        if self.severities:
+            statement = statement.where(E.severity.in_(self.severities))
+        if self.created_from is not None:
+            statement = statement.where(E.created_at >= self.created_from)
+        if self.created_to is not None:
+            statement = statement.where(E.created_at < self.created_to)
+        return statement
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(models.Severity)}
+_NO_DEADLINE = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
+
+
+def _severity_codec() -> tuple[Any, Any]:
+    return (lambda value: value.value, models.Severity)
+
+
+ORDERS: dict[str, KeysetOrder] = {
+    "newest": KeysetOrder(
+        "newest",
+        (SortKey(E.created_at, lambda e: e.created_at, DATETIME), SortKey(E.exception_id, lambda e: e.exception_id, STRING)),
+        descending=True,
+    ),
+    "oldest": KeysetOrder(
+        "oldest",
+        (SortKey(E.created_at, lambda e: e.created_at, DATETIME), SortKey(E.exception_id, lambda e: e.exception_id, STRING)),
+        descending=False,
+    ),
+    "sla_deadline": KeysetOrder(
+        "sla",
+        (
+            SortKey(
+                func.coalesce(E.sla_deadline, literal_column("'9999-12-31T00:00:00+00:00'::timestamptz")),
+                lambda e: e.sla_deadline or _NO_DEADLINE,
+                DATETIME,
+            ),
+            SortKey(E.exception_id, lambda e: e.exception_id, STRING),
+        ),
+        descending=False,
+    ),
+    "severity": KeysetOrder(
+        "severity",
+        (
+            SortKey(E.severity, lambda e: e.severity, _severity_codec()),
+            SortKey(E.created_at, lambda e: e.created_at, DATETIME),
+            SortKey(E.exception_id, lambda e: e.exception_id, STRING),
+        ),
+        descending=True,
+    ),
+}
+
+
+class ExceptionRepository(Repository):
+    def _scoped(self) -> Select[Any]:
+        return select(E).where(E.tenant_id == self.tenant_id)
+
+    async def get(self, exception_id: str) -> models.ExceptionRecord | None:
+        result = await self.uow.execute(self._scoped().where(E.exception_id == exception_id))
+        return result.scalar_one_or_none()
+
+    async def get_for_update(self, exception_id: str) -> models.ExceptionRecord | None:
+        """Load and row-lock the exception for the rest of the transaction."""
+        statement = self._scoped().where(E.exception_id == exception_id).with_for_update()
+        result = await self.uow.execute(statement.execution_options(populate_existing=True))
+        return result.scalar_one_or_none()
+
+    async def get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
+        """One statement for a batch of ids; missing ids are simply absent."""
+        result = await self.uow.execute(self._scoped().where(E.exception_id.in_(list(set(exception_ids)))))
+        return {row.exception_id: row for row in result.scalars()}
+
+    async def list(
+        self, where: ExceptionFilter, order: str = "newest", first: int = 20, after: str | None = None
+    ) -> Page[models.ExceptionRecord]:
+        keyset = ORDERS[order]
+        statement = keyset.apply(where.apply(self._scoped()), after, first)
+        rows = (await self.uow.execute(statement)).scalars().all()
+        return keyset.page(rows, first)
+
+    async def count(self, where: ExceptionFilter) -> int:
+        statement = where.apply(select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
+        return int(await self.uow.scalar(statement))
+
+    async def upsert_exception(self, new: NewException) -> tuple[models.ExceptionRecord, IngestOutcome]:
+        """Insert, or update the source-owned fields if any differ; atomic under concurrency.
+
+        Returns the stored row and whether it was created, updated or left unchanged:
+        re-ingesting the same exception changes nothing and says so.
+        """
+        values = {name: getattr(new, name) for name in SOURCE_FIELDS}
+        statement = insert(E).values(
+            tenant_id=self.tenant_id,
+            exception_id=new.exception_id,
+            severity=new.severity,
+            status=new.status,
+            owner=new.owner,
+            resolved_at=func.now() if new.status == models.ExceptionStatus.RESOLVED else None,
+            domain_pack_version=self._latest_domain_pack(new.domain),
+            policy_pack_version=self._latest_policy_pack(),
+            **values,
+        )
+        changed = [getattr(E, name).is_distinct_from(statement.excluded[name]) for name in SOURCE_FIELDS]
+        statement = statement.on_conflict_do_update(
+            index_elements=[E.tenant_id, E.exception_id],
+            set_={**{name: statement.excluded[name] for name in SOURCE_FIELDS}, "updated_at": func.now()},
+            where=or_(*changed),
+        ).returning(E, literal_column("(xmax = 0)").label("inserted"))
+        result = await self.uow.execute(statement.execution_options(populate_existing=True))
+        row = result.one_or_none()
+        if row is None:
+            existing = await self.get(new.exception_id)
+            assert existing is not None, "a conflicting row must exist when nothing was returned"
+            return existing, IngestOutcome.UNCHANGED
+        record, inserted = row
+        return record, IngestOutcome.CREATED if inserted else IngestOutcome.UPDATED
+
+    def _latest_domain_pack(self, domain: str) -> Any:
+        return (
+            select(func.max(models.DomainPackVersion.version))
+            .where(models.DomainPackVersion.domain == domain)
+            .scalar_subquery()
+        )
+
+    def _latest_policy_pack(self) -> Any:
+        P = models.TenantPolicyPackVersion
+        return select(func.max(P.version)).where(P.tenant_id == self.tenant_id).scalar_subquery()
+
+    async def apply_changes(self, exception_id: str, **changes: Any) -> models.ExceptionRecord:
+        """Write workflow changes (status, owner, playbook, step…) and bump `updated_at`."""
+        statement = (
+            update(E)
+            .where(E.tenant_id == self.tenant_id, E.exception_id == exception_id)
+            .values(**changes, updated_at=func.now())
+            .returning(E)
+        )
+        result = await self.uow.execute(statement.execution_options(populate_existing=True))
+        return result.scalar_one()
+

@@ -1,0 +1,132 @@
+"""The unit of work: one transaction, one scope, the repositories that work inside it.
+
+The caller owns the transaction: `async with UnitOfWork(...) as uow:` rolls back on
+leaving unless `await uow.commit()` was called. Repositories flush, never commit.
+
+GraphQL resolves sibling fields concurrently, and one AsyncSession must never run two
+statements at once, so every statement goes through `execute`, which holds a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Executable, Result
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sentinai.db.session import Scope, enter_scope
+from sentinai.repositories.api_keys import ApiKeyRepository
+from sentinai.repositories.audit import AuditLogRepository
+from sentinai.repositories.events import ExceptionEventRepository
+from sentinai.repositories.exceptions import ExceptionRepository
+from sentinai.repositories.packs import DomainPackRepository, PolicyPackRepository
+from sentinai.repositories.playbooks import PlaybookRepository
+from sentinai.repositories.remediation import RemediationPlanRepository
+from sentinai.repositories.tenants import TenantRepository
+from sentinai.repositories.tools import ToolRepository
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        scope: Scope,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self._session_factory = session_factory
+        self.scope = scope
+        self.read_only = read_only
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def tenant_id(self) -> str:
+        if self.scope.tenant_id is None:
+            raise PermissionError("this unit of work is not scoped to a tenant")
+        return self.scope.tenant_id
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._session_factory()
+        # Reads see one snapshot for the whole request; writes use READ COMMITTED plus row locks.
+        options: dict[str, Any] = (
+            {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if self.read_only else {}
+        )
+        try:
+            await self._session.connection(execution_options=options)
+            await enter_scope(self._session, self.scope)
+        except BaseException:
+            await self._session.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # close() rolls back whatever was not committed, and (unlike rollback()) leaves the
+        # loaded rows readable after the unit of work ends.
+        assert self._session is not None
+        await self._session.close()
+
+    async def commit(self) -> None:
+        async with self._lock:
+            await self.session.commit()
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._session
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        async with self._lock:
+            return await self.session.execute(statement, params)
+
+    async def scalar(self, statement: Executable, params: Any = None) -> Any:
+        return (await self.execute(statement, params)).scalar()
+
+    async def flush(self, *instances: object) -> None:
+        async with self._lock:
+            self.session.add_all(instances)
+            await self.session.flush()
+
+    # Repositories: built on first use, all sharing this transaction and scope.
+    @cached_property
+    def tenants(self) -> TenantRepository:
+        return TenantRepository(self)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self)
+
+    @cached_property
+    def exceptions(self) -> ExceptionRepository:
+        return ExceptionRepository(self)
+
+    @cached_property
+    def events(self) -> ExceptionEventRepository:
+        return ExceptionEventRepository(self)
+
+    @cached_property
+    def domain_packs(self) -> DomainPackRepository:
+        return DomainPackRepository(self)
+
+    @cached_property
+    def policy_packs(self) -> PolicyPackRepository:
+        return PolicyPackRepository(self)
+
+    @cached_property
+    def playbooks(self) -> PlaybookRepository:
+        return PlaybookRepository(self)
+
+    @cached_property
+    def tools(self) -> ToolRepository:
+        return ToolRepository(self)
+
+    @cached_property
+    def remediation_plans(self) -> RemediationPlanRepository:
+        return RemediationPlanRepository(self)
+
+    @cached_property
+    def audit(self) -> AuditLogRepository:
+        return AuditLogRepository(self)

@@ -1,0 +1,145 @@
+"""Test fixtures: a real PostgreSQL built by the real migrations.
+
+With DATABASE_URL set, a fresh database is created on that server for the run; otherwise
+an embedded PostgreSQL starts in a temporary directory and is deleted afterwards. Tests do
+not clean up: each one creates its own tenants with unique ids, and row-level security
+keeps them from seeing each other.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sentinai.config import Settings, normalise_database_url
+from sentinai.db.embedded import RUNTIME_LOGIN, ensure_runtime_login, start_embedded_server
+from sentinai.db.engine import create_engine, create_session_factory
+from sentinai.db.migrations import upgrade_database
+from tests.factories import Factory
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[URL]:
+    """A superuser URL on the server the tests use (its `postgres` database)."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        owner = os.environ.get("MIGRATION_DATABASE_URL") or external
+        yield normalise_database_url(owner).set(database="postgres")
+        return
+    base = tempfile.mkdtemp(prefix="sentinai-test-", dir="/tmp")
+    server = start_embedded_server(Path(base), delete_at_exit=True)
+    server.psql("ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET synchronous_commit = off;\n"
+                "ALTER SYSTEM SET full_page_writes = off;\nSELECT pg_reload_conf();")
+    yield normalise_database_url(server.get_uri())
+    server.cleanup()
+
+
+async def create_database(server: URL, name: str) -> URL:
+    connection = await asyncpg.connect(_libpq(server))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server.set(database=name)
+
+
+async def drop_database(server: URL, name: str) -> None:
+    connection = await asyncpg.connect(_libpq(server))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(server_url: URL) -> AsyncIterator[Settings]:
+    """Settings pointing at a freshly migrated database, used through the runtime login."""
+    name = f"sentinai_test_{os.getpid()}"
+    owner_url = await create_database(server_url, name)
+    superuser = await asyncpg.connect(_libpq(server_url))
+    try:
+        await ensure_runtime_login(superuser)
+    finally:
+        await superuser.close()
+    runtime_url = owner_url.set(username=RUNTIME_LOGIN)
+    await upgrade_database(owner_url, runtime_url)
+    yield Settings(database_url=runtime_url, migration_database_url=owner_url, db_pool_size=20)
+    await drop_database(server_url, name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine(database: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+def factory(session_factory: async_sessionmaker[AsyncSession]) -> Factory:
+    return Factory(session_factory)
+
+
+@pytest_asyncio.fixture
+async def tenant_a(factory: Factory) -> str:
+    return await factory.tenant("a")
+
+
+@pytest_asyncio.fixture
+async def tenant_b(factory: Factory) -> str:
+    return await factory.tenant("b")
+
+
+class StatementCounter:
+    """Counts SQL statements sent through an engine while active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.active = False
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if self.active:
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+
+@pytest.fixture
+def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", counter)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
