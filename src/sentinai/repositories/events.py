@@ -92,7 +92,7 @@ class ExceptionEventRepository(Repository):
         """The first `limit` events of each exception, in one statement (a LATERAL join)."""
         order = NEWEST_FIRST if newest_first else CHRONOLOGICAL
         ids = sorted(set(exception_ids))
-        wanted = func.unnest(bindparam("wanted_ids", ids, type_=ARRAY(String))).table_valued("exception_id").alias("wanted")
+        wanted = func.unnest(bindparam("wanted_ids", ids, type_=ARRAY(String))).table_valued("exception_id").render_derived(name="wanted")
         per_exception = order.apply(
             where.apply(self._scoped().where(V.exception_id == wanted.c.exception_id)), after, limit
         ).lateral("timeline")

@@ -10,12 +10,14 @@ statements at once, so every statement goes through `execute`, which holds a loc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sentinai.db import models
 from sentinai.db.session import Scope, enter_scope
 from sentinai.repositories.api_keys import ApiKeyRepository
 from sentinai.repositories.audit import AuditLogRepository
@@ -28,6 +30,10 @@ from sentinai.repositories.tenants import TenantRepository
 from sentinai.repositories.tools import ToolRepository
 
 
+OutboundPublisher = Callable[[list[models.ExceptionEvent]], Awaitable[None]]
+"""Hands committed events to the outside (a message bus in a later phase); runs after commit."""
+
+
 class UnitOfWork:
     def __init__(
         self,
@@ -35,12 +41,16 @@ class UnitOfWork:
         scope: Scope,
         *,
         read_only: bool = False,
+        publisher: OutboundPublisher | None = None,
     ) -> None:
+        self._publisher = publisher
         self._session_factory = session_factory
         self.scope = scope
         self.read_only = read_only
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
+        # Events to emit once the transaction commits (seed §6.1 step 4); see `committed_events`.
+        self.outbound: list[models.ExceptionEvent] = []
 
     @property
     def tenant_id(self) -> str:
@@ -71,6 +81,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         async with self._lock:
             await self.session.commit()
+        if self._publisher is not None and self.outbound:
+            await self._publisher(list(self.outbound))
+        self.outbound.clear()
 
     @property
     def session(self) -> AsyncSession:

@@ -1,0 +1,165 @@
+"""Ingesting exceptions and the agents' persistence pattern (seed §6.1)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+
+from sentinai.db import models
+from sentinai.domain import validation
+from sentinai.domain.actors import Actor
+from sentinai.domain.events import EventEnvelope, StateChange
+from sentinai.domain.lifecycle import check_transition
+from sentinai.errors import ConflictError, NotFoundError, ValidationError
+from sentinai.repositories.exceptions import SOURCE_FIELDS, IngestOutcome, NewException
+from sentinai.repositories.unit_of_work import UnitOfWork
+
+_CREATED_NAMESPACE = uuid.UUID("6f1c1f8e-6a0e-4c55-9a51-0f9a4b3f2d10")
+
+
+@dataclass(frozen=True)
+class Ingested:
+    exception: models.ExceptionRecord
+    outcome: IngestOutcome
+    changed_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    event: models.ExceptionEvent
+    exception: models.ExceptionRecord
+    replayed: bool
+
+
+def validate_new_exception(new: NewException) -> NewException:
+    return NewException(
+        exception_id=validation.identifier("exceptionId", new.exception_id),
+        domain=validation.text("domain", new.domain, max_length=100),
+        type=validation.text("type", new.type, max_length=100),
+        severity=new.severity,
+        source_system=validation.text("sourceSystem", new.source_system, max_length=100),
+        entity=validation.text("entity", new.entity, max_length=200),
+        amount=validation.amount("amount", new.amount),
+        sla_deadline=new.sla_deadline,
+        summary=validation.text("summary", new.summary, max_length=10_000, required=False),
+        attributes=validation.json_object("attributes", new.attributes),
+        status=new.status,
+        owner=validation.text("owner", new.owner, required=False),
+    )
+
+
+async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> Ingested:
+    """Create the exception, or update what its source owns; a replay changes nothing.
+
+    Writes ExceptionCreated (with an id derived from the exception id, so concurrent
+    replays cannot add a second one) or ExceptionUpdated naming the changed fields.
+    """
+    new = validate_new_exception(new)
+    if new.sla_deadline is not None and new.sla_deadline.tzinfo is None:
+        raise ValidationError("slaDeadline", "must carry a time zone")
+    before = await uow.exceptions.get_for_update(new.exception_id)
+    previous = {name: getattr(before, name) for name in SOURCE_FIELDS} if before else None
+    record, outcome = await uow.exceptions.upsert_exception(new)
+    if outcome == IngestOutcome.CREATED:
+        await append_system_event(uow, record.exception_id, "ExceptionCreated", actor, {
+            "sourceSystem": record.source_system, "summary": record.summary,
+        }, event_id=uuid.uuid5(_CREATED_NAMESPACE, record.exception_id))
+        return Ingested(record, outcome)
+    if outcome == IngestOutcome.UNCHANGED or previous is None:
+        return Ingested(record, IngestOutcome.UNCHANGED if previous else outcome)
+    changed = tuple(_camel(name) for name in SOURCE_FIELDS if previous[name] != getattr(record, name))
+    await append_system_event(uow, record.exception_id, "ExceptionUpdated", actor, {"changedFields": list(changed)})
+    return Ingested(record, outcome, changed)
+
+
+async def record_exception_event(uow: UnitOfWork, envelope: EventEnvelope) -> RecordedEvent:
+    """The agents' pattern, atomically: lock the exception, append the event if new,
+    apply the state change it carries, queue the outbound event.
+
+    A replay of the same event id changes nothing and returns the stored event; reusing
+    an event id for different content is a conflict, never a silent overwrite.
+    """
+    envelope.validate()
+    exception = await uow.exceptions.get_for_update(envelope.exception_id)
+    if exception is None:
+        raise NotFoundError("Exception", envelope.exception_id)
+    event, inserted = await uow.events.append_event_if_new(envelope)
+    if not inserted:
+        _check_same_event(event, envelope)
+        return RecordedEvent(event, exception, replayed=True)
+    changes = await state_changes(uow, exception, envelope.state_change)
+    if changes:
+        exception = await uow.exceptions.apply_changes(exception.exception_id, **changes)
+    uow.outbound.append(event)
+    return RecordedEvent(event, exception, replayed=False)
+
+
+async def state_changes(uow: UnitOfWork, exception: models.ExceptionRecord, change: StateChange) -> dict[str, Any]:
+    """The column updates a state change means, after checking every rule it must obey."""
+    changes: dict[str, Any] = {}
+    if change.status is not None and change.status != exception.status:
+        check_transition(exception.status, change.status)
+        changes["status"] = change.status
+        changes["resolved_at"] = func.now() if change.status == models.ExceptionStatus.RESOLVED else None
+    if change.severity is not None and change.severity != exception.severity:
+        changes["severity"] = change.severity
+    if change.owner is not None and change.owner != exception.owner:
+        changes["owner"] = validation.text("stateChange.owner", change.owner)
+    playbook_id = change.playbook_id or exception.current_playbook_id
+    if change.playbook_id is not None and change.playbook_id != exception.current_playbook_id:
+        changes["current_playbook_id"] = change.playbook_id
+        changes["current_step"] = 1
+    if change.current_step is not None:
+        if playbook_id is None:
+            raise ValidationError("stateChange.currentStep", "needs a playbook attached to the exception")
+        changes["current_step"] = change.current_step
+    if "current_playbook_id" in changes or "current_step" in changes:
+        await _check_step(uow, playbook_id, changes.get("current_step", exception.current_step), change)
+    return changes
+
+
+async def _check_step(uow: UnitOfWork, playbook_id: int | None, step: int | None, change: StateChange) -> None:
+    assert playbook_id is not None
+    steps = (await uow.playbooks.steps_for([playbook_id])).get(playbook_id)
+    if not steps and await uow.playbooks.get(playbook_id) is None:
+        raise NotFoundError("Playbook", playbook_id)
+    if step is not None and step > len(steps or []):
+        field = "stateChange.currentStep" if change.current_step is not None else "stateChange.playbookId"
+        raise ValidationError(field, f"step {step} does not exist; the playbook has {len(steps or [])} steps")
+
+
+def _check_same_event(stored: models.ExceptionEvent, replay: EventEnvelope) -> None:
+    same = (
+        stored.exception_id == replay.exception_id
+        and stored.event_type == replay.event_type
+        and stored.actor_type == replay.actor_type
+        and stored.actor_id == replay.actor_id
+        and stored.payload == replay.payload
+    )
+    if not same:
+        raise ConflictError(f"eventId {replay.event_id} was already used for a different event")
+
+
+async def append_system_event(
+    uow: UnitOfWork, exception_id: str, event_type: str, actor: Actor,
+    payload: dict[str, Any], event_id: uuid.UUID | None = None,
+) -> models.ExceptionEvent:
+    """Append an event the service itself derives from an operation (validated like any other)."""
+    envelope = EventEnvelope(
+        event_id or uuid.uuid4(), exception_id, event_type, actor.actor_type, actor.id,
+        {key: value for key, value in payload.items() if value is not None},
+    )
+    envelope.validate()
+    event, inserted = await uow.events.append_event_if_new(envelope)
+    if inserted:
+        uow.outbound.append(event)
+    return event
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
