@@ -143,3 +143,51 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+ADMIN_TOKEN = "test-platform-admin-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def runtime(database: Settings, engine: AsyncEngine):
+    from sentinai.app import Runtime
+
+    settings = Settings(**{**database.__dict__, "admin_token": ADMIN_TOKEN, "auth_cache_seconds": 0.0})
+    return Runtime.build(settings, engine)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def gql(runtime) -> AsyncIterator:
+    import httpx
+
+    from sentinai.app import create_app
+    from tests.graphql_client import GraphQLClient
+
+    app = create_app(runtime=runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sentinai.test") as http:
+        yield GraphQLClient(http, ADMIN_TOKEN)
+
+
+async def _api_tenant(factory: Factory, label: str):
+    from sentinai.db import models
+    from sentinai.domain.actors import PLATFORM_ADMIN
+    from sentinai.services.configuration import create_api_key
+    from tests.graphql_client import ApiTenant
+
+    tenant = ApiTenant(await factory.tenant(label))
+    async with factory.uow(tenant.tenant_id) as uow:
+        for role in models.ApiKeyRole:
+            _, tenant.keys[role] = await create_api_key(uow, PLATFORM_ADMIN, f"{role.value}-key", role)
+        await uow.commit()
+    return tenant
+
+
+@pytest_asyncio.fixture
+async def api_a(factory: Factory):
+    return await _api_tenant(factory, "a")
+
+
+@pytest_asyncio.fixture
+async def api_b(factory: Factory):
+    return await _api_tenant(factory, "b")

@@ -115,3 +115,6 @@ CREATE POLICY audit_tenant_write ON audit_log FOR INSERT TO sentinai_app
     WITH CHECK (tenant_id = sentinai_current_tenant());
 CREATE POLICY audit_platform_read ON audit_log FOR SELECT TO sentinai_platform USING (true);
 CREATE POLICY audit_platform_write ON audit_log FOR INSERT TO sentinai_platform WITH CHECK (true);
+
+-- Readiness probes compare the schema revision through the least-privileged role.
+GRANT SELECT ON alembic_version TO sentinai_auth;

@@ -15,10 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from sentinai.db.models import ActorType, ExceptionStatus, Severity
+from sentinai.domain import validation
 from sentinai.errors import ValidationError
-
-MAX_PAYLOAD_BYTES = 64 * 1024
-
 
 @dataclass(frozen=True)
 class Field:
@@ -151,6 +149,7 @@ class EventEnvelope:
     state_change: StateChange = field(default_factory=StateChange)
 
     def validate(self) -> None:
+        validation.json_object("payload", self.payload)
         validate_payload(self.event_type, self.payload)
         if self.actor_id is not None and not self.actor_id.strip():
             raise ValidationError("actorId", "must not be blank")

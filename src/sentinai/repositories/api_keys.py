@@ -39,11 +39,20 @@ class KeyOwner:
 
 
 class ApiKeyRepository(Repository):
-    async def create(self, name: str, role: models.ApiKeyRole, created_by: str) -> tuple[models.ApiKey, str]:
-        """Store a new key for the unit of work's tenant; returns the row and the plaintext key."""
+    async def create(
+        self, name: str, role: models.ApiKeyRole, created_by: str, *, platform_target: str | None = None
+    ) -> tuple[models.ApiKey, str]:
+        """Store a new key; returns the row and the plaintext key (never stored).
+
+        In a tenant's unit of work the key is that tenant's. `platform_target` names the
+        tenant only on the platform-admin path, which has no tenant of its own.
+        """
+        tenant_id = self.uow.scope.tenant_id or platform_target
+        if tenant_id is None or (self.uow.scope.tenant_id and platform_target not in (None, tenant_id)):
+            raise PermissionError("an API key is created in the unit of work's tenant")
         key = generate_key()
         row = K(
-            tenant_id=self.tenant_id,
+            tenant_id=tenant_id,
             name=name,
             role=role,
             key_prefix=key[:10],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
@@ -58,3 +58,11 @@ class AuditLogRepository(Repository):
         statement = where.apply(select(A).where(A.tenant_id == self.tenant_id))
         rows = (await self.uow.execute(NEWEST_FIRST.apply(statement, after, first))).scalars().all()
         return NEWEST_FIRST.page(rows, first)
+
+    async def get(self, audit_id: int) -> models.AuditLog | None:
+        statement = select(A).where(A.tenant_id == self.tenant_id, A.audit_id == audit_id)
+        return (await self.uow.execute(statement)).scalar_one_or_none()
+
+    async def count(self, where: AuditFilter) -> int:
+        statement = where.apply(select(func.count()).select_from(A).where(A.tenant_id == self.tenant_id))
+        return int(await self.uow.scalar(statement))

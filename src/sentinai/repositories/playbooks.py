@@ -87,3 +87,13 @@ class PlaybookRepository(Repository):
         for step in (await self.uow.execute(statement)).scalars():
             grouped[step.playbook_id].append(step)
         return grouped
+
+    async def get_step(self, step_id: int) -> models.PlaybookStep | None:
+        statement = select(ST).where(ST.tenant_id == self.tenant_id, ST.step_id == step_id)
+        return (await self.uow.execute(statement)).scalar_one_or_none()
+
+    async def count(self, name: str | None = None) -> int:
+        statement = select(func.count()).select_from(PB).where(PB.tenant_id == self.tenant_id)
+        if name is not None:
+            statement = statement.where(PB.name == name)
+        return int(await self.uow.scalar(statement))

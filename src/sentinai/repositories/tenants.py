@@ -46,3 +46,9 @@ class TenantRepository(Repository):
             .execution_options(populate_existing=True)
         )
         return (await self.uow.execute(statement)).scalar_one_or_none()
+
+    async def count(self, status: models.TenantStatus | None = None) -> int:
+        statement = select(func.count()).select_from(T)
+        if status is not None:
+            statement = statement.where(T.status == status)
+        return int(await self.uow.scalar(statement))

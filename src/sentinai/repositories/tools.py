@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
+from sentinai.repositories.pagination import INTEGER, STRING, KeysetOrder, Page, SortKey
 
 TD = models.ToolDefinition
+
+BY_NAME = KeysetOrder(
+    "tools",
+    (SortKey(TD.name, lambda t: t.name, STRING), SortKey(TD.tool_id, lambda t: t.tool_id, INTEGER)),
+    descending=False,
+)
 
 
 class ToolRepository(Repository):
@@ -42,9 +49,20 @@ class ToolRepository(Repository):
         result = await self.uow.execute(self._visible().where(TD.tool_id.in_(list(set(tool_ids)))))
         return {row.tool_id: row for row in result.scalars()}
 
+    def _listed(self, include_global: bool) -> Select[Any]:
+        return self._visible() if include_global else select(TD).where(TD.tenant_id == self.tenant_id)
+
     async def list(self, include_global: bool = True) -> list[models.ToolDefinition]:
-        statement = self._visible() if include_global else select(TD).where(TD.tenant_id == self.tenant_id)
-        return list((await self.uow.execute(statement.order_by(TD.name, TD.tool_id))).scalars())
+        statement = self._listed(include_global).order_by(TD.name, TD.tool_id)
+        return list((await self.uow.execute(statement)).scalars())
+
+    async def page(self, first: int, after: str | None, include_global: bool = True) -> Page[models.ToolDefinition]:
+        rows = (await self.uow.execute(BY_NAME.apply(self._listed(include_global), after, first))).scalars().all()
+        return BY_NAME.page(rows, first)
+
+    async def count(self, include_global: bool = True) -> int:
+        statement = select(func.count()).select_from(self._listed(include_global).subquery())
+        return int(await self.uow.scalar(statement))
 
     async def list_global(self) -> list[models.ToolDefinition]:
         statement = select(TD).where(TD.tenant_id.is_(None)).order_by(TD.name)

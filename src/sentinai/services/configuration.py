@@ -38,12 +38,13 @@ async def set_tenant_status(uow: UnitOfWork, actor: Actor, tenant_id: str, statu
 
 
 async def create_api_key(
-    uow: UnitOfWork, actor: Actor, name: str, role: models.ApiKeyRole
+    uow: UnitOfWork, actor: Actor, name: str, role: models.ApiKeyRole, *, platform_target: str | None = None
 ) -> tuple[models.ApiKey, str]:
+    """A new key in the unit of work's tenant (or, on the platform path, in `platform_target`)."""
     name = validation.text("name", name) or ""
-    row, key = await uow.api_keys.create(name, role, actor.id)
+    row, key = await uow.api_keys.create(name, role, actor.id, platform_target=platform_target)
     await uow.audit.record("access", "api_key.created", actor.id,
-                           {"keyId": str(row.key_id), "name": name, "role": role.value})
+                           {"keyId": str(row.key_id), "name": name, "role": role.value}, tenant_id=row.tenant_id)
     return row, key
 
 

@@ -1,0 +1,42 @@
+"""The GraphQL schema: root types composed from the resolver modules, and its extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from sentinai.extensions import CloseReads, MaskUnexpectedErrors
+from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
+from sentinai.resolvers.packs import PackMutations, PackQueries
+from sentinai.resolvers.playbooks import PlaybookMutations, PlaybookQueries
+from sentinai.resolvers.remediation import RemediationMutations
+from sentinai.resolvers.tenants import TenantMutations, TenantQueries
+
+Query = merge_types("Query", (TenantQueries, ExceptionQueries, PlaybookQueries, PackQueries))
+Mutation = merge_types(
+    "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
+)
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 5_000
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(relay_max_results=100),
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            MaskUnexpectedErrors,
+            CloseReads,
+        ],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,100 @@
+"""Authentication: who is calling, from the bearer credential only.
+
+An API key belongs to exactly one tenant; the tenant of every request comes from the
+key and nothing the client sends can change it. The platform-admin token (from the
+environment) manages tenants and domain packs and belongs to no tenant.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sentinai.db.models import ActorType, ApiKeyRole, TenantStatus
+from sentinai.db.session import Scope
+from sentinai.domain.actors import PLATFORM_ADMIN, Actor
+from sentinai.errors import AuthenticationError, ForbiddenError
+from sentinai.repositories.api_keys import KEY_PREFIX, KeyOwner, hash_key
+from sentinai.repositories.unit_of_work import UnitOfWork
+
+_ACTOR_TYPE = {ApiKeyRole.AGENT: ActorType.AGENT}
+
+
+@dataclass(frozen=True)
+class Principal:
+    actor: Actor
+    tenant_id: str | None  # None only for the platform admin
+    role: ApiKeyRole | None  # None only for the platform admin
+    key_id: uuid.UUID | None = None
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.tenant_id is None
+
+
+PLATFORM_PRINCIPAL = Principal(PLATFORM_ADMIN, None, None)
+
+
+def principal_for(owner: KeyOwner) -> Principal:
+    actor_id = f"key:{owner.key_id.hex[:12]}"
+    actor = Actor(actor_id, owner.role, _ACTOR_TYPE.get(owner.role, ActorType.USER))
+    return Principal(actor, owner.tenant_id, owner.role, owner.key_id)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationError("missing credentials: send `Authorization: Bearer <api key>`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("the Authorization header must be `Bearer <api key>`")
+    return token.strip()
+
+
+class Authenticator:
+    """Resolves credentials to principals, caching key lookups for a few seconds.
+
+    The cache bounds how long a revoked key or a suspended tenant keeps working
+    (`SENTINAI_AUTH_CACHE_SECONDS`, default 5 s; 0 disables it).
+    """
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], admin_token: str | None, cache_seconds: float
+    ) -> None:
+        self._session_factory = session_factory
+        self._admin_token = admin_token
+        self._cache_seconds = cache_seconds
+        self._cache: dict[bytes, tuple[float, KeyOwner | None]] = {}
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
+            return PLATFORM_PRINCIPAL
+        if not token.startswith(KEY_PREFIX):
+            raise AuthenticationError("invalid API key")
+        owner = await self._owner(token)
+        if owner is None:
+            raise AuthenticationError("invalid or revoked API key")
+        if owner.tenant_status != TenantStatus.ACTIVE:
+            raise ForbiddenError(f"tenant {owner.tenant_id} is {owner.tenant_status.value}: access is suspended")
+        return principal_for(owner)
+
+    async def _owner(self, token: str) -> KeyOwner | None:
+        now, cache_key = time.monotonic(), hash_key(token)
+        cached = self._cache.get(cache_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with UnitOfWork(self._session_factory, Scope.authentication(), read_only=True) as uow:
+            owner = await uow.api_keys.find_owner(token)
+        if self._cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = (now + self._cache_seconds, owner)
+        return owner
+
+    def forget(self) -> None:
+        """Drop cached lookups (after a key is revoked or a tenant's status changes here)."""
+        self._cache.clear()

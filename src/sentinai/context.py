@@ -1,0 +1,76 @@
+"""The per-request GraphQL context: the caller, its loaders and its units of work.
+
+Reads share one read-only REPEATABLE READ transaction opened on first use, so a request
+sees one consistent snapshot. Each mutation field opens its own unit of work, commits
+once, and then resets the reads so its payload shows what it just wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from sentinai.auth import Principal
+from sentinai.db.session import Scope
+from sentinai.errors import ForbiddenError
+from sentinai.loaders import Loaders
+from sentinai.repositories.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Context:
+    request: Request | None
+    response: Any
+    principal: Principal
+    session_factory: async_sessionmaker[AsyncSession]
+    _reader: UnitOfWork | None = None
+    _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _loaders: Loaders | None = None
+
+    @property
+    def tenant_scope(self) -> Scope:
+        if self.principal.tenant_id is None:
+            raise ForbiddenError("this field needs a tenant's API key; the platform admin has no tenant")
+        return Scope.tenant(self.principal.tenant_id)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.reader)
+        return self._loaders
+
+    async def reader(self) -> UnitOfWork:
+        """The request's read-only unit of work, in the caller's scope, opened once."""
+        async with self._reader_lock:
+            if self._reader is None:
+                scope = Scope.platform() if self.principal.is_platform_admin else self.tenant_scope
+                reader = UnitOfWork(self.session_factory, scope, read_only=True)
+                await reader.__aenter__()
+                self._reader = reader
+            return self._reader
+
+    def writer(self, *, platform: bool = False) -> UnitOfWork:
+        """A new unit of work for one mutation field; the caller commits it."""
+        scope = Scope.platform() if platform else self.tenant_scope
+        return UnitOfWork(self.session_factory, scope)
+
+    def tenant_writer(self, tenant_id: str) -> UnitOfWork:
+        """A unit of work in a named tenant, for the platform admin acting on that tenant."""
+        if not self.principal.is_platform_admin:
+            raise ForbiddenError("only the platform admin acts on another tenant")
+        return UnitOfWork(self.session_factory, Scope.tenant(tenant_id))
+
+    async def after_write(self) -> None:
+        """Forget what this request read before a write: the payload must show the write."""
+        await self.close()
+        self._loaders = None
+
+    async def close(self) -> None:
+        async with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.__aexit__(None, None, None)

@@ -1,0 +1,95 @@
+"""Per-request DataLoaders: every nested field loads through one batched repository call.
+
+Built fresh for each request (a loader's cache must never outlive its request or cross
+tenants). Each batch function makes one SQL statement for all the keys collected in
+one tick of the event loop, so a request's statement count follows the query's shape,
+not the number of rows it returns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from sentinai.db import models
+from sentinai.repositories.events import EventFilter
+from sentinai.repositories.pagination import Page
+from sentinai.repositories.unit_of_work import UnitOfWork
+
+K = TypeVar("K", bound=Hashable)
+Reader = Callable[[], Awaitable[UnitOfWork]]
+
+
+@dataclass(frozen=True)
+class EventsKey:
+    exception_id: str
+    first: int
+    after: str | None
+    where: EventFilter
+
+
+def _loader(batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
+    return DataLoader(batch_load_fn=batch, max_batch_size=1000)
+
+
+class Loaders:
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self.exception = _loader(self._exceptions)
+        self.events = _loader(self._events)
+        self.event_count = _loader(self._event_counts)
+        self.playbook = _loader(self._playbooks)
+        self.steps = _loader(self._steps)
+        self.tool = _loader(self._tools)
+        self.plans = _loader(self._plans)
+
+    async def _exceptions(self, ids: list[str]) -> list[models.ExceptionRecord | None]:
+        found = await (await self._reader()).exceptions.get_many(ids)
+        return [found.get(exception_id) for exception_id in ids]
+
+    async def _events(self, keys: list[EventsKey]) -> list[Page[models.ExceptionEvent]]:
+        """Keys asking for the same page shape share one statement."""
+        shapes: dict[tuple, list[str]] = defaultdict(list)
+        for key in keys:
+            shapes[(key.first, key.after, key.where)].append(key.exception_id)
+        uow = await self._reader()
+        pages: dict[tuple, Page[models.ExceptionEvent]] = {}
+        for (first, after, where), exception_ids in shapes.items():
+            found = await uow.events.events_for(exception_ids, first, after, where)
+            pages.update({(first, after, where, exception_id): page for exception_id, page in found.items()})
+        return [pages[(key.first, key.after, key.where, key.exception_id)] for key in keys]
+
+    async def _event_counts(self, keys: list[tuple[str, EventFilter]]) -> list[int]:
+        by_filter: dict[EventFilter, list[str]] = defaultdict(list)
+        for exception_id, where in keys:
+            by_filter[where].append(exception_id)
+        uow = await self._reader()
+        counts: dict[tuple[str, EventFilter], int] = {}
+        for where, exception_ids in by_filter.items():
+            found = await uow.events.count_for(exception_ids, where)
+            counts.update({(exception_id, where): count for exception_id, count in found.items()})
+        return [counts[key] for key in keys]
+
+    async def _playbooks(self, ids: list[int]) -> list[models.Playbook | None]:
+        found = await (await self._reader()).playbooks.get_many(ids)
+        return [found.get(playbook_id) for playbook_id in ids]
+
+    async def _steps(self, playbook_ids: list[int]) -> list[list[models.PlaybookStep]]:
+        found = await (await self._reader()).playbooks.steps_for(playbook_ids)
+        return [found.get(playbook_id, []) for playbook_id in playbook_ids]
+
+    async def _tools(self, ids: list[int]) -> list[models.ToolDefinition | None]:
+        found = await (await self._reader()).tools.get_many(ids)
+        return [found.get(tool_id) for tool_id in ids]
+
+    async def _plans(self, exception_ids: list[str]) -> list[list[models.RemediationPlan]]:
+        found = await (await self._reader()).remediation_plans.plans_for(exception_ids)
+        return [found.get(exception_id, []) for exception_id in exception_ids]
+
+    def prime_exceptions(self, rows: Sequence[models.ExceptionRecord]) -> None:
+        for row in rows:
+            self.exception.prime(row.exception_id, row)

@@ -1,0 +1,154 @@
+"""Exceptions: list, detail, ingestion and the timeline-driven changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from sentinai.domain.events import EventEnvelope, StateChange
+from sentinai.repositories import exceptions as repo
+from sentinai.repositories.pagination import page_size
+from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.permissions import CanRead, CanWrite
+from sentinai.schema.connections import Connection, connection
+from sentinai.schema.enums import ExceptionOrder
+from sentinai.schema.errors import result_union
+from sentinai.schema.exceptions import (
+    AdvancePlaybookStepInput,
+    AssignExceptionInput,
+    AttachPlaybookInput,
+    ExceptionEventRecorded,
+    ExceptionEventType,
+    ExceptionFilter,
+    ExceptionType,
+    IngestExceptionInput,
+    IngestExceptionSuccess,
+    RecordExceptionEventInput,
+    TransitionExceptionInput,
+)
+from sentinai.services import exceptions as service
+from sentinai.services import workflow
+
+IngestExceptionResult = result_union("IngestExceptionResult", IngestExceptionSuccess)
+RecordExceptionEventResult = result_union("RecordExceptionEventResult", ExceptionEventRecorded)
+ExceptionChangeResult = result_union("ExceptionChangeResult", ExceptionEventRecorded)
+
+
+def _filter(given: ExceptionFilter | None) -> repo.ExceptionFilter:
+    if given is None:
+        return repo.ExceptionFilter()
+    return repo.ExceptionFilter(
+        domain=given.domain, type=given.type, statuses=given.status, severities=given.severity,
+        source_system=given.source_system, entity=given.entity, owner=given.owner,
+        created_from=given.created_from, created_to=given.created_to,
+    )
+
+
+def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
+    return ExceptionEventRecorded(
+        event=ExceptionEventType.from_row(result.event),
+        exception=ExceptionType.from_row(result.exception),
+        replayed=result.replayed,
+    )
+
+
+@strawberry.type
+class ExceptionQueries:
+    @strawberry.field(permission_classes=[CanRead], description="Your tenant's exceptions, filtered and ordered.")
+    async def exceptions(
+        self,
+        info: strawberry.Info,
+        filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Conditions to match.")] = None,
+        order_by: Annotated[ExceptionOrder, strawberry.argument(description="Ordering (default NEWEST).")] = ExceptionOrder.NEWEST,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[ExceptionType]:
+        where, size = _filter(filter), page_size(first)
+        uow = await info.context.reader()
+        page = await uow.exceptions.list(where, order_by.value, size, after)
+        info.context.loaders.prime_exceptions(page.items)
+        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+
+    @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
+    async def exception(
+        self, info: strawberry.Info,
+        exception_id: Annotated[str, strawberry.argument(description="The tenant's exception id.")],
+    ) -> ExceptionType | None:
+        row = await info.context.loaders.exception.load(exception_id)
+        return ExceptionType.from_row(row) if row else None
+
+
+@strawberry.type
+class ExceptionMutations:
+    @strawberry.mutation(permission_classes=[CanWrite],
+                         description="Create an exception, or update what its source owns. Idempotent on exceptionId.")
+    async def ingest_exception(self, info: strawberry.Info, input: IngestExceptionInput) -> IngestExceptionResult:
+        new = repo.NewException(
+            exception_id=input.exception_id, domain=input.domain, type=input.type, severity=input.severity,
+            source_system=input.source_system, entity=input.entity, amount=input.amount,
+            sla_deadline=input.sla_deadline, summary=input.summary, attributes=input.attributes,
+        )
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: service.ingest_exception(uow, new, actor),
+            lambda result: IngestExceptionSuccess(
+                exception=ExceptionType.from_row(result.exception), outcome=result.outcome,
+                changed_fields=list(result.changed_fields),
+            ),
+        )
+
+    @strawberry.mutation(permission_classes=[CanWrite],
+                         description="Append an event and apply the state change it carries, atomically. "
+                         "A replay of the same eventId changes nothing and returns the original event.")
+    async def record_exception_event(
+        self, info: strawberry.Info, input: RecordExceptionEventInput
+    ) -> RecordExceptionEventResult:
+        actor = info.context.principal.actor
+        change = input.state_change
+        envelope = EventEnvelope(
+            input.event_id, input.exception_id, input.event_type, actor.actor_type, actor.id,
+            input.payload if input.payload is not None else {},
+            StateChange(change.status, change.severity, change.owner, change.playbook_id, change.current_step)
+            if change else StateChange(),
+        )
+        return await run_mutation(info, lambda uow: service.record_exception_event(uow, envelope), _recorded)
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
+    async def assign_exception(self, info: strawberry.Info, input: AssignExceptionInput) -> ExceptionChangeResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, input.event_id),
+            _recorded,
+        )
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
+    async def transition_exception(
+        self, info: strawberry.Info, input: TransitionExceptionInput
+    ) -> ExceptionChangeResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info,
+            lambda uow: workflow.transition_exception(
+                uow, actor, input.exception_id, input.status, input.reason, input.event_id),
+            _recorded,
+        )
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
+    async def attach_playbook(self, info: strawberry.Info, input: AttachPlaybookInput) -> ExceptionChangeResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info,
+            lambda uow: workflow.attach_playbook(uow, actor, input.exception_id, input.playbook_id, input.event_id),
+            _recorded,
+        )
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
+    async def advance_playbook_step(
+        self, info: strawberry.Info, input: AdvancePlaybookStepInput
+    ) -> ExceptionChangeResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, input.event_id),
+            _recorded,
+        )

@@ -1,0 +1,65 @@
+"""Domain packs (global) and the tenant's policy packs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
+from sentinai.schema.errors import result_union
+from sentinai.schema.packs import (
+    DomainPackType,
+    PolicyPackType,
+    PublishDomainPackInput,
+    PublishDomainPackSuccess,
+    PublishPolicyPackInput,
+    PublishPolicyPackSuccess,
+)
+from sentinai.services import configuration
+
+PublishPolicyPackResult = result_union("PublishPolicyPackResult", PublishPolicyPackSuccess)
+PublishDomainPackResult = result_union("PublishDomainPackResult", PublishDomainPackSuccess)
+
+
+@strawberry.type
+class PackQueries:
+    @strawberry.field(permission_classes=[Authenticated], description="A domain pack: latest, or a given version.")
+    async def domain_pack(
+        self,
+        info: strawberry.Info,
+        domain: Annotated[str, strawberry.argument(description="The domain, e.g. Finance.")],
+        version: Annotated[int | None, strawberry.argument(description="Version (default: latest).")] = None,
+    ) -> DomainPackType | None:
+        row = await (await info.context.reader()).domain_packs.get(domain, version)
+        return DomainPackType.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[CanRead], description="Your policy pack: latest, or a given version.")
+    async def policy_pack(
+        self,
+        info: strawberry.Info,
+        version: Annotated[int | None, strawberry.argument(description="Version (default: latest).")] = None,
+    ) -> PolicyPackType | None:
+        row = await (await info.context.reader()).policy_packs.get(version)
+        return PolicyPackType.from_row(row) if row else None
+
+
+@strawberry.type
+class PackMutations:
+    @strawberry.mutation(permission_classes=[CanAdminister], description="Publish the next version of your policy pack.")
+    async def publish_policy_pack(self, info: strawberry.Info, input: PublishPolicyPackInput) -> PublishPolicyPackResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: configuration.publish_policy_pack(uow, actor, input.pack),
+            lambda row: PublishPolicyPackSuccess(policy_pack=PolicyPackType.from_row(row)),
+        )
+
+    @strawberry.mutation(permission_classes=[PlatformAdmin], description="Publish the next version of a domain pack.")
+    async def publish_domain_pack(self, info: strawberry.Info, input: PublishDomainPackInput) -> PublishDomainPackResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),
+            lambda row: PublishDomainPackSuccess(domain_pack=DomainPackType.from_row(row)),
+            uow=info.context.writer(platform=True),
+        )

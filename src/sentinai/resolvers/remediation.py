@@ -1,0 +1,71 @@
+"""Remediation plans: propose, decide, record the outcome."""
+
+from __future__ import annotations
+
+import strawberry
+
+from sentinai.db.models import PlanStatus
+from sentinai.repositories.remediation import NewPlan
+from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.permissions import CanDecide, CanWrite
+from sentinai.schema.errors import result_union
+from sentinai.schema.remediation import (
+    DecideRemediationPlanInput,
+    ProposeRemediationPlanInput,
+    RecordRemediationOutcomeInput,
+    RemediationPlanSuccess,
+    RemediationPlanType,
+)
+from sentinai.services import remediation
+
+RemediationPlanResult = result_union("RemediationPlanResult", RemediationPlanSuccess)
+
+
+def _present(row) -> RemediationPlanSuccess:
+    return RemediationPlanSuccess(plan=RemediationPlanType.from_row(row))
+
+
+@strawberry.type
+class RemediationMutations:
+    @strawberry.mutation(permission_classes=[CanWrite], description="Propose a remediation plan for an exception.")
+    async def propose_remediation_plan(
+        self, info: strawberry.Info, input: ProposeRemediationPlanInput
+    ) -> RemediationPlanResult:
+        actor = info.context.principal.actor
+        plan = NewPlan(
+            exception_id=input.exception_id, root_cause=input.root_cause, confidence=input.confidence,
+            action_type=input.action_type, risk_level=input.risk_level, requires_approval=input.requires_approval,
+            proposed_by=actor.id, action_params=input.action_params,
+        )
+        return await run_mutation(info, lambda uow: remediation.propose_plan(uow, actor, plan), _present)
+
+    @strawberry.mutation(permission_classes=[CanDecide],
+                         description="Approve a pending plan. Never by its proposer, never by an AGENT key.")
+    async def approve_remediation_plan(
+        self, info: strawberry.Info, input: DecideRemediationPlanInput
+    ) -> RemediationPlanResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, True, input.note), _present)
+
+    @strawberry.mutation(permission_classes=[CanDecide],
+                         description="Reject a pending plan. Never by its proposer, never by an AGENT key.")
+    async def reject_remediation_plan(
+        self, info: strawberry.Info, input: DecideRemediationPlanInput
+    ) -> RemediationPlanResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note), _present)
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Record how executing a plan went.")
+    async def record_remediation_outcome(
+        self, info: strawberry.Info, input: RecordRemediationOutcomeInput
+    ) -> RemediationPlanResult:
+        actor = info.context.principal.actor
+        outcome = input.outcome
+        return await run_mutation(
+            info,
+            lambda uow: remediation.record_outcome(uow, actor, input.plan_id, PlanStatus(outcome.value), input.note),
+            _present,
+        )
+

@@ -1,0 +1,142 @@
+"""The caller, tenants, API keys, the audit log, and global-id lookups."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from sentinai.db.models import ApiKeyRole
+from sentinai.errors import ValidationError
+from sentinai.repositories.audit import AuditFilter
+from sentinai.repositories.pagination import page_size
+from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
+from sentinai.schema.connections import Connection, connection
+from sentinai.schema.enums import TenantStatus
+from sentinai.schema.errors import result_union
+from sentinai.schema.tenants import (
+    ApiKeySuccess,
+    ApiKeyType,
+    AuditEntryType,
+    AuditLogFilter,
+    CreateApiKeyInput,
+    CreateTenantInput,
+    RevokeApiKeyInput,
+    SetTenantStatusInput,
+    TenantSuccess,
+    TenantType,
+    Viewer,
+)
+from sentinai.services import configuration
+
+TenantResult = result_union("TenantResult", TenantSuccess)
+ApiKeyResult = result_union("ApiKeyResult", ApiKeySuccess)
+
+
+@strawberry.type
+class TenantQueries:
+    @strawberry.field(permission_classes=[Authenticated], description="Who you are: your tenant and role.")
+    async def viewer(self, info: strawberry.Info) -> Viewer:
+        principal = info.context.principal
+        if principal.is_platform_admin:
+            return Viewer(tenant=None, role="PLATFORM_ADMIN", actor_id=principal.actor.id)
+        row = await (await info.context.reader()).tenants.current()
+        return Viewer(tenant=TenantType.from_row(row) if row else None, role=principal.role.name,
+                      actor_id=principal.actor.id)
+
+    @strawberry.field(permission_classes=[Authenticated],
+                      description="Any object by its global id; null if it does not exist in your tenant.")
+    async def node(
+        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
+    ) -> relay.Node | None:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except Exception:  # malformed base64 or missing "Type:" part
+            raise ValidationError("id", "is not a valid global id") from None
+        if global_id.type_name not in info.schema.schema_converter.type_map:
+            raise ValidationError("id", "is not a valid global id")
+        return await global_id.resolve_node(info, required=False)
+
+    @strawberry.field(permission_classes=[PlatformAdmin], description="Every tenant (platform admin only).")
+    async def tenants(
+        self,
+        info: strawberry.Info,
+        status: Annotated[TenantStatus | None, strawberry.argument(description="Only tenants in this status.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[TenantType]:
+        uow = await info.context.reader()
+        size = page_size(first)
+        page = await uow.tenants.list(size, after, status)
+        return connection(page, TenantType.from_row, lambda: uow.tenants.count(status), after)
+
+    @strawberry.field(permission_classes=[CanAdminister], description="Your tenant's API keys (never the keys themselves).")
+    async def api_keys(
+        self, info: strawberry.Info,
+        include_revoked: Annotated[bool, strawberry.argument(description="Include revoked keys.")] = False,
+    ) -> list[ApiKeyType]:
+        rows = await (await info.context.reader()).api_keys.list(include_revoked)
+        return [ApiKeyType.from_row(row) for row in rows]
+
+    @strawberry.field(permission_classes=[CanRead], description="Your tenant's audit log, newest first.")
+    async def audit_log(
+        self,
+        info: strawberry.Info,
+        filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Conditions to match.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[AuditEntryType]:
+        given = filter or AuditLogFilter()
+        where = AuditFilter(given.component, given.event, given.actor, given.occurred_from, given.occurred_to)
+        uow = await info.context.reader()
+        page = await uow.audit.list(where, page_size(first), after)
+        return connection(page, AuditEntryType.from_row, lambda: uow.audit.count(where), after)
+
+
+@strawberry.type
+class TenantMutations:
+    @strawberry.mutation(permission_classes=[PlatformAdmin],
+                         description="Create a tenant and its first ADMIN key (platform admin only).")
+    async def create_tenant(self, info: strawberry.Info, input: CreateTenantInput) -> TenantResult:
+        actor = info.context.principal.actor
+
+        async def create(uow):
+            tenant = await configuration.create_tenant(uow, actor, input.tenant_id, input.name)
+            _, key = await configuration.create_api_key(
+                uow, actor, "initial-admin", ApiKeyRole.ADMIN, platform_target=tenant.tenant_id)
+            return tenant, key
+
+        return await run_mutation(
+            info, create, lambda made: TenantSuccess(tenant=TenantType.from_row(made[0]), admin_key=made[1]),
+            uow=info.context.writer(platform=True),
+        )
+
+    @strawberry.mutation(permission_classes=[PlatformAdmin], description="Suspend, archive or reactivate a tenant.")
+    async def set_tenant_status(self, info: strawberry.Info, input: SetTenantStatusInput) -> TenantResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
+            lambda row: TenantSuccess(tenant=TenantType.from_row(row), admin_key=None),
+            uow=info.context.writer(platform=True),
+        )
+
+    @strawberry.mutation(permission_classes=[CanAdminister], description="Create an API key; the key is shown once.")
+    async def create_api_key(self, info: strawberry.Info, input: CreateApiKeyInput) -> ApiKeyResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info, lambda uow: configuration.create_api_key(uow, actor, input.name, input.role),
+            lambda made: ApiKeySuccess(api_key=ApiKeyType.from_row(made[0]), secret=made[1]),
+        )
+
+    @strawberry.mutation(permission_classes=[CanAdminister], description="Revoke an API key of your tenant.")
+    async def revoke_api_key(self, info: strawberry.Info, input: RevokeApiKeyInput) -> ApiKeyResult:
+        actor = info.context.principal.actor
+        key_id: uuid.UUID = input.key_id
+        return await run_mutation(
+            info, lambda uow: configuration.revoke_api_key(uow, actor, key_id),
+            lambda row: ApiKeySuccess(api_key=ApiKeyType.from_row(row), secret=None),
+        )
+

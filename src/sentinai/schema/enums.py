@@ -1,0 +1,48 @@
+"""GraphQL enums. Values are the names in upper case; the database stores lower case."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from sentinai.db import models
+
+Severity = strawberry.enum(models.Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
+ExceptionStatus = strawberry.enum(
+    models.ExceptionStatus, name="ExceptionStatus",
+    description="Where an exception is in its life: OPEN, ANALYZING, ESCALATED or RESOLVED.",
+)
+ActorType = strawberry.enum(models.ActorType, name="ActorType", description="Who acted: an AGENT, a USER or the SYSTEM.")
+ToolKind = strawberry.enum(models.ToolType, name="ToolKind", description="How a tool is called.")
+RiskLevel = strawberry.enum(models.RiskLevel, name="RiskLevel", description="Risk of applying a remediation.")
+RemediationPlanStatus = strawberry.enum(
+    models.PlanStatus, name="RemediationPlanStatus", description="PENDING until decided; then APPROVED or REJECTED; then EXECUTED or FAILED."
+)
+Role = strawberry.enum(
+    models.ApiKeyRole, name="Role",
+    description="What an API key may do: VIEWER reads; OPERATOR and AGENT also write exceptions "
+    "(an AGENT may propose but never decide remediation plans); ADMIN also manages the tenant's configuration.",
+)
+TenantStatus = strawberry.enum(models.TenantStatus, name="TenantStatus", description="A tenant's lifecycle state.")
+
+
+@strawberry.enum(name="ExceptionOrder", description="Orderings of the exception list; every one pages by keyset.")
+class ExceptionOrder(enum.Enum):
+    NEWEST = strawberry.enum_value("newest", description="Most recently created first.")
+    OLDEST = strawberry.enum_value("oldest", description="Oldest first.")
+    SLA_DEADLINE = strawberry.enum_value("sla_deadline", description="Earliest SLA deadline first; none last.")
+    SEVERITY = strawberry.enum_value("severity", description="Most severe first, then newest.")
+
+
+@strawberry.enum(name="IngestOutcome", description="What an ingestion did.")
+class IngestOutcome(enum.Enum):
+    CREATED = strawberry.enum_value("created", description="The exception was new.")
+    UPDATED = strawberry.enum_value("updated", description="Fields owned by the source changed.")
+    UNCHANGED = strawberry.enum_value("unchanged", description="A replay: nothing changed.")
+
+
+@strawberry.enum(name="RemediationOutcome", description="How an approved remediation ended.")
+class RemediationOutcome(enum.Enum):
+    EXECUTED = strawberry.enum_value("executed", description="Applied successfully.")
+    FAILED = strawberry.enum_value("failed", description="Attempted and failed.")

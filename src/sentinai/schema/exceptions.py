@@ -1,0 +1,232 @@
+"""The Exception type, its timeline, and the inputs that filter and change exceptions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from sentinai.db import models
+from sentinai.loaders import EventsKey
+from sentinai.repositories.events import EventFilter
+from sentinai.repositories.pagination import page_size
+from sentinai.schema.connections import Connection, connection
+from sentinai.schema.enums import ActorType, ExceptionOrder, ExceptionStatus, IngestOutcome, Severity
+
+if TYPE_CHECKING:
+    from sentinai.schema.playbooks import PlaybookStepType, PlaybookType
+    from sentinai.schema.remediation import RemediationPlanType
+
+PlaybookRef = Annotated["PlaybookType", strawberry.lazy("sentinai.schema.playbooks")]
+StepRef = Annotated["PlaybookStepType", strawberry.lazy("sentinai.schema.playbooks")]
+PlanRef = Annotated["RemediationPlanType", strawberry.lazy("sentinai.schema.remediation")]
+
+
+@strawberry.type(name="ExceptionEvent", description="One step in an exception's append-only timeline.")
+class ExceptionEventType(relay.Node):
+    key: relay.NodeID[str]
+    event_id: uuid.UUID = strawberry.field(description="The id the writer chose; it makes the write idempotent.")
+    exception_id: str = strawberry.field(description="The exception this event belongs to.")
+    event_type: str = strawberry.field(description="E.g. ExceptionCreated, TriageCompleted, CopilotAnswerGiven.")
+    actor_type: ActorType = strawberry.field(description="Who acted.")
+    actor_id: str | None = strawberry.field(description="Which agent or person acted (from their credential).")
+    payload: JSON = strawberry.field(description="Event details; the shape depends on `eventType`.")
+    created_at: datetime = strawberry.field(description="When the event was recorded.")
+
+    @classmethod
+    def from_row(cls, row: models.ExceptionEvent) -> ExceptionEventType:
+        return cls(
+            key=str(row.event_id), event_id=row.event_id, exception_id=row.exception_id, event_type=row.event_type,
+            actor_type=row.actor_type, actor_id=row.actor_id, payload=row.payload, created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.events.get(_uuid(node_id)) if _uuid(node_id) else None for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(name="Exception", description="An operational exception: its current state, timeline and remediation.")
+class ExceptionType(relay.Node):
+    key: relay.NodeID[str]
+    exception_id: str = strawberry.field(description="The tenant's id for the exception (unique within the tenant).")
+    domain: str = strawberry.field(description="Business domain, e.g. Finance or Healthcare.")
+    type: str = strawberry.field(description="Kind of exception within the domain, e.g. SettlementFailure.")
+    severity: Severity = strawberry.field(description="Current severity.")
+    status: ExceptionStatus = strawberry.field(description="Current lifecycle status.")
+    source_system: str = strawberry.field(description="System that raised it, e.g. Murex or ClaimsApp.")
+    entity: str = strawberry.field(description="The business entity concerned: counterparty, patient, account…")
+    amount: Decimal | None = strawberry.field(description="Monetary amount at stake, if any.")
+    sla_deadline: datetime | None = strawberry.field(description="When it must be resolved by.")
+    owner: str | None = strawberry.field(description="Assigned person or agent.")
+    current_step_order: int | None = strawberry.field(description="Order number of the current playbook step.")
+    summary: str | None = strawberry.field(description="One-paragraph description.")
+    attributes: JSON = strawberry.field(description="The normalised source payload.")
+    enriched_context: JSON = strawberry.field(description="Context added by agents during analysis.")
+    rca_hypothesis: str | None = strawberry.field(description="Current root-cause hypothesis.")
+    resolved_at: datetime | None = strawberry.field(description="When it was resolved (null unless RESOLVED).")
+    domain_pack_version: int | None = strawberry.field(description="Domain pack version in force at ingestion.")
+    policy_pack_version: int | None = strawberry.field(description="Tenant policy pack version in force at ingestion.")
+    created_at: datetime = strawberry.field(description="When it was first ingested.")
+    updated_at: datetime = strawberry.field(description="When its state last changed.")
+    _playbook_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: models.ExceptionRecord) -> ExceptionType:
+        return cls(
+            key=row.exception_id, exception_id=row.exception_id, domain=row.domain, type=row.type,
+            severity=row.severity, status=row.status, source_system=row.source_system, entity=row.entity,
+            amount=row.amount, sla_deadline=row.sla_deadline, owner=row.owner, current_step_order=row.current_step,
+            summary=row.summary, attributes=row.attributes, enriched_context=row.enriched_context,
+            rca_hypothesis=row.rca_hypothesis, resolved_at=row.resolved_at,
+            domain_pack_version=row.domain_pack_version, policy_pack_version=row.policy_pack_version,
+            created_at=row.created_at, updated_at=row.updated_at, _playbook_id=row.current_playbook_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        rows = await info.context.loaders.exception.load_many(list(node_ids))
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The timeline, oldest first, optionally filtered.")
+    async def events(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+        event_types: Annotated[list[str] | None, strawberry.argument(description="Only these event types.")] = None,
+        actor_type: Annotated[ActorType | None, strawberry.argument(description="Only events by this kind of actor.")] = None,
+    ) -> Connection[ExceptionEventType]:
+        where = EventFilter(tuple(event_types) if event_types else None, actor_type)
+        key = EventsKey(self.exception_id, page_size(first), after, where)
+        page = await info.context.loaders.events.load(key)
+        count = lambda: info.context.loaders.event_count.load((self.exception_id, where))  # noqa: E731
+        return connection(page, ExceptionEventType.from_row, count, after)
+
+    @strawberry.field(description="The playbook being followed, if one is attached.")
+    async def current_playbook(self, info: strawberry.Info) -> PlaybookRef | None:
+        from sentinai.schema.playbooks import PlaybookType
+
+        if self._playbook_id is None:
+            return None
+        row = await info.context.loaders.playbook.load(self._playbook_id)
+        return PlaybookType.from_row(row) if row else None
+
+    @strawberry.field(description="The step of the current playbook the exception is on.")
+    async def current_step(self, info: strawberry.Info) -> StepRef | None:
+        from sentinai.schema.playbooks import PlaybookStepType
+
+        if self._playbook_id is None or self.current_step_order is None:
+            return None
+        steps = await info.context.loaders.steps.load(self._playbook_id)
+        match = next((step for step in steps if step.step_order == self.current_step_order), None)
+        return PlaybookStepType.from_row(match) if match else None
+
+    @strawberry.field(description="Remediation plans proposed for this exception, newest first.")
+    async def remediation_plans(self, info: strawberry.Info) -> list[PlanRef]:
+        from sentinai.schema.remediation import RemediationPlanType
+
+        return [RemediationPlanType.from_row(row) for row in await info.context.loaders.plans.load(self.exception_id)]
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@strawberry.input(name="ExceptionFilter", description="All given conditions must hold.")
+class ExceptionFilter:
+    domain: str | None = strawberry.field(default=None, description="Exact domain.")
+    type: str | None = strawberry.field(default=None, description="Exact exception type.")
+    status: list[ExceptionStatus] | None = strawberry.field(default=None, description="Any of these statuses.")
+    severity: list[Severity] | None = strawberry.field(default=None, description="Any of these severities.")
+    source_system: str | None = strawberry.field(default=None, description="Exact source system.")
+    entity: str | None = strawberry.field(default=None, description="Exact entity.")
+    owner: str | None = strawberry.field(default=None, description="Exact owner.")
+    created_from: datetime | None = strawberry.field(default=None, description="Created at or after (inclusive).")
+    created_to: datetime | None = strawberry.field(default=None, description="Created before (exclusive).")
+
+
+@strawberry.input(name="IngestExceptionInput", description="An exception as a source system reports it.")
+class IngestExceptionInput:
+    exception_id: str = strawberry.field(description="The source's id; re-sending it is idempotent.")
+    domain: str = strawberry.field(description="Business domain.")
+    type: str = strawberry.field(description="Exception type.")
+    severity: Severity = strawberry.field(description="Initial severity (later owned by triage).")
+    source_system: str = strawberry.field(description="Reporting system.")
+    entity: str = strawberry.field(description="Business entity concerned.")
+    amount: Decimal | None = strawberry.field(default=None, description="Amount at stake (2 decimals).")
+    sla_deadline: datetime | None = strawberry.field(default=None, description="Deadline, with a time zone.")
+    summary: str | None = strawberry.field(default=None, description="Description.")
+    attributes: JSON | None = strawberry.field(default=None, description="Normalised source payload (JSON object).")
+
+
+@strawberry.input(name="StateChangeInput", description="State an event changes on its exception; omitted fields stay.")
+class StateChangeInput:
+    status: ExceptionStatus | None = strawberry.field(default=None, description="New status (must be an allowed transition).")
+    severity: Severity | None = strawberry.field(default=None, description="New severity.")
+    owner: str | None = strawberry.field(default=None, description="New owner.")
+    playbook_id: int | None = strawberry.field(default=None, description="Attach this playbook (starts at step 1).")
+    current_step: int | None = strawberry.field(default=None, description="Move to this step of the playbook.")
+
+
+@strawberry.input(name="RecordExceptionEventInput", description="An event an agent or person records on an exception.")
+class RecordExceptionEventInput:
+    event_id: uuid.UUID = strawberry.field(description="Chosen by the client; a replay with the same id is a no-op.")
+    exception_id: str = strawberry.field(description="The exception it belongs to.")
+    event_type: str = strawberry.field(description="One of the event types listed in docs/events.md.")
+    payload: JSON | None = strawberry.field(default=None, description="Event details, checked against the type's schema.")
+    state_change: StateChangeInput | None = strawberry.field(default=None, description="State the event changes.")
+
+
+@strawberry.input(name="AssignExceptionInput", description="Give an exception an owner.")
+class AssignExceptionInput:
+    exception_id: str = strawberry.field(description="The exception.")
+    owner: str = strawberry.field(description="Person or agent to own it.")
+    event_id: uuid.UUID | None = strawberry.field(default=None, description="Optional id making the call idempotent.")
+
+
+@strawberry.input(name="TransitionExceptionInput", description="Move an exception to another status.")
+class TransitionExceptionInput:
+    exception_id: str = strawberry.field(description="The exception.")
+    status: ExceptionStatus = strawberry.field(description="Target status.")
+    reason: str | None = strawberry.field(default=None, description="Why (kept on the timeline).")
+    event_id: uuid.UUID | None = strawberry.field(default=None, description="Optional id making the call idempotent.")
+
+
+@strawberry.input(name="AttachPlaybookInput", description="Start following a playbook.")
+class AttachPlaybookInput:
+    exception_id: str = strawberry.field(description="The exception.")
+    playbook_id: int = strawberry.field(description="The playbook version to follow.")
+    event_id: uuid.UUID | None = strawberry.field(default=None, description="Optional id making the call idempotent.")
+
+
+@strawberry.input(name="AdvancePlaybookStepInput", description="Move to the next step of the attached playbook.")
+class AdvancePlaybookStepInput:
+    exception_id: str = strawberry.field(description="The exception.")
+    event_id: uuid.UUID | None = strawberry.field(default=None, description="Optional id making the call idempotent.")
+
+
+@strawberry.type(name="IngestExceptionSuccess", description="The exception as stored.")
+class IngestExceptionSuccess:
+    exception: ExceptionType = strawberry.field(description="The stored exception.")
+    outcome: IngestOutcome = strawberry.field(description="Whether it was created, updated or unchanged.")
+    changed_fields: list[str] = strawberry.field(description="Fields an update changed (empty otherwise).")
+
+
+@strawberry.type(name="ExceptionEventRecorded", description="The event and the exception after it.")
+class ExceptionEventRecorded:
+    event: ExceptionEventType = strawberry.field(description="The stored event (the original one on a replay).")
+    exception: ExceptionType = strawberry.field(description="The exception's current state.")
+    replayed: bool = strawberry.field(description="True when this event id had already been recorded: nothing changed.")
+
+

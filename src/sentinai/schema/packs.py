@@ -1,0 +1,78 @@
+"""Versioned packs: global domain packs and the tenant's policy packs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from sentinai.db import models
+
+
+@strawberry.type(name="DomainPack", description="A version of a domain's shared configuration (global).")
+class DomainPackType(relay.Node):
+    key: relay.NodeID[str]
+    domain: str = strawberry.field(description="E.g. Finance, Healthcare.")
+    version: int = strawberry.field(description="Version number, from 1.")
+    pack: JSON = strawberry.field(description="The pack's content.")
+    published_by: str = strawberry.field(description="Who published it.")
+    created_at: datetime = strawberry.field(description="When it was published.")
+
+    @classmethod
+    def from_row(cls, row: models.DomainPackVersion) -> DomainPackType:
+        return cls(key=f"{row.domain}@{row.version}", domain=row.domain, version=row.version, pack=row.pack_json,
+                   published_by=row.published_by, created_at=row.created_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        found = []
+        for node_id in node_ids:
+            domain, _, version = node_id.rpartition("@")
+            row = await uow.domain_packs.get(domain, int(version)) if version.isdigit() else None
+            found.append(cls.from_row(row) if row else None)
+        return found
+
+
+@strawberry.type(name="PolicyPack", description="A version of your tenant's policy overlay.")
+class PolicyPackType(relay.Node):
+    key: relay.NodeID[str]
+    version: int = strawberry.field(description="Version number, from 1.")
+    pack: JSON = strawberry.field(description="The pack's content.")
+    published_by: str = strawberry.field(description="Who published it.")
+    created_at: datetime = strawberry.field(description="When it was published.")
+
+    @classmethod
+    def from_row(cls, row: models.TenantPolicyPackVersion) -> PolicyPackType:
+        return cls(key=str(row.version), version=row.version, pack=row.pack_json, published_by=row.published_by,
+                   created_at=row.created_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.policy_packs.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.input(name="PublishPolicyPackInput", description="The next version of your policy pack.")
+class PublishPolicyPackInput:
+    pack: JSON = strawberry.field(description="The pack's content (JSON object).")
+
+
+@strawberry.input(name="PublishDomainPackInput", description="The next version of a domain pack.")
+class PublishDomainPackInput:
+    domain: str = strawberry.field(description="The domain.")
+    pack: JSON = strawberry.field(description="The pack's content (JSON object).")
+
+
+@strawberry.type(name="PublishPolicyPackSuccess", description="The published version.")
+class PublishPolicyPackSuccess:
+    policy_pack: PolicyPackType = strawberry.field(description="The stored version.")
+
+
+@strawberry.type(name="PublishDomainPackSuccess", description="The published version.")
+class PublishDomainPackSuccess:
+    domain_pack: DomainPackType = strawberry.field(description="The stored version.")

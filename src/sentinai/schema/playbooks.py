@@ -1,0 +1,141 @@
+"""Playbooks (versioned, ordered steps) and tools the steps call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from sentinai.db import models
+from sentinai.schema.enums import ToolKind
+
+
+@strawberry.type(name="Tool", description="An endpoint a playbook step can call. Secrets are never returned.")
+class ToolType(relay.Node):
+    key: relay.NodeID[str]
+    tool_id: int = strawberry.field(description="Numeric id.")
+    name: str = strawberry.field(description="Unique name within its scope (tenant or global).")
+    type: ToolKind = strawberry.field(description="How it is called.")
+    description: str | None = strawberry.field(description="What it does.")
+    config: JSON = strawberry.field(description="Non-secret configuration (endpoint, schema…).")
+    secret_keys: list[str] = strawberry.field(description="Names of the stored secrets; their values are never returned.")
+    is_global: bool = strawberry.field(description="True for platform-wide tools every tenant can use.")
+    created_at: datetime = strawberry.field(description="When it was registered.")
+
+    @classmethod
+    def from_row(cls, row: models.ToolDefinition) -> ToolType:
+        return cls(
+            key=str(row.tool_id), tool_id=row.tool_id, name=row.name, type=row.type, description=row.description,
+            config=row.config, secret_keys=sorted(row.secret_config), is_global=row.tenant_id is None,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+        rows = await info.context.loaders.tool.load_many(ids)
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(name="PlaybookStep", description="One ordered step of a playbook.")
+class PlaybookStepType(relay.Node):
+    key: relay.NodeID[str]
+    step_id: int = strawberry.field(description="Numeric id.")
+    playbook_id: int = strawberry.field(description="The playbook it belongs to.")
+    step_order: int = strawberry.field(description="Position in the playbook, from 1.")
+    name: str = strawberry.field(description="What the step does.")
+    action_type: str = strawberry.field(description="E.g. notify, call_tool, escalate, force_settle.")
+    params: JSON = strawberry.field(description="Parameters of the action.")
+    _tool_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: models.PlaybookStep) -> PlaybookStepType:
+        return cls(
+            key=str(row.step_id), step_id=row.step_id, playbook_id=row.playbook_id, step_order=row.step_order,
+            name=row.name, action_type=row.action_type, params=row.params, _tool_id=row.tool_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.playbooks.get_step(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The tool this step calls, if any.")
+    async def tool(self, info: strawberry.Info) -> ToolType | None:
+        if self._tool_id is None:
+            return None
+        row = await info.context.loaders.tool.load(self._tool_id)
+        return ToolType.from_row(row) if row else None
+
+
+@strawberry.type(name="Playbook", description="An ordered procedure for resolving exceptions. Immutable: changes make a new version.")
+class PlaybookType(relay.Node):
+    key: relay.NodeID[str]
+    playbook_id: int = strawberry.field(description="Numeric id of this version.")
+    name: str = strawberry.field(description="Name shared by all versions.")
+    version: int = strawberry.field(description="Version number, from 1.")
+    description: str | None = strawberry.field(description="What it is for.")
+    conditions: JSON = strawberry.field(description="Matching rules: which exceptions it applies to.")
+    created_at: datetime = strawberry.field(description="When this version was created.")
+
+    @classmethod
+    def from_row(cls, row: models.Playbook) -> PlaybookType:
+        return cls(
+            key=str(row.playbook_id), playbook_id=row.playbook_id, name=row.name, version=row.version,
+            description=row.description, conditions=row.conditions, created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+        rows = await info.context.loaders.playbook.load_many(ids)
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The steps, in order.")
+    async def steps(self, info: strawberry.Info) -> list[PlaybookStepType]:
+        return [PlaybookStepType.from_row(row) for row in await info.context.loaders.steps.load(self.playbook_id)]
+
+    @strawberry.field(description="The tools its steps call, each once, in step order.")
+    async def tools(self, info: strawberry.Info) -> list[ToolType]:
+        steps = await info.context.loaders.steps.load(self.playbook_id)
+        tool_ids = list(dict.fromkeys(step.tool_id for step in steps if step.tool_id is not None))
+        return [ToolType.from_row(row) for row in await info.context.loaders.tool.load_many(tool_ids) if row]
+
+
+@strawberry.input(name="PlaybookStepInput", description="A step of a new playbook; steps are numbered in list order.")
+class PlaybookStepInput:
+    name: str = strawberry.field(description="What the step does.")
+    action_type: str = strawberry.field(description="E.g. notify, call_tool, escalate.")
+    params: JSON | None = strawberry.field(default=None, description="Parameters (JSON object).")
+    tool_id: int | None = strawberry.field(default=None, description="A tool of yours, or a global one, that the step calls.")
+
+
+@strawberry.input(name="CreatePlaybookInput", description="A playbook; if the name exists this becomes its next version.")
+class CreatePlaybookInput:
+    name: str = strawberry.field(description="Playbook name.")
+    steps: list[PlaybookStepInput] = strawberry.field(description="1 to 100 steps, in order.")
+    description: str | None = strawberry.field(default=None, description="What it is for.")
+    conditions: JSON | None = strawberry.field(default=None, description="Matching rules (JSON object).")
+
+
+@strawberry.input(name="RegisterToolInput", description="A tool for your tenant.")
+class RegisterToolInput:
+    name: str = strawberry.field(description="Unique within your tenant.")
+    type: ToolKind = strawberry.field(description="How it is called.")
+    config: JSON | None = strawberry.field(default=None, description="Non-secret configuration; secret-looking keys are refused.")
+    secrets: JSON | None = strawberry.field(default=None, description="Credentials; stored, never returned.")
+    description: str | None = strawberry.field(default=None, description="What it does.")
+
+
+@strawberry.type(name="CreatePlaybookSuccess", description="The new playbook version.")
+class CreatePlaybookSuccess:
+    playbook: PlaybookType = strawberry.field(description="The stored playbook.")
+
+
+@strawberry.type(name="RegisterToolSuccess", description="The registered tool.")
+class RegisterToolSuccess:
+    tool: ToolType = strawberry.field(description="The stored tool (without secrets).")

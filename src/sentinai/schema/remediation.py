@@ -1,0 +1,81 @@
+"""Remediation plans: a diagnosis, a proposed action and the decision on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from sentinai.db import models
+from sentinai.schema.enums import RemediationOutcome, RemediationPlanStatus, RiskLevel
+
+
+@strawberry.type(name="RemediationPlan", description="A proposed fix for an exception and its approval trail.")
+class RemediationPlanType(relay.Node):
+    key: relay.NodeID[str]
+    plan_id: int = strawberry.field(description="Numeric id.")
+    exception_id: str = strawberry.field(description="The exception it remedies.")
+    root_cause: str = strawberry.field(description="The diagnosed root cause.")
+    confidence: float = strawberry.field(description="Confidence in the diagnosis, 0 to 1.")
+    action_type: str = strawberry.field(description="The action to take.")
+    action_params: JSON = strawberry.field(description="Parameters of the action.")
+    risk_level: RiskLevel = strawberry.field(description="Risk of taking the action.")
+    requires_approval: bool = strawberry.field(description="Whether a person must approve before execution.")
+    status: RemediationPlanStatus = strawberry.field(description="Where the plan stands.")
+    proposed_by: str = strawberry.field(description="Who proposed it.")
+    decided_by: str | None = strawberry.field(description="Who approved or rejected it (never the proposer).")
+    decided_at: datetime | None = strawberry.field(description="When it was decided.")
+    decision_note: str | None = strawberry.field(description="Why it was approved or rejected.")
+    outcome_note: str | None = strawberry.field(description="What happened when it was executed.")
+    executed_at: datetime | None = strawberry.field(description="When its outcome was recorded.")
+    created_at: datetime = strawberry.field(description="When it was proposed.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def from_row(cls, row: models.RemediationPlan) -> RemediationPlanType:
+        return cls(
+            key=str(row.plan_id), plan_id=row.plan_id, exception_id=row.exception_id, root_cause=row.root_cause,
+            confidence=float(row.confidence), action_type=row.action_type, action_params=row.action_params,
+            risk_level=row.risk_level, requires_approval=row.requires_approval, status=row.status,
+            proposed_by=row.proposed_by, decided_by=row.decided_by, decided_at=row.decided_at,
+            decision_note=row.decision_note, outcome_note=row.outcome_note, executed_at=row.executed_at,
+            created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.remediation_plans.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.input(name="ProposeRemediationPlanInput", description="A diagnosis and the action proposed to fix it.")
+class ProposeRemediationPlanInput:
+    exception_id: str = strawberry.field(description="The exception.")
+    root_cause: str = strawberry.field(description="The diagnosed root cause.")
+    confidence: float = strawberry.field(description="0 to 1.")
+    action_type: str = strawberry.field(description="The action to take.")
+    risk_level: RiskLevel = strawberry.field(description="Risk of the action.")
+    requires_approval: bool = strawberry.field(default=True, description="Whether a person must approve it first.")
+    action_params: JSON | None = strawberry.field(default=None, description="Parameters (JSON object).")
+
+
+@strawberry.input(name="DecideRemediationPlanInput", description="Approve or reject a pending plan.")
+class DecideRemediationPlanInput:
+    plan_id: int = strawberry.field(description="The plan.")
+    note: str | None = strawberry.field(default=None, description="Why.")
+
+
+@strawberry.input(name="RecordRemediationOutcomeInput", description="How executing a plan went.")
+class RecordRemediationOutcomeInput:
+    plan_id: int = strawberry.field(description="The plan (approved, or pending without approval needed).")
+    outcome: RemediationOutcome = strawberry.field(description="EXECUTED or FAILED.")
+    note: str | None = strawberry.field(default=None, description="What happened.")
+
+
+@strawberry.type(name="RemediationPlanSuccess", description="The plan after the change.")
+class RemediationPlanSuccess:
+    plan: RemediationPlanType = strawberry.field(description="The stored plan.")

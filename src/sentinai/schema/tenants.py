@@ -1,0 +1,131 @@
+"""Tenants, API keys, the caller (`viewer`) and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from sentinai.db import models
+from sentinai.schema.enums import Role, TenantStatus
+
+
+@strawberry.type(name="Tenant", description="An organisation whose data is isolated from every other's.")
+class TenantType(relay.Node):
+    key: relay.NodeID[str]
+    tenant_id: str = strawberry.field(description="The tenant's id.")
+    name: str = strawberry.field(description="Display name.")
+    status: TenantStatus = strawberry.field(description="ACTIVE tenants can be used; others are refused.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def from_row(cls, row: models.Tenant) -> TenantType:
+        return cls(key=row.tenant_id, tenant_id=row.tenant_id, name=row.name, status=row.status,
+                   created_at=row.created_at, updated_at=row.updated_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.tenants.get(node_id) for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(name="ApiKey", description="An API key of your tenant. The key itself is shown only when created.")
+class ApiKeyType(relay.Node):
+    key: relay.NodeID[str]
+    key_id: uuid.UUID = strawberry.field(description="Id, used to revoke it.")
+    name: str = strawberry.field(description="What it is for.")
+    role: Role = strawberry.field(description="What it may do.")
+    key_prefix: str = strawberry.field(description="First characters of the key, to recognise it.")
+    created_by: str = strawberry.field(description="Who created it.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+
+    @classmethod
+    def from_row(cls, row: models.ApiKey) -> ApiKeyType:
+        return cls(key=str(row.key_id), key_id=row.key_id, name=row.name, role=row.role, key_prefix=row.key_prefix,
+                   created_by=row.created_by, created_at=row.created_at, revoked_at=row.revoked_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        keys = {str(row.key_id): row for row in await uow.api_keys.list(include_revoked=True)}
+        return [cls.from_row(keys[node_id]) if node_id in keys else None for node_id in node_ids]
+
+
+@strawberry.type(name="AuditEntry", description="A write-once record of a configuration change.")
+class AuditEntryType(relay.Node):
+    key: relay.NodeID[str]
+    audit_id: int = strawberry.field(description="Numeric id.")
+    occurred_at: datetime = strawberry.field(description="When the change happened.")
+    component: str = strawberry.field(description="Area changed: tenancy, access, packs, playbooks, tools, remediation.")
+    event: str = strawberry.field(description="What happened, e.g. playbook.created.")
+    actor: str = strawberry.field(description="Who did it.")
+    details: JSON = strawberry.field(description="Specifics of the change.")
+
+    @classmethod
+    def from_row(cls, row: models.AuditLog) -> AuditEntryType:
+        return cls(key=str(row.audit_id), audit_id=row.audit_id, occurred_at=row.occurred_at,
+                   component=row.component, event=row.event, actor=row.actor, details=row.details)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+        uow = await info.context.reader()
+        rows = [await uow.audit.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
+        return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(name="Viewer", description="The caller, as their credential identifies them.")
+class Viewer:
+    tenant: TenantType | None = strawberry.field(description="Your tenant (null for the platform admin).")
+    role: str = strawberry.field(description="VIEWER, OPERATOR, AGENT, ADMIN, or PLATFORM_ADMIN.")
+    actor_id: str = strawberry.field(description="The id your writes are recorded under.")
+
+
+@strawberry.input(name="AuditLogFilter", description="All given conditions must hold.")
+class AuditLogFilter:
+    component: str | None = strawberry.field(default=None, description="Exact component.")
+    event: str | None = strawberry.field(default=None, description="Exact event.")
+    actor: str | None = strawberry.field(default=None, description="Exact actor.")
+    occurred_from: datetime | None = strawberry.field(default=None, description="At or after (inclusive).")
+    occurred_to: datetime | None = strawberry.field(default=None, description="Before (exclusive).")
+
+
+@strawberry.input(name="CreateTenantInput", description="A new tenant, with its first admin key.")
+class CreateTenantInput:
+    tenant_id: str = strawberry.field(description="1-64 letters, digits, '_', '.', '-'.")
+    name: str = strawberry.field(description="Display name.")
+
+
+@strawberry.input(name="SetTenantStatusInput", description="Suspend, archive or reactivate a tenant.")
+class SetTenantStatusInput:
+    tenant_id: str = strawberry.field(description="The tenant.")
+    status: TenantStatus = strawberry.field(description="The new status.")
+
+
+@strawberry.input(name="CreateApiKeyInput", description="A new key for your tenant.")
+class CreateApiKeyInput:
+    name: str = strawberry.field(description="What it is for (e.g. triage-agent).")
+    role: Role = strawberry.field(description="What it may do.")
+
+
+@strawberry.input(name="RevokeApiKeyInput", description="Revoke one of your tenant's keys.")
+class RevokeApiKeyInput:
+    key_id: uuid.UUID = strawberry.field(description="The key's id.")
+
+
+@strawberry.type(name="TenantSuccess", description="The tenant after the change.")
+class TenantSuccess:
+    tenant: TenantType = strawberry.field(description="The stored tenant.")
+    admin_key: str | None = strawberry.field(description="On creation only: the tenant's first ADMIN key, shown once.")
+
+
+@strawberry.type(name="ApiKeySuccess", description="The key after the change.")
+class ApiKeySuccess:
+    api_key: ApiKeyType = strawberry.field(description="The stored key.")
+    secret: str | None = strawberry.field(description="On creation only: the key itself, shown this once.")
