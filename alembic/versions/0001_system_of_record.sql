@@ -152,7 +152,8 @@ CREATE TABLE exception_event (
     actor_type   actor_type   NOT NULL,
     actor_id     varchar(200),
     payload      jsonb        NOT NULL DEFAULT '{}'::jsonb,
-    created_at   timestamptz  NOT NULL DEFAULT now(),
+    -- clock_timestamp(): events written in one transaction keep their real order in time.
+    created_at   timestamptz  NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT pk_exception_event PRIMARY KEY (tenant_id, event_id),
     CONSTRAINT ck_exception_event_event_type_not_blank CHECK (length(btrim(event_type)) > 0),
     CONSTRAINT fk_exception_event_tenant_id_exception_id_exception FOREIGN KEY (tenant_id, exception_id)

@@ -48,8 +48,9 @@ class Runtime:
 class SentinaiGraphQL(GraphQL):
     async def get_context(self, request: Request, response: Any) -> Context:
         runtime: Runtime = request.app.state.runtime
-        principal: Principal = request.state.principal
-        return Context(request, response, principal, runtime.session_factory)
+        # No principal only while rendering the GraphiQL page, which runs no operation.
+        principal: Principal | None = getattr(request.state, "principal", None)
+        return Context(request, response, principal, runtime.session_factory)  # type: ignore[arg-type]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

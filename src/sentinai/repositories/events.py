@@ -111,7 +111,7 @@ class ExceptionEventRepository(Repository):
             .where(V.tenant_id == self.tenant_id, V.exception_id.in_(list(set(exception_ids))))
             .group_by(V.exception_id)
         )
-        counts = dict((await self.uow.execute(statement)).tuples().all())
+        counts = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
     async def list_for(self, exception_id: str, first: int, after: str | None = None) -> Page[models.ExceptionEvent]:

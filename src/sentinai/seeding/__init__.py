@@ -1,0 +1,1 @@
+"""Data for people and benchmarks: the demo tenants, and fast bulk synthetic data."""
