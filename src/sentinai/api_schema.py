@@ -19,6 +19,12 @@ Mutation = merge_types(
     "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
 )
 
+Query.__strawberry_definition__.description = "Reads. Everything is scoped to the tenant of your API key."
+Mutation.__strawberry_definition__.description = (
+    "Writes. Each field runs in its own transaction and returns its success type or a MutationError; "
+    "a failure writes nothing."
+)
+
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000

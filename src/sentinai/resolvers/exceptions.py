@@ -9,7 +9,7 @@ import strawberry
 from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.pagination import page_size
-from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanRead, CanWrite
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ExceptionOrder
@@ -83,7 +83,7 @@ class ExceptionQueries:
 class ExceptionMutations:
     @strawberry.mutation(permission_classes=[CanWrite],
                          description="Create an exception, or update what its source owns. Idempotent on exceptionId.")
-    async def ingest_exception(self, info: strawberry.Info, input: IngestExceptionInput) -> IngestExceptionResult:
+    async def ingest_exception(self, info: strawberry.Info, input: Input[IngestExceptionInput]) -> IngestExceptionResult:
         new = repo.NewException(
             exception_id=input.exception_id, domain=input.domain, type=input.type, severity=input.severity,
             source_system=input.source_system, entity=input.entity, amount=input.amount,
@@ -102,7 +102,7 @@ class ExceptionMutations:
                          description="Append an event and apply the state change it carries, atomically. "
                          "A replay of the same eventId changes nothing and returns the original event.")
     async def record_exception_event(
-        self, info: strawberry.Info, input: RecordExceptionEventInput
+        self, info: strawberry.Info, input: Input[RecordExceptionEventInput]
     ) -> RecordExceptionEventResult:
         actor = info.context.principal.actor
         change = input.state_change
@@ -115,7 +115,7 @@ class ExceptionMutations:
         return await run_mutation(info, lambda uow: service.record_exception_event(uow, envelope), _recorded)
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
-    async def assign_exception(self, info: strawberry.Info, input: AssignExceptionInput) -> ExceptionChangeResult:
+    async def assign_exception(self, info: strawberry.Info, input: Input[AssignExceptionInput]) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info, lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, input.event_id),
@@ -124,7 +124,7 @@ class ExceptionMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
     async def transition_exception(
-        self, info: strawberry.Info, input: TransitionExceptionInput
+        self, info: strawberry.Info, input: Input[TransitionExceptionInput]
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -135,7 +135,7 @@ class ExceptionMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
-    async def attach_playbook(self, info: strawberry.Info, input: AttachPlaybookInput) -> ExceptionChangeResult:
+    async def attach_playbook(self, info: strawberry.Info, input: Input[AttachPlaybookInput]) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,
@@ -145,7 +145,7 @@ class ExceptionMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
     async def advance_playbook_step(
-        self, info: strawberry.Info, input: AdvancePlaybookStepInput
+        self, info: strawberry.Info, input: Input[AdvancePlaybookStepInput]
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(

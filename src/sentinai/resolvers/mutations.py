@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -12,6 +12,10 @@ from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.schema.errors import to_schema_error
 
 R = TypeVar("R")
+T = TypeVar("T")
+
+Input = Annotated[T, strawberry.argument(description="What to do; every field is validated before anything is written.")]
+"""The single `input` argument every mutation takes (Relay's input-object convention)."""
 
 
 async def run_mutation(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
 from sentinai.schema.errors import result_union
 from sentinai.schema.packs import (
@@ -48,7 +48,7 @@ class PackQueries:
 @strawberry.type
 class PackMutations:
     @strawberry.mutation(permission_classes=[CanAdminister], description="Publish the next version of your policy pack.")
-    async def publish_policy_pack(self, info: strawberry.Info, input: PublishPolicyPackInput) -> PublishPolicyPackResult:
+    async def publish_policy_pack(self, info: strawberry.Info, input: Input[PublishPolicyPackInput]) -> PublishPolicyPackResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info, lambda uow: configuration.publish_policy_pack(uow, actor, input.pack),
@@ -56,7 +56,7 @@ class PackMutations:
         )
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Publish the next version of a domain pack.")
-    async def publish_domain_pack(self, info: strawberry.Info, input: PublishDomainPackInput) -> PublishDomainPackResult:
+    async def publish_domain_pack(self, info: strawberry.Info, input: Input[PublishDomainPackInput]) -> PublishDomainPackResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info, lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),

@@ -9,7 +9,7 @@ import strawberry
 from sentinai.errors import ValidationError
 from sentinai.repositories.pagination import page_size
 from sentinai.repositories.playbooks import NewStep
-from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanAdminister, CanRead
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.errors import result_union
@@ -77,7 +77,7 @@ class PlaybookQueries:
 class PlaybookMutations:
     @strawberry.mutation(permission_classes=[CanAdminister],
                          description="Create a playbook; an existing name gets its next version.")
-    async def create_playbook(self, info: strawberry.Info, input: CreatePlaybookInput) -> CreatePlaybookResult:
+    async def create_playbook(self, info: strawberry.Info, input: Input[CreatePlaybookInput]) -> CreatePlaybookResult:
         steps = [NewStep(step.name, step.action_type, step.params, step.tool_id) for step in input.steps]
         actor = info.context.principal.actor
         return await run_mutation(
@@ -87,7 +87,7 @@ class PlaybookMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Register a tool for your tenant.")
-    async def register_tool(self, info: strawberry.Info, input: RegisterToolInput) -> RegisterToolResult:
+    async def register_tool(self, info: strawberry.Info, input: Input[RegisterToolInput]) -> RegisterToolResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,

@@ -6,7 +6,7 @@ import strawberry
 
 from sentinai.db.models import PlanStatus
 from sentinai.repositories.remediation import NewPlan
-from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanDecide, CanWrite
 from sentinai.schema.errors import result_union
 from sentinai.schema.remediation import (
@@ -29,7 +29,7 @@ def _present(row) -> RemediationPlanSuccess:
 class RemediationMutations:
     @strawberry.mutation(permission_classes=[CanWrite], description="Propose a remediation plan for an exception.")
     async def propose_remediation_plan(
-        self, info: strawberry.Info, input: ProposeRemediationPlanInput
+        self, info: strawberry.Info, input: Input[ProposeRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         plan = NewPlan(
@@ -42,7 +42,7 @@ class RemediationMutations:
     @strawberry.mutation(permission_classes=[CanDecide],
                          description="Approve a pending plan. Never by its proposer, never by an AGENT key.")
     async def approve_remediation_plan(
-        self, info: strawberry.Info, input: DecideRemediationPlanInput
+        self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -51,7 +51,7 @@ class RemediationMutations:
     @strawberry.mutation(permission_classes=[CanDecide],
                          description="Reject a pending plan. Never by its proposer, never by an AGENT key.")
     async def reject_remediation_plan(
-        self, info: strawberry.Info, input: DecideRemediationPlanInput
+        self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -59,7 +59,7 @@ class RemediationMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Record how executing a plan went.")
     async def record_remediation_outcome(
-        self, info: strawberry.Info, input: RecordRemediationOutcomeInput
+        self, info: strawberry.Info, input: Input[RecordRemediationOutcomeInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         outcome = input.outcome

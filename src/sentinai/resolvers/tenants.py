@@ -12,7 +12,7 @@ from sentinai.db.models import ApiKeyRole
 from sentinai.errors import ValidationError
 from sentinai.repositories.audit import AuditFilter
 from sentinai.repositories.pagination import page_size
-from sentinai.resolvers.mutations import run_mutation
+from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import TenantStatus
@@ -100,7 +100,7 @@ class TenantQueries:
 class TenantMutations:
     @strawberry.mutation(permission_classes=[PlatformAdmin],
                          description="Create a tenant and its first ADMIN key (platform admin only).")
-    async def create_tenant(self, info: strawberry.Info, input: CreateTenantInput) -> TenantResult:
+    async def create_tenant(self, info: strawberry.Info, input: Input[CreateTenantInput]) -> TenantResult:
         actor = info.context.principal.actor
 
         async def create(uow):
@@ -115,7 +115,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Suspend, archive or reactivate a tenant.")
-    async def set_tenant_status(self, info: strawberry.Info, input: SetTenantStatusInput) -> TenantResult:
+    async def set_tenant_status(self, info: strawberry.Info, input: Input[SetTenantStatusInput]) -> TenantResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info, lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
@@ -124,7 +124,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Create an API key; the key is shown once.")
-    async def create_api_key(self, info: strawberry.Info, input: CreateApiKeyInput) -> ApiKeyResult:
+    async def create_api_key(self, info: strawberry.Info, input: Input[CreateApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info, lambda uow: configuration.create_api_key(uow, actor, input.name, input.role),
@@ -132,7 +132,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Revoke an API key of your tenant.")
-    async def revoke_api_key(self, info: strawberry.Info, input: RevokeApiKeyInput) -> ApiKeyResult:
+    async def revoke_api_key(self, info: strawberry.Info, input: Input[RevokeApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         key_id: uuid.UUID = input.key_id
         return await run_mutation(

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine with only Python: it builds ./.venv when needed.
+
+    python3 dev.py demo [--port 8000]   start the API with demo data on the embedded PostgreSQL
+    python3 dev.py test [pytest args]   run the whole test suite
+    python3 dev.py sentinai ARGS…       any `sentinai` command inside the environment
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".sentinai-installed"
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create the virtualenv and install the project (with test tools) unless already current."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"SentinAI needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    print("installing dependencies into .venv (first run only) …", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "sentinai"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    ensure_environment()
+    os.chdir(ROOT)
+    if command == "test":
+        return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+    if command == "demo":
+        return subprocess.call([str(BIN / "sentinai"), "serve", "--demo", *rest])
+    return subprocess.call([str(BIN / "sentinai"), *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,50 @@
+"""The schema as a contract: guarded, documented, and pinned in git."""
+
+from pathlib import Path
+
+from graphql import GraphQLInputObjectType, GraphQLObjectType, GraphQLEnumType, GraphQLInterfaceType, GraphQLUnionType
+
+from sentinai.api_schema import schema
+from sentinai.resolvers.permissions import GUARDS
+
+SDL = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
+
+
+def _root_fields(name):
+    return schema.schema_converter.type_map[name].definition.fields
+
+
+def test_every_root_field_carries_a_guard():
+    unguarded = [
+        f"{root}.{field.graphql_name or field.python_name}"
+        for root in ("Query", "Mutation")
+        for field in _root_fields(root)
+        if not any(guard in GUARDS for guard in field.permission_classes)
+    ]
+    assert unguarded == []
+
+
+def test_every_type_field_and_argument_is_described():
+    missing = []
+    for name, graphql_type in schema._schema.type_map.items():
+        if name.startswith("__") or name in {"String", "Int", "Float", "Boolean", "ID", "UUID"}:
+            continue
+        if not graphql_type.description:
+            missing.append(name)
+        if isinstance(graphql_type, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
+            for field_name, field in graphql_type.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                for argument_name, argument in getattr(field, "args", {}).items():
+                    if not argument.description:
+                        missing.append(f"{name}.{field_name}({argument_name})")
+        if isinstance(graphql_type, GraphQLEnumType):
+            missing += [f"{name}.{value}" for value, spec in graphql_type.values.items()
+                        if not spec.description and name in {"ExceptionOrder", "IngestOutcome", "RemediationOutcome"}]
+        if isinstance(graphql_type, GraphQLUnionType) and not graphql_type.description:
+            missing.append(name)
+    assert missing == []
+
+
+def test_the_exported_sdl_in_git_matches_the_schema():
+    assert SDL.read_text() == schema.as_str() + "\n", "run: sentinai export-schema docs/schema.graphql"
