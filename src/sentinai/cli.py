@@ -49,7 +49,11 @@ async def _with_session_factory(settings: Settings, work):
 
 
 async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    await _ready(settings)
+    from sentinai.db.migrations import upgrade_database
+
+    settings = await resolve_database(settings)
+    assert settings.database_url is not None
+    await upgrade_database(settings.owner_url, settings.database_url)
     print("database is at the latest revision")
 
 

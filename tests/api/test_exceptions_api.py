@@ -58,6 +58,8 @@ async def test_copilot_questions_and_answers_are_recorded_on_the_timeline(gql, a
     ("TriageCompleted", {}, "payload.severity"),
     ("CopilotAnswerGiven", {"answer": 42}, "payload.answer"),
     ("NoSuchEvent", {}, "eventType"),
+    ("RemediationPlanDecided", {"planId": 1, "decision": "APPROVED"}, "eventType"),
+    ("StatusChanged", {"from": "OPEN", "to": "RESOLVED"}, "eventType"),
 ])
 async def test_an_invalid_event_names_the_field(gql, api_a, event_type, payload, field):
     await ingest(gql, api_a.operator, "EXC-3")

@@ -7,9 +7,13 @@ attached to, so `sentinai serve`, `sentinai tenant create` and friends share one
 
 from __future__ import annotations
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
 from sentinai.config import Settings
 from sentinai.db.embedded import prepare_embedded_database, start_embedded_server
-from sentinai.db.migrations import upgrade_database
+from sentinai.db.migrations import current_revision, head_revision, upgrade_database
 
 
 async def resolve_database(settings: Settings) -> Settings:
@@ -21,6 +25,27 @@ async def resolve_database(settings: Settings) -> Settings:
     return settings.with_database(embedded.runtime_url, embedded.owner_url)
 
 
-async def migrate(settings: Settings) -> None:
+async def is_at_head(settings: Settings) -> bool:
+    """Whether the schema is migrated, checked through the runtime login's least role.
+
+    Lets a deployment whose API login cannot migrate (it owns nothing) still run
+    `sentinai serve` and the admin commands once the migration job has run.
+    """
     assert settings.database_url is not None
+    engine = create_async_engine(settings.database_url.render_as_string(hide_password=False), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT set_config('role', 'sentinai_auth', true)"))
+            return await current_revision(connection) == head_revision()
+    except Exception:  # no roles or no alembic_version yet: not migrated
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def migrate(settings: Settings) -> None:
+    """Upgrade to head as the owner, unless the schema is already there."""
+    assert settings.database_url is not None
+    if await is_at_head(settings):
+        return
     await upgrade_database(settings.owner_url, settings.database_url)

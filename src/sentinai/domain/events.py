@@ -84,6 +84,13 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Field]] = {
 
 EVENT_TYPES = frozenset(PAYLOAD_SCHEMAS)
 
+# Written only by SentinAI's own operations (ingestion, workflow mutations, plan decisions), so
+# the timeline cannot claim an approval or a transition that never went through its rules.
+SYSTEM_EVENT_TYPES = frozenset({
+    "ExceptionCreated", "ExceptionUpdated", "StatusChanged", "ExceptionAssigned", "PlaybookAttached",
+    "PlaybookStepAdvanced", "RemediationPlanProposed", "RemediationPlanDecided", "RemediationOutcomeRecorded",
+})
+
 
 def _matches(kind: str, value: Any) -> bool:
     if kind == "string":

@@ -112,7 +112,7 @@ class ExceptionMutations:
             StateChange(change.status, change.severity, change.owner, change.playbook_id, change.current_step)
             if change else StateChange(),
         )
-        return await run_mutation(info, lambda uow: service.record_exception_event(uow, envelope), _recorded)
+        return await run_mutation(info, lambda uow: service.record_client_event(uow, envelope), _recorded)
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
     async def assign_exception(self, info: strawberry.Info, input: Input[AssignExceptionInput]) -> ExceptionChangeResult:

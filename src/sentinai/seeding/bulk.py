@@ -64,7 +64,8 @@ def _progress(label: str) -> Callable[[int, int], None]:
 
 async def seed_bulk(owner_dsn: str, plan: SeedPlan) -> dict[str, int]:
     connection = await asyncpg.connect(owner_dsn)
-    report = _progress("tenants")
+    report = _progress("exceptions")
+    total = plan.tenants * plan.exceptions_per_tenant
     counts = {"tenants": 0, "exceptions": 0, "events": 0}
     try:
         for index in range(plan.tenants):
@@ -74,7 +75,7 @@ async def seed_bulk(owner_dsn: str, plan: SeedPlan) -> dict[str, int]:
             counts["tenants"] += 1
             counts["exceptions"] += plan.exceptions_per_tenant
             counts["events"] += plan.exceptions_per_tenant * plan.events_per_exception
-            report(index + 1, plan.tenants)
+            report(counts["exceptions"], total)
         await connection.execute("ANALYZE")
     finally:
         await connection.close()

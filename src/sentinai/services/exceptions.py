@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
-from sentinai.domain.events import EventEnvelope, StateChange
+from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
 from sentinai.domain.lifecycle import check_transition
 from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.exceptions import SOURCE_FIELDS, IngestOutcome, NewException
@@ -95,6 +95,14 @@ async def record_exception_event(uow: UnitOfWork, envelope: EventEnvelope) -> Re
         exception = await uow.exceptions.apply_changes(exception.exception_id, **changes)
     uow.outbound.append(event)
     return RecordedEvent(event, exception, replayed=False)
+
+
+async def record_client_event(uow: UnitOfWork, envelope: EventEnvelope) -> RecordedEvent:
+    """`record_exception_event` for events sent by agents and people: the event types
+    SentinAI writes itself are refused, so they always mean what their operation checked."""
+    if envelope.event_type in SYSTEM_EVENT_TYPES:
+        raise ValidationError("eventType", f"{envelope.event_type} is written by SentinAI itself, not by clients")
+    return await record_exception_event(uow, envelope)
 
 
 async def state_changes(uow: UnitOfWork, exception: models.ExceptionRecord, change: StateChange) -> dict[str, Any]:
