@@ -148,12 +148,37 @@ def unique(prefix: str) -> str:
 ADMIN_TOKEN = "test-platform-admin-token-0123456789"
 
 
+class TestClock:
+    """The API's clock in tests: real time unless a test freezes it."""
+
+    def __init__(self) -> None:
+        self.frozen = None
+
+    def __call__(self):
+        from datetime import datetime, timezone
+
+        return self.frozen or datetime.now(timezone.utc)
+
+
 @pytest.fixture(scope="session")
-def runtime(database: Settings, engine: AsyncEngine):
+def session_clock() -> TestClock:
+    return TestClock()
+
+
+@pytest.fixture
+def clock(session_clock: TestClock) -> Iterator[TestClock]:
+    yield session_clock
+    session_clock.frozen = None
+
+
+@pytest.fixture(scope="session")
+def runtime(database: Settings, engine: AsyncEngine, session_clock: TestClock):
     from sentinai.app import Runtime
 
     settings = Settings(**{**database.__dict__, "admin_token": ADMIN_TOKEN, "auth_cache_seconds": 0.0})
-    return Runtime.build(settings, engine)
+    built = Runtime.build(settings, engine)
+    built.clock = session_clock
+    return built
 
 
 @pytest_asyncio.fixture(scope="session")

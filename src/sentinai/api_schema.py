@@ -9,12 +9,13 @@ from strawberry.tools import merge_types
 
 from sentinai.extensions import CloseReads, MaskUnexpectedErrors
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
+from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
 from sentinai.resolvers.playbooks import PlaybookMutations, PlaybookQueries
 from sentinai.resolvers.remediation import RemediationMutations
 from sentinai.resolvers.tenants import TenantMutations, TenantQueries
 
-Query = merge_types("Query", (TenantQueries, ExceptionQueries, PlaybookQueries, PackQueries))
+Query = merge_types("Query", (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries))
 Mutation = merge_types(
     "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
 )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import text
@@ -37,6 +38,7 @@ class Runtime:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -50,7 +52,7 @@ class SentinaiGraphQL(GraphQL):
         runtime: Runtime = request.app.state.runtime
         # No principal only while rendering the GraphiQL page, which runs no operation.
         principal: Principal | None = getattr(request.state, "principal", None)
-        return Context(request, response, principal, runtime.session_factory)  # type: ignore[arg-type]
+        return Context(request, response, principal, runtime.session_factory, now=runtime.clock())  # type: ignore[arg-type]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +28,8 @@ class Context:
     response: Any
     principal: Principal
     session_factory: async_sessionmaker[AsyncSession]
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """The request's clock: every SLA computation in one request uses the same instant."""
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None

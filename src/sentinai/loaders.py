@@ -17,6 +17,7 @@ from aiodataloader import DataLoader
 
 from sentinai.db import models
 from sentinai.repositories.events import EventFilter
+from sentinai.repositories.insights import SimilarCase
 from sentinai.repositories.pagination import Page
 from sentinai.repositories.unit_of_work import UnitOfWork
 
@@ -46,6 +47,11 @@ class Loaders:
         self.steps = _loader(self._steps)
         self.tool = _loader(self._tools)
         self.plans = _loader(self._plans)
+        self.similar = _loader(self._similar)
+        self.entity_history = _loader(self._entity_history)
+        self.entity_history_count = _loader(self._entity_history_count)
+        self.policy_pack = _loader(self._policy_packs)
+        self.latest_policy_pack = _loader(self._latest_policy_pack)
 
     async def _exceptions(self, ids: list[str]) -> list[models.ExceptionRecord | None]:
         found = await (await self._reader()).exceptions.get_many(ids)
@@ -89,6 +95,40 @@ class Loaders:
     async def _plans(self, exception_ids: list[str]) -> list[list[models.RemediationPlan]]:
         found = await (await self._reader()).remediation_plans.plans_for(exception_ids)
         return [found.get(exception_id, []) for exception_id in exception_ids]
+
+    async def _similar(self, keys: list[tuple[str, int]]) -> list[list[SimilarCase]]:
+        by_size: dict[int, list[str]] = defaultdict(list)
+        for exception_id, first in keys:
+            by_size[first].append(exception_id)
+        uow = await self._reader()
+        found: dict[tuple[str, int], list[SimilarCase]] = {}
+        for first, exception_ids in by_size.items():
+            cases = await uow.insights.similar_for(exception_ids, first)
+            found.update({(exception_id, first): rows for exception_id, rows in cases.items()})
+        return [found[key] for key in keys]
+
+    async def _entity_history(self, keys: list[tuple[str, int, str | None]]) -> list[Page[models.ExceptionRecord]]:
+        shapes: dict[tuple[int, str | None], list[str]] = defaultdict(list)
+        for exception_id, first, after in keys:
+            shapes[(first, after)].append(exception_id)
+        uow = await self._reader()
+        found: dict[tuple[str, int, str | None], Page[models.ExceptionRecord]] = {}
+        for (first, after), exception_ids in shapes.items():
+            pages = await uow.insights.entity_history_for(exception_ids, first, after)
+            found.update({(exception_id, first, after): page for exception_id, page in pages.items()})
+        return [found[key] for key in keys]
+
+    async def _entity_history_count(self, exception_ids: list[str]) -> list[int]:
+        counts = await (await self._reader()).insights.count_entity_history_for(exception_ids)
+        return [counts[exception_id] for exception_id in exception_ids]
+
+    async def _policy_packs(self, versions: list[int]) -> list[models.TenantPolicyPackVersion | None]:
+        found = await (await self._reader()).policy_packs.get_many(versions)
+        return [found.get(version) for version in versions]
+
+    async def _latest_policy_pack(self, keys: list[str]) -> list[models.TenantPolicyPackVersion | None]:
+        latest = await (await self._reader()).policy_packs.get()
+        return [latest for _ in keys]
 
     def prime_exceptions(self, rows: Sequence[models.ExceptionRecord]) -> None:
         for row in rows:

@@ -269,6 +269,15 @@ class ExceptionRecord(Base):
         Index("ix_exception_tenant_id_entity_created_at", "tenant_id", "entity", "created_at"),
         Index("ix_exception_tenant_id_owner", "tenant_id", "owner"),
         Index("ix_exception_tenant_id_current_playbook_id", "tenant_id", "current_playbook_id"),
+        Index("ix_exception_tenant_id_type_created_at", "tenant_id", "type", "created_at"),
+        Index(
+            "ix_exception_tenant_id_summary_trgm", "tenant_id", "summary",
+            postgresql_using="gist", postgresql_ops={"summary": "gist_trgm_ops"},
+        ),
+        Index(
+            "ix_exception_tenant_id_open_sla_deadline", "tenant_id", "sla_deadline", "exception_id",
+            postgresql_where=text("status <> 'resolved' AND sla_deadline IS NOT NULL"),
+        ),
         Index(
             "ix_exception_tenant_id_sla_deadline",
             "tenant_id",

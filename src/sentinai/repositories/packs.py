@@ -6,6 +6,7 @@ concurrent publishers of the same pack queue up instead of colliding on the vers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -54,3 +55,7 @@ class PolicyPackRepository(Repository):
     async def list(self) -> list[models.TenantPolicyPackVersion]:
         statement = select(P).where(P.tenant_id == self.tenant_id).order_by(P.version.desc())
         return list((await self.uow.execute(statement)).scalars())
+
+    async def get_many(self, versions: Sequence[int]) -> dict[int, models.TenantPolicyPackVersion]:
+        statement = select(P).where(P.tenant_id == self.tenant_id, P.version.in_(list(set(versions))))
+        return {row.version: row for row in (await self.uow.execute(statement)).scalars()}

@@ -23,6 +23,7 @@ from sentinai.repositories.api_keys import ApiKeyRepository
 from sentinai.repositories.audit import AuditLogRepository
 from sentinai.repositories.events import ExceptionEventRepository
 from sentinai.repositories.exceptions import ExceptionRepository
+from sentinai.repositories.insights import InsightRepository
 from sentinai.repositories.packs import DomainPackRepository, PolicyPackRepository
 from sentinai.repositories.playbooks import PlaybookRepository
 from sentinai.repositories.remediation import RemediationPlanRepository
@@ -143,3 +144,7 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> AuditLogRepository:
         return AuditLogRepository(self)
+
+    @cached_property
+    def insights(self) -> InsightRepository:
+        return InsightRepository(self)

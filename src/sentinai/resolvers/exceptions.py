@@ -35,7 +35,7 @@ RecordExceptionEventResult = result_union("RecordExceptionEventResult", Exceptio
 ExceptionChangeResult = result_union("ExceptionChangeResult", ExceptionEventRecorded)
 
 
-def _filter(given: ExceptionFilter | None) -> repo.ExceptionFilter:
+def repository_filter(given: ExceptionFilter | None) -> repo.ExceptionFilter:
     if given is None:
         return repo.ExceptionFilter()
     return repo.ExceptionFilter(
@@ -64,11 +64,12 @@ class ExceptionQueries:
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        where, size = _filter(filter), page_size(first)
+        where, size, now = repository_filter(filter), page_size(first), info.context.now
+        sla_states = filter.sla_state if filter else None
         uow = await info.context.reader()
-        page = await uow.exceptions.list(where, order_by.value, size, after)
+        page = await uow.insights.list(where, sla_states, now, order_by.value, size, after)
         info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+        return connection(page, ExceptionType.from_row, lambda: uow.insights.count(where, sla_states, now), after)
 
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
     async def exception(

@@ -7,6 +7,7 @@ import enum
 import strawberry
 
 from sentinai.db import models
+from sentinai.domain import sla
 
 Severity = strawberry.enum(models.Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
 ExceptionStatus = strawberry.enum(
@@ -46,3 +47,36 @@ class IngestOutcome(enum.Enum):
 class RemediationOutcome(enum.Enum):
     EXECUTED = strawberry.enum_value("executed", description="Applied successfully.")
     FAILED = strawberry.enum_value("failed", description="Attempted and failed.")
+
+
+SlaState = strawberry.enum(
+    sla.SlaState, name="SlaState",
+    description="ON_TRACK, AT_RISK (within the tenant's at-risk window), BREACHED (past the deadline, or "
+    "resolved after it), MET (resolved in time) or NONE (no deadline).",
+)
+
+
+@strawberry.enum(name="ExceptionStatsGroupBy", description="A dimension to group exception statistics by.")
+class ExceptionStatsGroupBy(enum.Enum):
+    DOMAIN = strawberry.enum_value("domain", description="Business domain.")
+    TYPE = strawberry.enum_value("type", description="Exception type.")
+    SEVERITY = strawberry.enum_value("severity", description="Current severity.")
+    STATUS = strawberry.enum_value("status", description="Current status.")
+    OWNER = strawberry.enum_value("owner", description="Current owner (null for unassigned).")
+    SOURCE_SYSTEM = strawberry.enum_value("source_system", description="Reporting system.")
+
+
+@strawberry.enum(name="TimeBucket", description="Width of the time buckets statistics are grouped into (UTC).")
+class TimeBucket(enum.Enum):
+    HOUR = strawberry.enum_value("hour", description="Calendar hours.")
+    DAY = strawberry.enum_value("day", description="Calendar days.")
+    WEEK = strawberry.enum_value("week", description="ISO weeks, starting on Monday.")
+
+
+@strawberry.enum(name="SimilarityKind", description="Why another exception was judged similar.")
+class SimilarityKind(enum.Enum):
+    SAME_TYPE = strawberry.enum_value("type", description="Same exception type.")
+    SAME_ENTITY = strawberry.enum_value("entity", description="Same business entity.")
+    SAME_SOURCE_SYSTEM = strawberry.enum_value("source_system", description="Same reporting system.")
+    SAME_DOMAIN = strawberry.enum_value("domain", description="Same business domain.")
+    SIMILAR_SUMMARY = strawberry.enum_value("summary", description="Trigram similarity of the summaries.")

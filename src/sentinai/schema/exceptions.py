@@ -17,15 +17,21 @@ from sentinai.loaders import EventsKey
 from sentinai.repositories.events import EventFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
-from sentinai.schema.enums import ActorType, ExceptionOrder, ExceptionStatus, IngestOutcome, Severity
+from sentinai.domain.sla import at_risk_window, sla_state
+from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState
+from sentinai.schema.insights import SlaType
 
 if TYPE_CHECKING:
+    from sentinai.schema.insights import SimilarCase
+    from sentinai.schema.packs import PolicyPackType
     from sentinai.schema.playbooks import PlaybookStepType, PlaybookType
     from sentinai.schema.remediation import RemediationPlanType
 
 PlaybookRef = Annotated["PlaybookType", strawberry.lazy("sentinai.schema.playbooks")]
 StepRef = Annotated["PlaybookStepType", strawberry.lazy("sentinai.schema.playbooks")]
 PlanRef = Annotated["RemediationPlanType", strawberry.lazy("sentinai.schema.remediation")]
+SimilarCaseRef = Annotated["SimilarCase", strawberry.lazy("sentinai.schema.insights")]
+PolicyPackRef = Annotated["PolicyPackType", strawberry.lazy("sentinai.schema.packs")]
 
 
 @strawberry.type(name="ExceptionEvent", description="One step in an exception's append-only timeline.")
@@ -129,6 +135,42 @@ class ExceptionType(relay.Node):
         match = next((step for step in steps if step.step_order == self.current_step_order), None)
         return PlaybookStepType.from_row(match) if match else None
 
+    @strawberry.field(description="SLA state now, against the tenant's at-risk window.")
+    async def sla(self, info: strawberry.Info) -> SlaType:
+        policy = await info.context.loaders.latest_policy_pack.load("latest")
+        status = sla_state(self.sla_deadline, self.resolved_at, info.context.now,
+                           at_risk_window(policy.pack_json if policy else None))
+        remaining = int(status.remaining.total_seconds()) if status.remaining is not None else None
+        return SlaType(deadline=status.deadline, remaining=remaining, state=status.state, breached_at=status.breached_at)
+
+    @strawberry.field(description="Your tenant's most similar other exceptions, best first, with the reasons.")
+    async def similar(
+        self, info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="How many, at most 20.")] = 5,
+    ) -> list[SimilarCaseRef]:
+        from sentinai.schema.similarity import similar_cases
+
+        return await similar_cases(info, self.exception_id, first)
+
+    @strawberry.field(description="Earlier exceptions of the same entity, newest first.")
+    async def entity_history(
+        self, info: strawberry.Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 10).")] = 10,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[ExceptionType]:
+        page = await info.context.loaders.entity_history.load((self.exception_id, page_size(first), after))
+        count = lambda: info.context.loaders.entity_history_count.load(self.exception_id)  # noqa: E731
+        return connection(page, ExceptionType.from_row, count, after)
+
+    @strawberry.field(description="The tenant policy pack version in force when this exception was ingested.")
+    async def policy_pack(self, info: strawberry.Info) -> PolicyPackRef | None:
+        from sentinai.schema.packs import PolicyPackType
+
+        if self.policy_pack_version is None:
+            return None
+        row = await info.context.loaders.policy_pack.load(self.policy_pack_version)
+        return PolicyPackType.from_row(row) if row else None
+
     @strawberry.field(description="Remediation plans proposed for this exception, newest first.")
     async def remediation_plans(self, info: strawberry.Info) -> list[PlanRef]:
         from sentinai.schema.remediation import RemediationPlanType
@@ -154,6 +196,7 @@ class ExceptionFilter:
     owner: str | None = strawberry.field(default=None, description="Exact owner.")
     created_from: datetime | None = strawberry.field(default=None, description="Created at or after (inclusive).")
     created_to: datetime | None = strawberry.field(default=None, description="Created before (exclusive).")
+    sla_state: list[SlaState] | None = strawberry.field(default=None, description="Any of these SLA states, now.")
 
 
 @strawberry.input(name="IngestExceptionInput", description="An exception as a source system reports it.")

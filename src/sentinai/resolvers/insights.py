@@ -1,0 +1,80 @@
+"""The supervisor's and the Co-Pilot's root fields: SLA breaches, entity history, statistics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from sentinai.db.models import ExceptionStatus
+from sentinai.domain.sla import SlaState
+from sentinai.repositories import exceptions as repo
+from sentinai.repositories.insights import Bucket, GroupBy
+from sentinai.repositories.pagination import page_size
+from sentinai.resolvers.exceptions import repository_filter
+from sentinai.resolvers.permissions import CanRead
+from sentinai.schema.connections import Connection, connection
+from sentinai.schema.enums import ExceptionStatsGroupBy, TimeBucket
+from sentinai.schema.exceptions import ExceptionFilter, ExceptionType
+from sentinai.schema.insights import ExceptionStatsGroup, ExceptionStatsKey
+
+OPEN_STATUSES = [status for status in ExceptionStatus if status != ExceptionStatus.RESOLVED]
+
+
+@strawberry.type
+class InsightQueries:
+    @strawberry.field(permission_classes=[CanRead],
+                      description="Unresolved exceptions past their deadline or at risk of it, most urgent first.")
+    async def sla_breaches(
+        self,
+        info: strawberry.Info,
+        include_at_risk: Annotated[bool, strawberry.argument(description="Also list AT_RISK ones.")] = True,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[ExceptionType]:
+        states = [SlaState.BREACHED, SlaState.AT_RISK] if include_at_risk else [SlaState.BREACHED]
+        where = repo.ExceptionFilter(statuses=OPEN_STATUSES)
+        uow, now = await info.context.reader(), info.context.now
+        page = await uow.insights.list(where, states, now, "sla_deadline", page_size(first), after)
+        info.context.loaders.prime_exceptions(page.items)
+        return connection(page, ExceptionType.from_row, lambda: uow.insights.count(where, states, now), after)
+
+    @strawberry.field(permission_classes=[CanRead], description="An entity's exceptions and their outcomes, newest first.")
+    async def entity_history(
+        self,
+        info: strawberry.Info,
+        entity: Annotated[str, strawberry.argument(description="The entity, e.g. a counterparty or patient id.")],
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> Connection[ExceptionType]:
+        where = repo.ExceptionFilter(entity=entity)
+        uow = await info.context.reader()
+        page = await uow.exceptions.list(where, "newest", page_size(first), after)
+        info.context.loaders.prime_exceptions(page.items)
+        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+
+    @strawberry.field(permission_classes=[CanRead],
+                      description="Counts, SLA counts, resolution times and amounts per group, in one SQL statement.")
+    async def exception_stats(
+        self,
+        info: strawberry.Info,
+        filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Which exceptions to count.")] = None,
+        group_by: Annotated[list[ExceptionStatsGroupBy] | None,
+                            strawberry.argument(description="Dimensions to group by (none: one total row).")] = None,
+        bucket: Annotated[TimeBucket | None,
+                          strawberry.argument(description="Also group by creation time in these buckets.")] = None,
+    ) -> list[ExceptionStatsGroup]:
+        dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
+        uow, now = await info.context.reader(), info.context.now
+        where = repository_filter(filter)
+        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now,
+                                        filter.sla_state if filter else None)
+        return [
+            ExceptionStatsGroup(
+                key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start), count=row.count,
+                open_count=row.open_count, sla_breached_count=row.sla_breached_count,
+                sla_at_risk_count=row.sla_at_risk_count, mean_time_to_resolve=row.mean_seconds_to_resolve,
+                p90_time_to_resolve=row.p90_seconds_to_resolve, total_amount=row.total_amount,
+            )
+            for row in rows
+        ]
