@@ -31,6 +31,7 @@ class EventsKey:
     first: int
     after: str | None
     where: EventFilter
+    newest_first: bool = False
 
 
 def _loader(batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
@@ -61,13 +62,13 @@ class Loaders:
         """Keys asking for the same page shape share one statement."""
         shapes: dict[tuple, list[str]] = defaultdict(list)
         for key in keys:
-            shapes[(key.first, key.after, key.where)].append(key.exception_id)
+            shapes[(key.first, key.after, key.where, key.newest_first)].append(key.exception_id)
         uow = await self._reader()
         pages: dict[tuple, Page[models.ExceptionEvent]] = {}
-        for (first, after, where), exception_ids in shapes.items():
-            found = await uow.events.events_for(exception_ids, first, after, where)
-            pages.update({(first, after, where, exception_id): page for exception_id, page in found.items()})
-        return [pages[(key.first, key.after, key.where, key.exception_id)] for key in keys]
+        for shape, exception_ids in shapes.items():
+            found = await uow.events.events_for(exception_ids, *shape)
+            pages.update({(*shape, exception_id): page for exception_id, page in found.items()})
+        return [pages[(key.first, key.after, key.where, key.newest_first, key.exception_id)] for key in keys]
 
     async def _event_counts(self, keys: list[tuple[str, EventFilter]]) -> list[int]:
         by_filter: dict[EventFilter, list[str]] = defaultdict(list)

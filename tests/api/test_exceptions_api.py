@@ -194,3 +194,12 @@ async def test_the_timeline_pages_and_filters(gql, api_a):
     assert texts == [f"c{n}" for n in range(5)] and events["totalCount"] == 5
     by_agents = (await gql.data(query, {"actor": "AGENT"}, key=api_a.viewer))["exception"]["events"]
     assert by_agents["totalCount"] == 0
+
+
+async def test_the_timeline_can_be_read_newest_first(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-NF")
+    for n in range(3):
+        await record(gql, api_a.operator, "EXC-NF", "CommentAdded", {"text": f"c{n}"})
+    query = '{ exception(exceptionId: "EXC-NF") { events(first: 2, order: NEWEST_FIRST) { nodes { payload } } } }'
+    nodes = (await gql.data(query, key=api_a.viewer))["exception"]["events"]["nodes"]
+    assert [node["payload"]["text"] for node in nodes] == ["c2", "c1"]

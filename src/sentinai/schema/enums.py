@@ -36,6 +36,12 @@ class ExceptionOrder(enum.Enum):
     SEVERITY = strawberry.enum_value("severity", description="Most severe first, then newest.")
 
 
+@strawberry.enum(name="TimelineOrder", description="Order of a timeline page.")
+class TimelineOrder(enum.Enum):
+    CHRONOLOGICAL = strawberry.enum_value("chronological", description="Oldest first (the default).")
+    NEWEST_FIRST = strawberry.enum_value("newest_first", description="Newest first: the latest N events.")
+
+
 @strawberry.enum(name="IngestOutcome", description="What an ingestion did.")
 class IngestOutcome(enum.Enum):
     CREATED = strawberry.enum_value("created", description="The exception was new.")

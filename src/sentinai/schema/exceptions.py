@@ -18,7 +18,7 @@ from sentinai.repositories.events import EventFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.domain.sla import at_risk_window, sla_state
-from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState
+from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
 from sentinai.schema.insights import SlaType
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class ExceptionType(relay.Node):
         rows = await info.context.loaders.exception.load_many(list(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field(description="The timeline, oldest first, optionally filtered.")
+    @strawberry.field(description="The timeline (oldest first unless `order` says otherwise), optionally filtered.")
     async def events(
         self,
         info: strawberry.Info,
@@ -109,9 +109,10 @@ class ExceptionType(relay.Node):
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
         event_types: Annotated[list[str] | None, strawberry.argument(description="Only these event types.")] = None,
         actor_type: Annotated[ActorType | None, strawberry.argument(description="Only events by this kind of actor.")] = None,
+        order: Annotated[TimelineOrder, strawberry.argument(description="Oldest or newest first.")] = TimelineOrder.CHRONOLOGICAL,
     ) -> Connection[ExceptionEventType]:
         where = EventFilter(tuple(event_types) if event_types else None, actor_type)
-        key = EventsKey(self.exception_id, page_size(first), after, where)
+        key = EventsKey(self.exception_id, page_size(first), after, where, order == TimelineOrder.NEWEST_FIRST)
         page = await info.context.loaders.events.load(key)
         count = lambda: info.context.loaders.event_count.load((self.exception_id, where))  # noqa: E731
         return connection(page, ExceptionEventType.from_row, count, after)
