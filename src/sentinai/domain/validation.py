@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -86,3 +87,10 @@ def unit_interval(field: str, value: float | Decimal) -> Decimal:
     if not number.is_finite() or number < 0 or number > 1:
         raise ValidationError(field, "must be between 0 and 1")
     return number.quantize(Decimal("0.001"))
+
+
+def aware(field: str, value: datetime | None) -> datetime | None:
+    """A timestamp must carry its time zone: a naive one would be read in the server's zone."""
+    if value is not None and value.tzinfo is None:
+        raise ValidationError(field, "must include a time zone offset, e.g. 2026-01-31T09:00:00Z")
+    return value

@@ -13,8 +13,10 @@ from sqlalchemy import Select, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
+from sentinai.domain.sla import SlaState
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, STRING, KeysetOrder, Page, SortKey
+from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
 
@@ -57,8 +59,10 @@ class ExceptionFilter:
     owner: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    sla_states: Sequence[SlaState] | None = None
+    now: datetime | None = None  # the instant SLA states are judged at; required with `sla_states`
 
-    def apply(self, statement: Select[Any]) -> Select[Any]:
+    def apply(self, tenant_id: str, statement: Select[Any]) -> Select[Any]:
         equalities = {
             E.domain: self.domain,
             E.type: self.type,
@@ -77,6 +81,9 @@ class ExceptionFilter:
             statement = statement.where(E.created_at >= self.created_from)
         if self.created_to is not None:
             statement = statement.where(E.created_at < self.created_to)
+        if self.sla_states:
+            assert self.now is not None, "an SLA filter needs the instant to judge at"
+            statement = statement.where(any_sla_state(list(self.sla_states), self.now, tenant_id))
         return statement
 
 
@@ -146,12 +153,12 @@ class ExceptionRepository(Repository):
         self, where: ExceptionFilter, order: str = "newest", first: int = 20, after: str | None = None
     ) -> Page[models.ExceptionRecord]:
         keyset = ORDERS[order]
-        statement = keyset.apply(where.apply(self._scoped()), after, first)
+        statement = keyset.apply(where.apply(self.tenant_id, self._scoped()), after, first)
         rows = (await self.uow.execute(statement)).scalars().all()
         return keyset.page(rows, first)
 
     async def count(self, where: ExceptionFilter) -> int:
-        statement = where.apply(select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
+        statement = where.apply(self.tenant_id, select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
         return int(await self.uow.scalar(statement))
 
     async def upsert_exception(self, new: NewException) -> tuple[models.ExceptionRecord, IngestOutcome]:

@@ -30,44 +30,18 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from sentinai.db import models
-from sentinai.domain.sla import DEFAULT_AT_RISK, SlaState
+from sentinai.domain.sla import SlaState
 from sentinai.repositories.base import Repository
 from sentinai.repositories.exceptions import ORDERS, ExceptionFilter
 from sentinai.repositories.pagination import Page
+from sentinai.repositories.sla import at_risk_interval, sla_condition
 
 E = models.ExceptionRecord
-P = models.TenantPolicyPackVersion
 RESOLVED = models.ExceptionStatus.RESOLVED
 
 # Weights of the similarity score; they add up to 1.
 WEIGHTS = {"type": 0.30, "entity": 0.25, "source_system": 0.10, "domain": 0.05, "summary": 0.30}
 CANDIDATES_PER_SIGNAL = 50
-
-
-def at_risk_interval(tenant_id: str) -> ColumnElement[Any]:
-    """The tenant's at-risk window as an SQL interval (latest policy pack's `sla.atRiskMinutes`)."""
-    minutes = P.pack_json["sla"]["atRiskMinutes"]
-    valid = and_(func.jsonb_typeof(minutes) == "number",
-                 cast(minutes.astext, Float).between(0, 60 * 24 * 365))
-    chosen = case((valid, cast(minutes.astext, Float)), else_=DEFAULT_AT_RISK.total_seconds() / 60)
-    latest = select(chosen).where(P.tenant_id == tenant_id).order_by(P.version.desc()).limit(1).scalar_subquery()
-    default = literal(DEFAULT_AT_RISK.total_seconds() / 60)
-    return func.make_interval(0, 0, 0, 0, 0, 0, func.coalesce(latest, default) * 60)
-
-
-def sla_condition(state: SlaState, now: datetime, at_risk: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL twin of `domain.sla.sla_state`: rows in `state` at `now`."""
-    is_open = E.status != RESOLVED
-    if state == SlaState.NONE:
-        return E.sla_deadline.is_(None)
-    if state == SlaState.MET:
-        return and_(E.status == RESOLVED, E.resolved_at <= E.sla_deadline)
-    if state == SlaState.BREACHED:
-        late = and_(E.status == RESOLVED, E.resolved_at > E.sla_deadline)
-        return or_(late, and_(is_open, E.sla_deadline.is_not(None), E.sla_deadline < now))
-    if state == SlaState.AT_RISK:
-        return and_(is_open, E.sla_deadline.is_not(None), E.sla_deadline >= now, E.sla_deadline <= now + at_risk)
-    return and_(is_open, E.sla_deadline.is_not(None), E.sla_deadline > now + at_risk)
 
 
 @dataclass(frozen=True)
@@ -110,28 +84,6 @@ class StatsRow:
 
 
 class InsightRepository(Repository):
-    def sla_filter(self, states: Sequence[SlaState], now: datetime) -> ColumnElement[bool]:
-        at_risk = at_risk_interval(self.tenant_id)
-        return or_(*(sla_condition(state, now, at_risk) for state in states))
-
-    async def list(
-        self, where: ExceptionFilter, sla_states: Sequence[SlaState] | None, now: datetime,
-        order: str = "newest", first: int = 20, after: str | None = None,
-    ) -> Page[models.ExceptionRecord]:
-        """The exception list, optionally narrowed to SLA states (one statement)."""
-        keyset = ORDERS[order]
-        statement = where.apply(select(E).where(E.tenant_id == self.tenant_id))
-        if sla_states:
-            statement = statement.where(self.sla_filter(sla_states, now))
-        rows = (await self.uow.execute(keyset.apply(statement, after, first))).scalars().all()
-        return keyset.page(rows, first)
-
-    async def count(self, where: ExceptionFilter, sla_states: Sequence[SlaState] | None, now: datetime) -> int:
-        statement = where.apply(select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
-        if sla_states:
-            statement = statement.where(self.sla_filter(sla_states, now))
-        return int(await self.uow.scalar(statement))
-
     async def similar_for(self, exception_ids: Sequence[str], first: int) -> dict[str, list[SimilarCase]]:
         """Each exception's most similar others, best first, in one statement.
 
@@ -189,8 +141,7 @@ class InsightRepository(Repository):
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
     async def stats(
-        self, where: ExceptionFilter, group_by: Sequence[GroupBy], bucket: Bucket | None, now: datetime,
-        sla_states: Sequence[SlaState] | None = None,
+        self, where: ExceptionFilter, group_by: Sequence[GroupBy], bucket: Bucket | None, now: datetime
     ) -> list[StatsRow]:
         """Grouped counts, SLA counts, resolution times and amounts, in one statement."""
         at_risk = at_risk_interval(self.tenant_id)
@@ -198,7 +149,7 @@ class InsightRepository(Repository):
         if bucket is not None:
             keys.append(func.date_trunc(bucket.value, E.created_at, "UTC").label("bucket_start"))
         seconds = func.extract("epoch", E.resolved_at - E.created_at)
-        statement = where.apply(
+        statement = where.apply(self.tenant_id,
             select(
                 *keys,
                 func.count().label("count"),
@@ -208,10 +159,8 @@ class InsightRepository(Repository):
                 func.avg(seconds).label("mean_seconds"),
                 func.percentile_cont(0.9).within_group(seconds).label("p90_seconds"),
                 func.sum(E.amount).label("total_amount"),
-            ).where(E.tenant_id == self.tenant_id)
+            ).where(E.tenant_id == self.tenant_id),
         )
-        if sla_states:
-            statement = statement.where(or_(*(sla_condition(state, now, at_risk) for state in sla_states)))
         if keys:
             statement = statement.group_by(*keys).order_by(*keys)
         rows = (await self.uow.execute(statement)).mappings().all()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
+from sentinai.domain import validation
 from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.pagination import page_size
@@ -35,13 +37,15 @@ RecordExceptionEventResult = result_union("RecordExceptionEventResult", Exceptio
 ExceptionChangeResult = result_union("ExceptionChangeResult", ExceptionEventRecorded)
 
 
-def repository_filter(given: ExceptionFilter | None) -> repo.ExceptionFilter:
+def repository_filter(given: ExceptionFilter | None, now: datetime) -> repo.ExceptionFilter:
     if given is None:
         return repo.ExceptionFilter()
     return repo.ExceptionFilter(
         domain=given.domain, type=given.type, statuses=given.status, severities=given.severity,
         source_system=given.source_system, entity=given.entity, owner=given.owner,
-        created_from=given.created_from, created_to=given.created_to,
+        created_from=validation.aware("filter.createdFrom", given.created_from),
+        created_to=validation.aware("filter.createdTo", given.created_to),
+        sla_states=given.sla_state, now=now,
     )
 
 
@@ -64,12 +68,11 @@ class ExceptionQueries:
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        where, size, now = repository_filter(filter), page_size(first), info.context.now
-        sla_states = filter.sla_state if filter else None
+        where, size = repository_filter(filter, info.context.now), page_size(first)
         uow = await info.context.reader()
-        page = await uow.insights.list(where, sla_states, now, order_by.value, size, after)
+        page = await uow.exceptions.list(where, order_by.value, size, after)
         info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.insights.count(where, sla_states, now), after)
+        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
 
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
     async def exception(

@@ -33,11 +33,11 @@ class InsightQueries:
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
         states = [SlaState.BREACHED, SlaState.AT_RISK] if include_at_risk else [SlaState.BREACHED]
-        where = repo.ExceptionFilter(statuses=OPEN_STATUSES)
-        uow, now = await info.context.reader(), info.context.now
-        page = await uow.insights.list(where, states, now, "sla_deadline", page_size(first), after)
+        where = repo.ExceptionFilter(statuses=OPEN_STATUSES, sla_states=states, now=info.context.now)
+        uow = await info.context.reader()
+        page = await uow.exceptions.list(where, "sla_deadline", page_size(first), after)
         info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.insights.count(where, states, now), after)
+        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
 
     @strawberry.field(permission_classes=[CanRead], description="An entity's exceptions and their outcomes, newest first.")
     async def entity_history(
@@ -66,9 +66,8 @@ class InsightQueries:
     ) -> list[ExceptionStatsGroup]:
         dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
         uow, now = await info.context.reader(), info.context.now
-        where = repository_filter(filter)
-        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now,
-                                        filter.sla_state if filter else None)
+        where = repository_filter(filter, now)
+        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now)
         return [
             ExceptionStatsGroup(
                 key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start), count=row.count,

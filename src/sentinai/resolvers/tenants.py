@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from sentinai.db.models import ApiKeyRole
+from sentinai.domain import validation
 from sentinai.errors import ValidationError
 from sentinai.repositories.audit import AuditFilter
 from sentinai.repositories.pagination import page_size
@@ -90,7 +91,9 @@ class TenantQueries:
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[AuditEntryType]:
         given = filter or AuditLogFilter()
-        where = AuditFilter(given.component, given.event, given.actor, given.occurred_from, given.occurred_to)
+        where = AuditFilter(given.component, given.event, given.actor,
+                            validation.aware("filter.occurredFrom", given.occurred_from),
+                            validation.aware("filter.occurredTo", given.occurred_to))
         uow = await info.context.reader()
         page = await uow.audit.list(where, page_size(first), after)
         return connection(page, AuditEntryType.from_row, lambda: uow.audit.count(where), after)

@@ -43,7 +43,7 @@ def validate_new_exception(new: NewException) -> NewException:
         source_system=validation.text("sourceSystem", new.source_system, max_length=100),
         entity=validation.text("entity", new.entity, max_length=200),
         amount=validation.amount("amount", new.amount),
-        sla_deadline=new.sla_deadline,
+        sla_deadline=validation.aware("slaDeadline", new.sla_deadline),
         summary=validation.text("summary", new.summary, max_length=10_000, required=False),
         attributes=validation.json_object("attributes", new.attributes),
         status=new.status,
@@ -58,8 +58,6 @@ async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> 
     replays cannot add a second one) or ExceptionUpdated naming the changed fields.
     """
     new = validate_new_exception(new)
-    if new.sla_deadline is not None and new.sla_deadline.tzinfo is None:
-        raise ValidationError("slaDeadline", "must carry a time zone")
     before = await uow.exceptions.get_for_update(new.exception_id)
     previous = {name: getattr(before, name) for name in SOURCE_FIELDS} if before else None
     record, outcome = await uow.exceptions.upsert_exception(new)
