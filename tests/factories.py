@@ -46,7 +46,7 @@ class Factory:
         }
         fields.update(overrides)
         async with self.uow(tenant_id) as uow:
-            record, _ = await uow.exceptions.upsert_exception(NewException(**fields))
+            record, _, _ = await uow.exceptions.upsert_exception(NewException(**fields))
             await uow.commit()
         return record
 

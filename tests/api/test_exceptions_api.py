@@ -203,3 +203,31 @@ async def test_the_timeline_can_be_read_newest_first(gql, api_a):
     query = '{ exception(exceptionId: "EXC-NF") { events(first: 2, order: NEWEST_FIRST) { nodes { payload } } } }'
     nodes = (await gql.data(query, key=api_a.viewer))["exception"]["events"]["nodes"]
     assert [node["payload"]["text"] for node in nodes] == ["c2", "c1"]
+
+
+async def test_retrying_a_workflow_change_with_its_event_id_returns_the_original(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-RETRY")
+    event_id = str(uuid.uuid4())
+    variables = {"input": {"exceptionId": "EXC-RETRY", "status": "ESCALATED", "eventId": event_id}}
+    first = (await gql.data(doc.TRANSITION, variables, key=api_a.operator))["transitionException"]
+    retry = (await gql.data(doc.TRANSITION, variables, key=api_a.operator))["transitionException"]
+    assert first["__typename"] == retry["__typename"] == "ExceptionEventRecorded"
+    assert retry["event"] == first["event"]
+    reused = (await gql.data(doc.CHANGE, {"assign": {"exceptionId": "EXC-RETRY", "owner": "x", "eventId": event_id}},
+                             key=api_a.operator))["assignException"]
+    assert reused["__typename"] == "Conflict"
+
+
+async def test_a_transition_to_the_current_status_is_refused(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-SAME-STATUS")
+    result = (await gql.data(doc.TRANSITION, {"input": {"exceptionId": "EXC-SAME-STATUS", "status": "OPEN"}},
+                             key=api_a.operator))["transitionException"]
+    assert (result["__typename"], result["field"]) == ("ValidationFailed", "status")
+
+
+async def test_a_replay_with_a_different_state_change_is_a_conflict(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-SC")
+    event_id = str(uuid.uuid4())
+    await record(gql, api_a.agent, "EXC-SC", "CommentAdded", {"text": "x"}, {"owner": "a"}, event_id)
+    other = await record(gql, api_a.agent, "EXC-SC", "CommentAdded", {"text": "x"}, {"owner": "b"}, event_id)
+    assert other["__typename"] == "Conflict"

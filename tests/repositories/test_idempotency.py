@@ -171,3 +171,15 @@ async def test_concurrent_publishers_get_consecutive_policy_pack_versions(factor
 
     results, _ = await _concurrently(8, publish)
     assert sorted(results) == list(range(1, 9))
+
+
+async def test_concurrent_first_ingestions_with_different_content_record_what_the_loser_changed(factory, tenant_a):
+    first, second = await asyncio.gather(
+        _ingest(factory, tenant_a, _new("EXC-DIFF", summary="one")),
+        _ingest(factory, tenant_a, _new("EXC-DIFF", summary="two")),
+    )
+    outcomes = sorted([first.outcome, second.outcome], key=lambda outcome: outcome.value)
+    assert outcomes == [IngestOutcome.CREATED, IngestOutcome.UPDATED]
+    loser = first if first.outcome == IngestOutcome.UPDATED else second
+    assert loser.changed_fields == ("summary",)
+    assert await _count(factory, tenant_a, models.ExceptionEvent, exception_id="EXC-DIFF") == 2

@@ -98,7 +98,7 @@ async def test_an_insert_takes_the_tenant_from_the_unit_of_work_and_rls_refuses_
 async def factory_exception_in(uow):
     from sentinai.repositories.exceptions import NewException
 
-    record, _ = await uow.exceptions.upsert_exception(
+    record, _, _ = await uow.exceptions.upsert_exception(
         NewException("EXC-OWN", "Finance", "t", models.Severity.LOW, "s", "e")
     )
     return record
@@ -222,3 +222,13 @@ async def test_counting_rows_through_the_repository_matches_the_tenant(factory, 
 async def test_a_tenant_scope_cannot_be_built_without_a_tenant(session_factory):
     with pytest.raises(ValueError):
         UnitOfWork(session_factory, Scope.tenant(""))
+
+
+async def test_the_database_refuses_a_step_calling_another_tenants_tool(factory, tenant_a, tenant_b):
+    async with factory.uow(tenant_b) as uow:
+        tool = await uow.tools.register("b-only", models.ToolType.REST, {}, {}, None)
+        await uow.commit()
+    for tool_id in (tool.tool_id, 999_999_999):
+        async with factory.uow(tenant_a) as uow:
+            with pytest.raises(DBAPIError, match="is not available to this tenant"):
+                await uow.playbooks.create("sneaky", [NewStep("call", "call_tool", {}, tool_id)])

@@ -137,9 +137,16 @@ class StateChange:
     playbook_id: int | None = None
     current_step: int | None = None
 
-    @property
-    def is_empty(self) -> bool:
-        return all(value is None for value in self.__dict__.values())
+    def as_json(self) -> dict[str, Any]:
+        """What is stored with the event: only the fields that were set, in API names."""
+        names = {"status": "status", "severity": "severity", "owner": "owner",
+                 "playbook_id": "playbookId", "current_step": "currentStep"}
+        stored = {}
+        for attribute, name in names.items():
+            value = getattr(self, attribute)
+            if value is not None:
+                stored[name] = value.value.upper() if isinstance(value, (ExceptionStatus, Severity)) else value
+        return stored
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class ExceptionEventRepository(Repository):
                 actor_type=envelope.actor_type,
                 actor_id=envelope.actor_id,
                 payload=envelope.payload,
+                state_change=envelope.state_change.as_json(),
             )
             .on_conflict_do_nothing(index_elements=[V.tenant_id, V.event_id])
             .returning(V)
@@ -113,7 +114,3 @@ class ExceptionEventRepository(Repository):
         )
         counts = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
-
-    async def list_for(self, exception_id: str, first: int, after: str | None = None) -> Page[models.ExceptionEvent]:
-        statement = CHRONOLOGICAL.apply(self._scoped().where(V.exception_id == exception_id), after, first)
-        return CHRONOLOGICAL.page((await self.uow.execute(statement)).scalars().all(), first)

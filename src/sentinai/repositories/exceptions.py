@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, or_, select, update
+from sqlalchemy import Select, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
@@ -161,38 +161,44 @@ class ExceptionRepository(Repository):
         statement = where.apply(self.tenant_id, select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
         return int(await self.uow.scalar(statement))
 
-    async def upsert_exception(self, new: NewException) -> tuple[models.ExceptionRecord, IngestOutcome]:
-        """Insert, or update the source-owned fields if any differ; atomic under concurrency.
+    async def upsert_exception(self, new: NewException) -> tuple[models.ExceptionRecord, IngestOutcome, tuple[str, ...]]:
+        """Insert the exception, or update the source-owned fields that differ.
 
-        Returns the stored row and whether it was created, updated or left unchanged:
-        re-ingesting the same exception changes nothing and says so.
+        Returns the stored row, whether it was created, updated or left unchanged, and the
+        names of the fields an update changed. Safe under concurrent replays: the row is
+        locked before it is compared, and a concurrent first insert is re-read under lock.
         """
-        values = {name: getattr(new, name) for name in SOURCE_FIELDS}
-        statement = insert(E).values(
-            tenant_id=self.tenant_id,
-            exception_id=new.exception_id,
-            severity=new.severity,
-            status=new.status,
-            owner=new.owner,
-            resolved_at=func.now() if new.status == models.ExceptionStatus.RESOLVED else None,
-            domain_pack_version=self._latest_domain_pack(new.domain),
-            policy_pack_version=self._latest_policy_pack(),
-            **values,
+        existing = await self.get_for_update(new.exception_id)
+        if existing is None:
+            created = await self._insert_if_absent(new)
+            if created is not None:
+                return created, IngestOutcome.CREATED, ()
+            existing = await self.get_for_update(new.exception_id)
+            assert existing is not None, "the concurrent insert that won must be visible once committed"
+        changed = tuple(name for name in SOURCE_FIELDS if getattr(existing, name) != getattr(new, name))
+        if not changed:
+            return existing, IngestOutcome.UNCHANGED, ()
+        updated = await self.apply_changes(new.exception_id, **{name: getattr(new, name) for name in changed})
+        return updated, IngestOutcome.UPDATED, changed
+
+    async def _insert_if_absent(self, new: NewException) -> models.ExceptionRecord | None:
+        statement = (
+            insert(E)
+            .values(
+                tenant_id=self.tenant_id,
+                exception_id=new.exception_id,
+                severity=new.severity,
+                status=new.status,
+                owner=new.owner,
+                resolved_at=func.now() if new.status == models.ExceptionStatus.RESOLVED else None,
+                domain_pack_version=self._latest_domain_pack(new.domain),
+                policy_pack_version=self._latest_policy_pack(),
+                **{name: getattr(new, name) for name in SOURCE_FIELDS},
+            )
+            .on_conflict_do_nothing(index_elements=[E.tenant_id, E.exception_id])
+            .returning(E)
         )
-        changed = [getattr(E, name).is_distinct_from(statement.excluded[name]) for name in SOURCE_FIELDS]
-        statement = statement.on_conflict_do_update(
-            index_elements=[E.tenant_id, E.exception_id],
-            set_={**{name: statement.excluded[name] for name in SOURCE_FIELDS}, "updated_at": func.now()},
-            where=or_(*changed),
-        ).returning(E, literal_column("(xmax = 0)").label("inserted"))
-        result = await self.uow.execute(statement.execution_options(populate_existing=True))
-        row = result.one_or_none()
-        if row is None:
-            existing = await self.get(new.exception_id)
-            assert existing is not None, "a conflicting row must exist when nothing was returned"
-            return existing, IngestOutcome.UNCHANGED
-        record, inserted = row
-        return record, IngestOutcome.CREATED if inserted else IngestOutcome.UPDATED
+        return (await self.uow.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
 
     def _latest_domain_pack(self, domain: str) -> Any:
         return (

@@ -14,11 +14,8 @@ from sentinai.domain.actors import Actor
 from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
 from sentinai.domain.lifecycle import check_transition
 from sentinai.errors import ConflictError, NotFoundError, ValidationError
-from sentinai.repositories.exceptions import SOURCE_FIELDS, IngestOutcome, NewException
+from sentinai.repositories.exceptions import IngestOutcome, NewException
 from sentinai.repositories.unit_of_work import UnitOfWork
-
-_CREATED_NAMESPACE = uuid.UUID("6f1c1f8e-6a0e-4c55-9a51-0f9a4b3f2d10")
-
 
 @dataclass(frozen=True)
 class Ingested:
@@ -54,23 +51,16 @@ def validate_new_exception(new: NewException) -> NewException:
 async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> Ingested:
     """Create the exception, or update what its source owns; a replay changes nothing.
 
-    Writes ExceptionCreated (with an id derived from the exception id, so concurrent
-    replays cannot add a second one) or ExceptionUpdated naming the changed fields.
+    Appends ExceptionCreated, or ExceptionUpdated naming the changed fields.
     """
-    new = validate_new_exception(new)
-    before = await uow.exceptions.get_for_update(new.exception_id)
-    previous = {name: getattr(before, name) for name in SOURCE_FIELDS} if before else None
-    record, outcome = await uow.exceptions.upsert_exception(new)
+    record, outcome, changed = await uow.exceptions.upsert_exception(validate_new_exception(new))
     if outcome == IngestOutcome.CREATED:
-        await append_system_event(uow, record.exception_id, "ExceptionCreated", actor, {
-            "sourceSystem": record.source_system, "summary": record.summary,
-        }, event_id=uuid.uuid5(_CREATED_NAMESPACE, record.exception_id))
-        return Ingested(record, outcome)
-    if outcome == IngestOutcome.UNCHANGED or previous is None:
-        return Ingested(record, IngestOutcome.UNCHANGED if previous else outcome)
-    changed = tuple(_camel(name) for name in SOURCE_FIELDS if previous[name] != getattr(record, name))
-    await append_system_event(uow, record.exception_id, "ExceptionUpdated", actor, {"changedFields": list(changed)})
-    return Ingested(record, outcome, changed)
+        await append_system_event(uow, record.exception_id, "ExceptionCreated", actor,
+                                  {"sourceSystem": record.source_system, "summary": record.summary})
+    if outcome == IngestOutcome.UPDATED:
+        names = [_camel(name) for name in changed]
+        await append_system_event(uow, record.exception_id, "ExceptionUpdated", actor, {"changedFields": names})
+    return Ingested(record, outcome, tuple(_camel(name) for name in changed))
 
 
 async def record_exception_event(uow: UnitOfWork, envelope: EventEnvelope) -> RecordedEvent:
@@ -144,6 +134,7 @@ def _check_same_event(stored: models.ExceptionEvent, replay: EventEnvelope) -> N
         and stored.actor_type == replay.actor_type
         and stored.actor_id == replay.actor_id
         and stored.payload == replay.payload
+        and stored.state_change == replay.state_change.as_json()
     )
     if not same:
         raise ConflictError(f"eventId {replay.event_id} was already used for a different event")

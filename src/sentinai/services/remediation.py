@@ -27,7 +27,8 @@ async def propose_plan(uow: UnitOfWork, actor: Actor, plan: NewPlan) -> models.R
         proposed_by=actor.id,
         action_params=validation.json_object("actionParams", plan.action_params),
     )
-    if await uow.exceptions.get(plan.exception_id) is None:
+    # Locked like every timeline write, so the exception's events commit in the order they are numbered.
+    if await uow.exceptions.get_for_update(plan.exception_id) is None:
         raise NotFoundError("Exception", plan.exception_id)
     row = await uow.remediation_plans.propose(plan)
     await append_system_event(uow, plan.exception_id, "RemediationPlanProposed", actor, {"planId": row.plan_id})
@@ -42,6 +43,7 @@ async def decide_plan(
         raise ForbiddenError("agents may propose remediation plans but never decide them")
     note = validation.text("note", note, max_length=2000, required=False)
     plan = await _pending(uow, plan_id)
+    await uow.exceptions.get_for_update(plan.exception_id)
     if plan.proposed_by == actor.id:
         raise ForbiddenError("a remediation plan cannot be decided by the one who proposed it")
     status = APPROVED if approve else REJECTED
@@ -64,6 +66,7 @@ async def record_outcome(
     plan = await uow.remediation_plans.get_for_update(plan_id)
     if plan is None:
         raise NotFoundError("RemediationPlan", plan_id)
+    await uow.exceptions.get_for_update(plan.exception_id)
     ready = plan.status == APPROVED or (plan.status == PENDING and not plan.requires_approval)
     if not ready:
         raise InvalidTransitionError(plan.status.value.upper(), outcome.value.upper(), "remediation plan")

@@ -9,7 +9,7 @@ from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
 from sentinai.domain.events import EventEnvelope, StateChange
-from sentinai.errors import NotFoundError, ValidationError
+from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.services.exceptions import RecordedEvent, record_exception_event
 
@@ -21,18 +21,36 @@ def _envelope(
     return EventEnvelope(event_id or uuid.uuid4(), exception_id, event_type, actor.actor_type, actor.id, payload, change)
 
 
-async def _current(uow: UnitOfWork, exception_id: str) -> models.ExceptionRecord:
-    exception = await uow.exceptions.get(exception_id)
+async def _locked(uow: UnitOfWork, exception_id: str) -> models.ExceptionRecord:
+    """The exception, row-locked: the event's payload is built from the state it changes."""
+    exception = await uow.exceptions.get_for_update(exception_id)
     if exception is None:
         raise NotFoundError("Exception", exception_id)
     return exception
+
+
+async def _replay(
+    uow: UnitOfWork, event_id: uuid.UUID | None, exception_id: str, event_type: str
+) -> RecordedEvent | None:
+    """The stored result when `event_id` was already used for this operation on this exception.
+
+    The payload is derived from the state at the time, so a retry is recognised by its id,
+    exception and operation, not by its payload.
+    """
+    if event_id is None or (stored := await uow.events.get(event_id)) is None:
+        return None
+    if (stored.exception_id, stored.event_type) != (exception_id, event_type):
+        raise ConflictError(f"eventId {event_id} was already used for a different event")
+    return RecordedEvent(stored, await _locked(uow, exception_id), replayed=True)
 
 
 async def assign_exception(
     uow: UnitOfWork, actor: Actor, exception_id: str, owner: str, event_id: uuid.UUID | None = None
 ) -> RecordedEvent:
     owner = validation.text("owner", owner) or ""
-    previous = (await _current(uow, exception_id)).owner
+    if replay := await _replay(uow, event_id, exception_id, "ExceptionAssigned"):
+        return replay
+    previous = (await _locked(uow, exception_id)).owner
     envelope = _envelope(actor, exception_id, "ExceptionAssigned", {"owner": owner, "previousOwner": previous},
                          StateChange(owner=owner), event_id)
     return await record_exception_event(uow, envelope)
@@ -43,7 +61,11 @@ async def transition_exception(
     reason: str | None = None, event_id: uuid.UUID | None = None,
 ) -> RecordedEvent:
     reason = validation.text("reason", reason, max_length=2000, required=False)
-    current = (await _current(uow, exception_id)).status
+    if replay := await _replay(uow, event_id, exception_id, "StatusChanged"):
+        return replay
+    current = (await _locked(uow, exception_id)).status
+    if current == status:
+        raise ValidationError("status", f"the exception is already {status.value.upper()}")
     payload = {"from": current.value.upper(), "to": status.value.upper(), "reason": reason}
     envelope = _envelope(actor, exception_id, "StatusChanged", payload, StateChange(status=status), event_id)
     return await record_exception_event(uow, envelope)
@@ -52,6 +74,9 @@ async def transition_exception(
 async def attach_playbook(
     uow: UnitOfWork, actor: Actor, exception_id: str, playbook_id: int, event_id: uuid.UUID | None = None
 ) -> RecordedEvent:
+    if replay := await _replay(uow, event_id, exception_id, "PlaybookAttached"):
+        return replay
+    await _locked(uow, exception_id)
     playbook = await uow.playbooks.get(playbook_id)
     if playbook is None:
         raise NotFoundError("Playbook", playbook_id)
@@ -63,7 +88,9 @@ async def attach_playbook(
 async def advance_playbook_step(
     uow: UnitOfWork, actor: Actor, exception_id: str, event_id: uuid.UUID | None = None
 ) -> RecordedEvent:
-    exception = await _current(uow, exception_id)
+    if replay := await _replay(uow, event_id, exception_id, "PlaybookStepAdvanced"):
+        return replay
+    exception = await _locked(uow, exception_id)
     if exception.current_playbook_id is None:
         raise ValidationError("exceptionId", "has no playbook attached")
     from_step = exception.current_step or 0
