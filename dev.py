@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine with only Python: it builds ./.venv when needed.
 
-    python3 dev.py demo [--port 8000]   start the API with demo data on the embedded PostgreSQL
-    python3 dev.py test [pytest args]   run the whole test suite
-    python3 dev.py sentinai ARGS…       any `sentinai` command inside the environment
+python3 dev.py demo [--port 8000]   start the API with demo data on the embedded PostgreSQL
+python3 dev.py test [pytest args]   run the whole test suite
+python3 dev.py sentinai ARGS…       any `sentinai` command inside the environment
 """
 
 from __future__ import annotations

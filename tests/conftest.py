@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -42,8 +43,10 @@ def server_url() -> Iterator[URL]:
         return
     base = tempfile.mkdtemp(prefix="sentinai-test-", dir="/tmp")
     server = start_embedded_server(Path(base), delete_at_exit=True)
-    server.psql("ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET synchronous_commit = off;\n"
-                "ALTER SYSTEM SET full_page_writes = off;\nSELECT pg_reload_conf();")
+    server.psql(
+        "ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET synchronous_commit = off;\n"
+        "ALTER SYSTEM SET full_page_writes = off;\nSELECT pg_reload_conf();"
+    )
     yield normalise_database_url(server.get_uri())
     server.cleanup()
 
@@ -155,9 +158,9 @@ class TestClock:
         self.frozen = None
 
     def __call__(self):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return self.frozen or datetime.now(timezone.utc)
+        return self.frozen or datetime.now(UTC)
 
 
 @pytest.fixture(scope="session")

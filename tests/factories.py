@@ -32,7 +32,9 @@ class Factory:
             await uow.commit()
         return tenant_id
 
-    async def exception(self, tenant_id: str, exception_id: str | None = None, **overrides: Any) -> models.ExceptionRecord:
+    async def exception(
+        self, tenant_id: str, exception_id: str | None = None, **overrides: Any
+    ) -> models.ExceptionRecord:
         fields: dict[str, Any] = {
             "exception_id": exception_id or f"EXC-{uuid.uuid4().hex[:8]}",
             "domain": "Finance",
@@ -50,14 +52,18 @@ class Factory:
             await uow.commit()
         return record
 
-    async def events(self, tenant_id: str, exception_id: str, count: int, event_type: str = "CommentAdded") -> list[uuid.UUID]:
+    async def events(
+        self, tenant_id: str, exception_id: str, count: int, event_type: str = "CommentAdded"
+    ) -> list[uuid.UUID]:
         from sentinai.domain.events import EventEnvelope
 
         ids = [uuid.uuid4() for _ in range(count)]
         async with self.uow(tenant_id) as uow:
             for index, event_id in enumerate(ids):
                 await uow.events.append_event_if_new(
-                    EventEnvelope(event_id, exception_id, event_type, models.ActorType.USER, "tester", {"text": f"note {index}"})
+                    EventEnvelope(
+                        event_id, exception_id, event_type, models.ActorType.USER, "tester", {"text": f"note {index}"}
+                    )
                 )
             await uow.commit()
         return ids

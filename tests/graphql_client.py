@@ -15,10 +15,13 @@ class GraphQLClient:
     http: httpx.AsyncClient
     admin_token: str
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *, key: str | None,
-                   status: int = 200) -> dict[str, Any]:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, key: str | None, status: int = 200
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.status_code == status, response.text
         return response.json()
 

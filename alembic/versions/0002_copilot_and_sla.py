@@ -20,8 +20,7 @@ def upgrade() -> None:
     # Similar cases: nearest summaries within one tenant, read in distance order (KNN) from a
     # GiST index, so a call reads its top candidates and never the tenant's whole table.
     op.execute(
-        "CREATE INDEX ix_exception_tenant_id_summary_trgm ON exception "
-        "USING gist (tenant_id, summary gist_trgm_ops)"
+        "CREATE INDEX ix_exception_tenant_id_summary_trgm ON exception USING gist (tenant_id, summary gist_trgm_ops)"
     )
     # Similar cases by type, newest first.
     op.execute("CREATE INDEX ix_exception_tenant_id_type_created_at ON exception (tenant_id, type, created_at)")

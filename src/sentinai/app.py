@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -38,7 +38,7 @@ class Runtime:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -52,7 +52,14 @@ class SentinaiGraphQL(GraphQL):
         runtime: Runtime = request.app.state.runtime
         # No principal only while rendering the GraphiQL page, which runs no operation.
         principal: Principal | None = getattr(request.state, "principal", None)
-        return Context(request, response, principal, runtime.session_factory, now=runtime.clock())  # type: ignore[arg-type]
+        return Context(
+            request,
+            response,
+            principal,
+            runtime.session_factory,
+            now=runtime.clock(),
+            forget_credentials=runtime.authenticator.forget,
+        )  # type: ignore[arg-type]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -65,8 +72,9 @@ class GraphQLEndpoint:
     browser's GET without a query) needs no credential, its requests do."""
 
     def __init__(self, settings_graphiql: bool) -> None:
-        self.graphql = SentinaiGraphQL(schema, graphql_ide="graphiql" if settings_graphiql else None,
-                                       allow_queries_via_get=True)
+        self.graphql = SentinaiGraphQL(
+            schema, graphql_ide="graphiql" if settings_graphiql else None, allow_queries_via_get=True
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -78,7 +77,8 @@ async def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> Non
             if await uow.tenants.get(args.tenant) is None:
                 raise DomainError(f"tenant {args.tenant} does not exist")
             row, key = await configuration.create_api_key(
-                uow, PLATFORM_ADMIN, args.name or f"{role.value}-key", role, platform_target=args.tenant)
+                uow, PLATFORM_ADMIN, args.name or f"{role.value}-key", role, platform_target=args.tenant
+            )
             await uow.commit()
         print(f"created {role.value} key {row.key_id} for tenant {args.tenant}; it is shown only once:")
         print(key)
@@ -94,8 +94,10 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     dsn = settings.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
     counts = await seed_bulk(dsn, plan)
-    print(f"seeded {counts['tenants']} tenants, {counts['exceptions']:,} exceptions, {counts['events']:,} events "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"seeded {counts['tenants']} tenants, {counts['exceptions']:,} exceptions, {counts['events']:,} events "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
@@ -119,8 +121,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     runtime = Runtime.build(settings)
     await wait_for_database(runtime.engine, settings.db_connect_attempts)
     keys = await demo_keys(runtime.session_factory, settings.data_dir) if args.demo else {}
-    config = uvicorn.Config(create_app(runtime=runtime), host=args.host, port=args.port,
-                            log_level="info", timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        create_app(runtime=runtime), host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10
+    )
     server = uvicorn.Server(config)
     _announce(args, keys, time.perf_counter() - started)
     try:
@@ -160,8 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     apikey = commands.add_parser("apikey", help="API keys").add_subparsers(dest="apikey_command", required=True)
     create_key = apikey.add_parser("create", help="create an API key; prints it once, alone on the last line")
     create_key.add_argument("--tenant", required=True)
-    create_key.add_argument("--role", required=True, choices=[role.value for role in models.ApiKeyRole]
-                            + [role.name for role in models.ApiKeyRole])
+    create_key.add_argument(
+        "--role",
+        required=True,
+        choices=[role.value for role in models.ApiKeyRole] + [role.name for role in models.ApiKeyRole],
+    )
     create_key.add_argument("--name")
     create_key.set_defaults(handler=cmd_apikey_create)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy.engine import URL, make_url
 
@@ -24,9 +24,7 @@ def normalise_database_url(raw: str) -> URL:
     except Exception as error:  # sqlalchemy raises ArgumentError with the whole URL in it
         raise ConfigurationError("DATABASE_URL is not a valid database URL") from error
     if url.get_backend_name() != "postgresql":
-        raise ConfigurationError(
-            f"DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}"
-        )
+        raise ConfigurationError(f"DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}")
     return url.set(drivername="postgresql+asyncpg")
 
 

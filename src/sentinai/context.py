@@ -8,8 +8,9 @@ once, and then resets the reads so its payload shows what it just wrote.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,7 +29,9 @@ class Context:
     response: Any
     principal: Principal
     session_factory: async_sessionmaker[AsyncSession]
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    forget_credentials: Callable[[], None] = lambda: None
+    """Drops this process's cached key lookups (after a revocation or a tenant status change)."""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     """The request's clock: every SLA computation in one request uses the same instant."""
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -60,12 +63,6 @@ class Context:
         """A new unit of work for one mutation field; the caller commits it."""
         scope = Scope.platform() if platform else self.tenant_scope
         return UnitOfWork(self.session_factory, scope)
-
-    def tenant_writer(self, tenant_id: str) -> UnitOfWork:
-        """A unit of work in a named tenant, for the platform admin acting on that tenant."""
-        if not self.principal.is_platform_admin:
-            raise ForbiddenError("only the platform admin acts on another tenant")
-        return UnitOfWork(self.session_factory, Scope.tenant(tenant_id))
 
     async def after_write(self) -> None:
         """Forget what this request read before a write: the payload must show the write."""

@@ -45,7 +45,10 @@ class MaskUnexpectedErrors(MaskErrors):
         log.error("unexpected error %s at %s", error_id, error.path, exc_info=error.original_error)
         return GraphQLError(
             message=f"Internal error. Quote error id {error_id} when reporting it.",
-            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
             extensions={"code": "INTERNAL", "errorId": error_id},
         )
 
@@ -56,6 +59,5 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         extensions = {**(error.extensions or {}), "code": original.code}
         if hasattr(original, "field"):
             extensions["field"] = original.field
-        return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
-                            original, extensions)
+        return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, original, extensions)
     return error

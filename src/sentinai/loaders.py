@@ -8,6 +8,7 @@ not the number of rows it returns.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class Loaders:
         self.entity_history_count = _loader(self._entity_history_count)
         self.policy_pack = _loader(self._policy_packs)
         self.latest_policy_pack = _loader(self._latest_policy_pack)
+        self._node = _loader(self._nodes)
 
     async def _exceptions(self, ids: list[str]) -> list[models.ExceptionRecord | None]:
         found = await (await self._reader()).exceptions.get_many(ids)
@@ -131,6 +133,55 @@ class Loaders:
         latest = await (await self._reader()).policy_packs.get()
         return [latest for _ in keys]
 
+    async def node(self, kind: str, node_ids: Sequence[str]) -> list[Any]:
+        """Rows of one kind by the ids inside global ids; None for ids that match nothing."""
+        return await self._node.load_many([(kind, node_id) for node_id in node_ids])
+
+    async def _nodes(self, keys: list[tuple[str, str]]) -> list[Any]:
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, node_id in keys:
+            by_kind[kind].append(node_id)
+        uow = await self._reader()
+        found: dict[tuple[str, str], Any] = {}
+        for kind, node_ids in by_kind.items():
+            parse, fetch = NODE_KINDS[kind]
+            parsed = {node_id: value for node_id in node_ids if (value := parse(node_id)) is not None}
+            rows = await fetch(uow, list(parsed.values())) if parsed else {}
+            found.update({(kind, node_id): rows.get(value) for node_id, value in parsed.items()})
+        return [found.get(key) for key in keys]
+
     def prime_exceptions(self, rows: Sequence[models.ExceptionRecord]) -> None:
         for row in rows:
             self.exception.prime(row.exception_id, row)
+
+
+def _integer(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _pack_key(text: str) -> tuple[str, int] | None:
+    domain, _, version = text.rpartition("@")
+    return (domain, int(version)) if domain and _integer(version) is not None else None
+
+
+# kind -> (parse the id inside a global id, fetch a batch of parsed ids as {id: row})
+NODE_KINDS: dict[str, tuple[Callable[[str], Any], Callable[[UnitOfWork, list[Any]], Awaitable[dict]]]] = {
+    "event": (_uuid, lambda uow, ids: uow.events.get_many(ids)),
+    "step": (_integer, lambda uow, ids: uow.playbooks.get_steps(ids)),
+    "plan": (_integer, lambda uow, ids: uow.remediation_plans.get_many(ids)),
+    "tenant": (lambda text: text, lambda uow, ids: uow.tenants.get_many(ids)),
+    "audit": (_integer, lambda uow, ids: uow.audit.get_many(ids)),
+    "api_key": (_uuid, lambda uow, ids: uow.api_keys.get_many(ids)),
+    "domain_pack": (_pack_key, lambda uow, keys: uow.domain_packs.get_many(keys)),
+    "policy_pack": (_integer, lambda uow, versions: uow.policy_packs.get_many(versions)),
+    "playbook": (_integer, lambda uow, ids: uow.playbooks.get_many(ids)),
+    "tool": (_integer, lambda uow, ids: uow.tools.get_many(ids)),
+    "exception": (lambda text: text, lambda uow, ids: uow.exceptions.get_many(ids)),
+}

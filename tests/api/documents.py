@@ -2,136 +2,187 @@
 
 ERRORS = "... on MutationError { code message } ... on ValidationFailed { field } ... on InvalidTransition { fromState toState }"
 
-INGEST = """
+INGEST = (
+    """
 mutation Ingest($input: IngestExceptionInput!) {
   ingestException(input: $input) {
     __typename
     ... on IngestExceptionSuccess { outcome changedFields exception { id exceptionId severity status amount domainPackVersion policyPackVersion } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-RECORD = """
+RECORD = (
+    """
 mutation Record($input: RecordExceptionEventInput!) {
   recordExceptionEvent(input: $input) {
     __typename
     ... on ExceptionEventRecorded { replayed event { eventId eventType actorType actorId payload } exception { status severity owner currentStepOrder } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-CHANGE = """
+CHANGE = (
+    """
 mutation Change($assign: AssignExceptionInput!) {
   assignException(input: $assign) {
     __typename
     ... on ExceptionEventRecorded { replayed event { eventType payload } exception { owner } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-TRANSITION = """
+TRANSITION = (
+    """
 mutation Transition($input: TransitionExceptionInput!) {
   transitionException(input: $input) {
     __typename
     ... on ExceptionEventRecorded { event { eventType payload } exception { status resolvedAt } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-ATTACH = """
+ATTACH = (
+    """
 mutation Attach($input: AttachPlaybookInput!) {
   attachPlaybook(input: $input) {
     __typename
     ... on ExceptionEventRecorded { exception { currentStepOrder currentPlaybook { playbookId } currentStep { stepOrder name } } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-ADVANCE = """
+ADVANCE = (
+    """
 mutation Advance($input: AdvancePlaybookStepInput!) {
   advancePlaybookStep(input: $input) {
     __typename
     ... on ExceptionEventRecorded { exception { currentStepOrder currentStep { name } } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-CREATE_PLAYBOOK = """
+CREATE_PLAYBOOK = (
+    """
 mutation CreatePlaybook($input: CreatePlaybookInput!) {
   createPlaybook(input: $input) {
     __typename
     ... on CreatePlaybookSuccess { playbook { id playbookId name version steps { stepOrder name actionType params tool { name } } } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-REGISTER_TOOL = """
+REGISTER_TOOL = (
+    """
 mutation RegisterTool($input: RegisterToolInput!) {
   registerTool(input: $input) {
     __typename
     ... on RegisterToolSuccess { tool { id toolId name type config secretKeys isGlobal } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-PROPOSE = """
+PROPOSE = (
+    """
 mutation Propose($input: ProposeRemediationPlanInput!) {
   proposeRemediationPlan(input: $input) {
     __typename
     ... on RemediationPlanSuccess { plan { id planId status proposedBy decidedBy confidence } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-APPROVE = """
+APPROVE = (
+    """
 mutation Approve($input: DecideRemediationPlanInput!) {
   approveRemediationPlan(input: $input) {
     __typename
     ... on RemediationPlanSuccess { plan { planId status decidedBy decisionNote } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
 REJECT = APPROVE.replace("approveRemediationPlan", "rejectRemediationPlan").replace("Approve(", "Reject(")
 
-OUTCOME = """
+OUTCOME = (
+    """
 mutation Outcome($input: RecordRemediationOutcomeInput!) {
   recordRemediationOutcome(input: $input) {
     __typename
     ... on RemediationPlanSuccess { plan { planId status outcomeNote executedAt } }
     %s
   }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-PUBLISH_POLICY = """
+PUBLISH_POLICY = (
+    """
 mutation PublishPolicy($input: PublishPolicyPackInput!) {
   publishPolicyPack(input: $input) { __typename ... on PublishPolicyPackSuccess { policyPack { version pack } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-PUBLISH_DOMAIN = """
+PUBLISH_DOMAIN = (
+    """
 mutation PublishDomain($input: PublishDomainPackInput!) {
   publishDomainPack(input: $input) { __typename ... on PublishDomainPackSuccess { domainPack { domain version pack } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-CREATE_TENANT = """
+CREATE_TENANT = (
+    """
 mutation CreateTenant($input: CreateTenantInput!) {
   createTenant(input: $input) { __typename ... on TenantSuccess { adminKey tenant { tenantId name status } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-SET_TENANT_STATUS = """
+SET_TENANT_STATUS = (
+    """
 mutation SetStatus($input: SetTenantStatusInput!) {
   setTenantStatus(input: $input) { __typename ... on TenantSuccess { tenant { tenantId status } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-CREATE_KEY = """
+CREATE_KEY = (
+    """
 mutation CreateKey($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { __typename ... on ApiKeySuccess { secret apiKey { keyId name role revokedAt } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
-REVOKE_KEY = """
+REVOKE_KEY = (
+    """
 mutation RevokeKey($input: RevokeApiKeyInput!) {
   revokeApiKey(input: $input) { __typename ... on ApiKeySuccess { apiKey { keyId revokedAt } } %s }
-}""" % ERRORS
+}"""
+    % ERRORS
+)
 
 DETAIL = """
 query Detail($id: String!, $first: Int) {

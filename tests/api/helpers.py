@@ -10,9 +10,16 @@ from tests.api import documents as doc
 
 def exception_input(exception_id: str, **overrides: Any) -> dict[str, Any]:
     fields = {
-        "exceptionId": exception_id, "domain": "Finance", "type": "SettlementFailure", "severity": "HIGH",
-        "sourceSystem": "Murex", "entity": "CPTY-1", "amount": "125.50", "summary": "Trade failed to settle",
-        "attributes": {"tradeId": "T-1"}, "slaDeadline": "2030-01-01T00:00:00+00:00",
+        "exceptionId": exception_id,
+        "domain": "Finance",
+        "type": "SettlementFailure",
+        "severity": "HIGH",
+        "sourceSystem": "Murex",
+        "entity": "CPTY-1",
+        "amount": "125.50",
+        "summary": "Trade failed to settle",
+        "attributes": {"tradeId": "T-1"},
+        "slaDeadline": "2030-01-01T00:00:00+00:00",
     }
     fields.update(overrides)
     return fields
@@ -31,15 +38,35 @@ async def create_playbook(gql, key: str, name: str = "settle", steps: int = 3, t
     return data["createPlaybook"]
 
 
-async def record(gql, key: str, exception_id: str, event_type: str, payload: dict, state_change: dict | None = None,
-                 event_id: str | None = None) -> dict:
-    variables = {"input": {"eventId": event_id or str(uuid.uuid4()), "exceptionId": exception_id,
-                           "eventType": event_type, "payload": payload, "stateChange": state_change}}
+async def record(
+    gql,
+    key: str,
+    exception_id: str,
+    event_type: str,
+    payload: dict,
+    state_change: dict | None = None,
+    event_id: str | None = None,
+) -> dict:
+    variables = {
+        "input": {
+            "eventId": event_id or str(uuid.uuid4()),
+            "exceptionId": exception_id,
+            "eventType": event_type,
+            "payload": payload,
+            "stateChange": state_change,
+        }
+    }
     return (await gql.data(doc.RECORD, variables, key=key))["recordExceptionEvent"]
 
 
 async def propose(gql, key: str, exception_id: str, **overrides: Any) -> dict:
-    fields = {"exceptionId": exception_id, "rootCause": "stale SSI", "confidence": 0.8, "actionType": "reinstruct",
-              "riskLevel": "MEDIUM", "requiresApproval": True}
+    fields = {
+        "exceptionId": exception_id,
+        "rootCause": "stale SSI",
+        "confidence": 0.8,
+        "actionType": "reinstruct",
+        "riskLevel": "MEDIUM",
+        "requiresApproval": True,
+    }
     fields.update(overrides)
     return (await gql.data(doc.PROPOSE, {"input": fields}, key=key))["proposeRemediationPlan"]

@@ -8,10 +8,13 @@ from tests.api.helpers import exception_input
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer sk_not-a-real-key", "Bearer wrong-admin-token"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Basic abc", "Bearer sk_not-a-real-key", "Bearer wrong-admin-token"]
+)
 async def test_requests_without_a_valid_credential_get_401_and_no_data(gql, header):
-    response = await gql.http.post("/graphql", json={"query": "{ viewer { role } }"},
-                                   headers={"Authorization": header} if header else {})
+    response = await gql.http.post(
+        "/graphql", json={"query": "{ viewer { role } }"}, headers={"Authorization": header} if header else {}
+    )
     assert response.status_code == 401
     body = response.json()
     assert "data" not in body and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -31,7 +34,9 @@ async def test_health_and_readiness(gql):
 async def test_a_viewer_reads_but_cannot_write(gql, api_a):
     errors = await gql.errors(doc.INGEST, {"input": exception_input("EXC-V")}, key=api_a.viewer)
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
-    assert (await gql.data('{ exception(exceptionId: "EXC-V") { exceptionId } }', key=api_a.viewer))["exception"] is None
+    assert (await gql.data('{ exception(exceptionId: "EXC-V") { exceptionId } }', key=api_a.viewer))[
+        "exception"
+    ] is None
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "agent"])
@@ -48,8 +53,11 @@ async def test_the_platform_admin_has_no_tenant_data(gql):
 
 
 async def test_an_oversized_body_is_refused_before_parsing(gql, api_a):
-    response = await gql.http.post("/graphql", content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
-                                   headers={"Authorization": f"Bearer {api_a.viewer}", "Content-Type": "application/json"})
+    response = await gql.http.post(
+        "/graphql",
+        content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+        headers={"Authorization": f"Bearer {api_a.viewer}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 

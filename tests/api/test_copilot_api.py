@@ -7,7 +7,7 @@ import re
 import statistics
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,9 +24,11 @@ from tests.conftest import _libpq
 pytestmark = pytest.mark.asyncio
 
 COPILOT_DOC = Path(__file__).resolve().parents[2] / "docs" / "copilot.md"
-NOW = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)
 SLA = "query($id: String!) { exception(exceptionId: $id) { sla { state remaining deadline breachedAt } } }"
-BY_STATE = "query($s: [SlaState!]) { exceptions(first: 100, filter: {slaState: $s}) { totalCount nodes { exceptionId } } }"
+BY_STATE = (
+    "query($s: [SlaState!]) { exceptions(first: 100, filter: {slaState: $s}) { totalCount nodes { exceptionId } } }"
+)
 
 
 def _at(delta: timedelta) -> str:
@@ -35,9 +37,13 @@ def _at(delta: timedelta) -> str:
 
 async def _sla_world(gql, key):
     cases = {
-        "S-NONE": None, "S-TRACK": _at(timedelta(hours=4, seconds=1)), "S-EDGE": _at(timedelta(hours=4)),
-        "S-NOW": _at(timedelta(0)), "S-LATE": _at(timedelta(seconds=-1)),
-        "S-MET": "2099-01-01T00:00:00+00:00", "S-MISSED": "2001-01-01T00:00:00+00:00",
+        "S-NONE": None,
+        "S-TRACK": _at(timedelta(hours=4, seconds=1)),
+        "S-EDGE": _at(timedelta(hours=4)),
+        "S-NOW": _at(timedelta(0)),
+        "S-LATE": _at(timedelta(seconds=-1)),
+        "S-MET": "2099-01-01T00:00:00+00:00",
+        "S-MISSED": "2001-01-01T00:00:00+00:00",
     }
     for exception_id, deadline in cases.items():
         await ingest(gql, key, exception_id, slaDeadline=deadline)
@@ -45,8 +51,15 @@ async def _sla_world(gql, key):
         await gql.data(doc.TRANSITION, {"input": {"exceptionId": exception_id, "status": "RESOLVED"}}, key=key)
 
 
-EXPECTED_STATES = {"S-NONE": "NONE", "S-TRACK": "ON_TRACK", "S-EDGE": "AT_RISK", "S-NOW": "AT_RISK",
-                   "S-LATE": "BREACHED", "S-MET": "MET", "S-MISSED": "BREACHED"}
+EXPECTED_STATES = {
+    "S-NONE": "NONE",
+    "S-TRACK": "ON_TRACK",
+    "S-EDGE": "AT_RISK",
+    "S-NOW": "AT_RISK",
+    "S-LATE": "BREACHED",
+    "S-MET": "MET",
+    "S-MISSED": "BREACHED",
+}
 
 
 async def test_sla_states_at_their_boundaries_agree_between_the_field_and_the_filter(gql, api_a, clock):
@@ -59,7 +72,9 @@ async def test_sla_states_at_their_boundaries_agree_between_the_field_and_the_fi
     assert (await gql.data(SLA, {"id": "S-EDGE"}, key=api_a.viewer))["exception"]["sla"]["remaining"] == 4 * 3600
     for state in set(EXPECTED_STATES.values()):
         listed = (await gql.data(BY_STATE, {"s": [state]}, key=api_a.viewer))["exceptions"]
-        assert {n["exceptionId"] for n in listed["nodes"]} == {k for k, v in EXPECTED_STATES.items() if v == state}, state
+        assert {n["exceptionId"] for n in listed["nodes"]} == {k for k, v in EXPECTED_STATES.items() if v == state}, (
+            state
+        )
 
 
 async def test_the_at_risk_window_follows_the_tenants_policy_pack(gql, api_a, clock):
@@ -91,10 +106,26 @@ async def _similar_world(gql, key):
     await ingest(gql, key, "A", summary=summary)
     await ingest(gql, key, "B", summary="Quarterly fee accrual posted twice to ledger")
     await ingest(gql, key, "C", entity="CPTY-9", sourceSystem="Calypso", summary="Trade failed to settle: SSI mismatch")
-    await ingest(gql, key, "D", domain="Healthcare", type="ClaimDenied", entity="PATIENT-1", sourceSystem="Epic",
-                 summary="Trade failed to settle: counterparty SSI mismatch on USD leg")
-    await ingest(gql, key, "F", domain="ITOps", type="Outage", entity="host-1", sourceSystem="Datadog",
-                 summary="Disk full on database host")
+    await ingest(
+        gql,
+        key,
+        "D",
+        domain="Healthcare",
+        type="ClaimDenied",
+        entity="PATIENT-1",
+        sourceSystem="Epic",
+        summary="Trade failed to settle: counterparty SSI mismatch on USD leg",
+    )
+    await ingest(
+        gql,
+        key,
+        "F",
+        domain="ITOps",
+        type="Outage",
+        entity="host-1",
+        sourceSystem="Datadog",
+        summary="Disk full on database host",
+    )
 
 
 async def test_similar_cases_rank_in_the_known_order_with_checkable_reasons(gql, api_a, api_b):
@@ -123,7 +154,11 @@ async def test_entity_history_shows_the_entitys_earlier_exceptions_of_this_tenan
                entityHistory(entity: "CPTY-H") { totalCount nodes { exceptionId } } }"""
     data = await gql.data(query, key=api_a.viewer)
     history = data["exception"]["entityHistory"]
-    assert (history["totalCount"], history["nodes"], history["pageInfo"]["hasNextPage"]) == (2, [{"exceptionId": "H-2"}], True)
+    assert (history["totalCount"], history["nodes"], history["pageInfo"]["hasNextPage"]) == (
+        2,
+        [{"exceptionId": "H-2"}],
+        True,
+    )
     assert [n["exceptionId"] for n in data["entityHistory"]["nodes"]] == ["H-3", "H-2", "H-1"]
 
 
@@ -133,7 +168,9 @@ def _copilot_document() -> tuple[str, dict]:
     return query, json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
 
 
-async def test_the_documented_copilot_query_runs_in_a_bounded_number_of_statements(gql, api_a, count_statements, capsys):
+async def test_the_documented_copilot_query_runs_in_a_bounded_number_of_statements(
+    gql, api_a, count_statements, capsys
+):
     query, variables = _copilot_document()
     target = variables["exceptionId"]
     await gql.data(doc.PUBLISH_POLICY, {"input": {"pack": {"sla": {"atRiskMinutes": 30}}}}, key=api_a.admin)
@@ -157,13 +194,16 @@ async def test_the_documented_copilot_query_runs_in_a_bounded_number_of_statemen
 
 async def test_statistics_equal_a_brute_force_computation_over_random_data(database, factory, gql, clock):
     prefix = f"st{uuid.uuid4().hex[:6]}"
-    await seed_bulk(_libpq(database.owner_url), SeedPlan(1, 300, 1, playbooks_per_tenant=1, prefix=prefix, seed=random.randint(0, 10**6)))
+    await seed_bulk(
+        _libpq(database.owner_url),
+        SeedPlan(1, 300, 1, playbooks_per_tenant=1, prefix=prefix, seed=random.randint(0, 10**6)),
+    )
     tenant_id = f"{prefix}-001"
     async with factory.uow(tenant_id) as uow:
         _, key = await create_api_key(uow, PLATFORM_ADMIN, "viewer", models.ApiKeyRole.VIEWER)
         rows = await _all_rows(uow)
         await uow.commit()
-    clock.frozen = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    clock.frozen = datetime(2026, 4, 1, tzinfo=UTC)
     query = """{ exceptionStats(groupBy: [DOMAIN, SEVERITY], bucket: WEEK) { key { domain severity bucketStart }
                  count openCount slaBreachedCount slaAtRiskCount meanTimeToResolve p90TimeToResolve totalAmount } }"""
     groups = (await gql.data(query, key=key))["exceptionStats"]
@@ -172,7 +212,9 @@ async def test_statistics_equal_a_brute_force_computation_over_random_data(datab
     assert set(got) == set(expected)
     for group_key, want in expected.items():
         have = got[group_key]
-        assert (have["count"], have["openCount"], have["slaBreachedCount"], have["slaAtRiskCount"]) == want[:4], group_key
+        assert (have["count"], have["openCount"], have["slaBreachedCount"], have["slaAtRiskCount"]) == want[:4], (
+            group_key
+        )
         assert Decimal(have["totalAmount"]) == want[6]
         for position, field in ((4, "meanTimeToResolve"), (5, "p90TimeToResolve")):
             assert (have[field] is None) == (want[position] is None)
@@ -183,11 +225,15 @@ async def test_statistics_equal_a_brute_force_computation_over_random_data(datab
 async def _all_rows(uow):
     from sqlalchemy import select
 
-    return list((await uow.execute(select(models.ExceptionRecord).where(models.ExceptionRecord.tenant_id == uow.tenant_id))).scalars())
+    return list(
+        (
+            await uow.execute(select(models.ExceptionRecord).where(models.ExceptionRecord.tenant_id == uow.tenant_id))
+        ).scalars()
+    )
 
 
 def _week(moment: datetime) -> str:
-    day = moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
@@ -207,10 +253,20 @@ def _brute_force(rows, now):
     for key, members in groups.items():
         resolved = [(r.resolved_at - r.created_at).total_seconds() for r in members if r.resolved_at]
         open_rows = [r for r in members if r.status != models.ExceptionStatus.RESOLVED]
-        breached = sum(1 for r in members if r.sla_deadline and (
-            (r.resolved_at and r.resolved_at > r.sla_deadline) or (not r.resolved_at and r.sla_deadline < now)))
+        breached = sum(
+            1
+            for r in members
+            if r.sla_deadline
+            and ((r.resolved_at and r.resolved_at > r.sla_deadline) or (not r.resolved_at and r.sla_deadline < now))
+        )
         at_risk = sum(1 for r in open_rows if r.sla_deadline and now <= r.sla_deadline <= now + timedelta(hours=4))
-        result[key] = (len(members), len(open_rows), breached, at_risk,
-                       statistics.fmean(resolved) if resolved else None, _p90(resolved) if resolved else None,
-                       sum((r.amount for r in members if r.amount is not None), Decimal("0")))
+        result[key] = (
+            len(members),
+            len(open_rows),
+            breached,
+            at_risk,
+            statistics.fmean(resolved) if resolved else None,
+            _p90(resolved) if resolved else None,
+            sum((r.amount for r in members if r.amount is not None), Decimal("0")),
+        )
     return result

@@ -28,8 +28,11 @@ def _readme_query() -> tuple[str, dict]:
 
 
 def _post(url: str, key: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
-                                     {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    request = urllib.request.Request(
+        url,
+        json.dumps({"query": query, "variables": variables}).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -39,8 +42,13 @@ def test_the_quick_start_serves_demo_data_and_answers_the_readme_query(tmp_path,
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MIGRATION_DATABASE_URL"}}
     env["SENTINAI_DATA_DIR"] = str(tmp_path / "data")
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "sentinai.cli", "serve", "--demo", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sentinai.cli", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         keys, lines = {}, []
         for line in server.stdout:

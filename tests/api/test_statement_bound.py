@@ -25,15 +25,23 @@ query Nested($first: Int!) {
 async def _world(factory, gql, api, count):
     async with factory.uow(api.tenant_id) as uow:
         tool = await uow.tools.register("t", models.ToolType.REST, {}, {}, None)
-        playbooks = [await uow.playbooks.create(f"pb-{n}", [NewStep(f"s{k}", "call_tool", {}, tool.tool_id) for k in range(5)])
-                     for n in range(3)]
+        playbooks = [
+            await uow.playbooks.create(f"pb-{n}", [NewStep(f"s{k}", "call_tool", {}, tool.tool_id) for k in range(5)])
+            for n in range(3)
+        ]
         await uow.commit()
     for n in range(count):
         await ingest(gql, api.operator, f"N-{n:03d}")
         for _ in range(9):
             await record(gql, api.agent, f"N-{n:03d}", "CommentAdded", {"text": "x"})
-        await record(gql, api.agent, f"N-{n:03d}", "CommentAdded", {"text": "attach"},
-                     {"playbookId": playbooks[n % 3].playbook_id, "currentStep": 2})
+        await record(
+            gql,
+            api.agent,
+            f"N-{n:03d}",
+            "CommentAdded",
+            {"text": "attach"},
+            {"playbookId": playbooks[n % 3].playbook_id, "currentStep": 2},
+        )
 
 
 async def _count(gql, count_statements, key, first):
@@ -42,7 +50,9 @@ async def _count(gql, count_statements, key, first):
     return count_statements.count, data
 
 
-async def test_fifty_exceptions_with_timelines_and_playbooks_cost_what_five_cost(factory, gql, api_a, count_statements, capsys):
+async def test_fifty_exceptions_with_timelines_and_playbooks_cost_what_five_cost(
+    factory, gql, api_a, count_statements, capsys
+):
     await _world(factory, gql, api_a, 50)
     small, small_data = await _count(gql, count_statements, api_a.viewer, 5)
     large, large_data = await _count(gql, count_statements, api_a.viewer, 50)

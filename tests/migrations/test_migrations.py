@@ -1,11 +1,11 @@
 """The migrations are the schema: they round-trip, and the ORM models match them exactly."""
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from alembic import command
 from sentinai.db.migrations import alembic_config, current_revision, head_revision, run_alembic
 from tests.conftest import create_database, drop_database
 

@@ -22,8 +22,16 @@ CONCURRENCY = 16
 
 
 def _new(exception_id="EXC-I", **overrides):
-    fields = dict(exception_id=exception_id, domain="Finance", type="SettlementFailure", severity=models.Severity.HIGH,
-                  source_system="Murex", entity="CPTY-1", amount=Decimal("10.00"), summary="failed")
+    fields = dict(
+        exception_id=exception_id,
+        domain="Finance",
+        type="SettlementFailure",
+        severity=models.Severity.HIGH,
+        source_system="Murex",
+        entity="CPTY-1",
+        amount=Decimal("10.00"),
+        summary="failed",
+    )
     fields.update(overrides)
     return NewException(**fields)
 
@@ -59,18 +67,37 @@ async def test_reingesting_with_a_changed_source_field_updates_it_and_records_wh
 async def test_reingestion_never_overwrites_what_the_workflow_decided(factory, tenant_a):
     await _ingest(factory, tenant_a, _new())
     async with factory.uow(tenant_a) as uow:
-        await record_exception_event(uow, EventEnvelope(
-            uuid.uuid4(), "EXC-I", "TriageCompleted", models.ActorType.AGENT, "triage", {"severity": "CRITICAL"},
-            StateChange(severity=models.Severity.CRITICAL, status=models.ExceptionStatus.ANALYZING)))
+        await record_exception_event(
+            uow,
+            EventEnvelope(
+                uuid.uuid4(),
+                "EXC-I",
+                "TriageCompleted",
+                models.ActorType.AGENT,
+                "triage",
+                {"severity": "CRITICAL"},
+                StateChange(severity=models.Severity.CRITICAL, status=models.ExceptionStatus.ANALYZING),
+            ),
+        )
         await uow.commit()
     result = await _ingest(factory, tenant_a, _new(severity=models.Severity.LOW))
-    assert (result.exception.severity, result.exception.status) == (models.Severity.CRITICAL, models.ExceptionStatus.ANALYZING)
+    assert (result.exception.severity, result.exception.status) == (
+        models.Severity.CRITICAL,
+        models.ExceptionStatus.ANALYZING,
+    )
 
 
 async def test_an_event_applies_its_state_change_and_a_replay_is_a_no_op(factory, tenant_a):
     await _ingest(factory, tenant_a, _new())
-    envelope = EventEnvelope(uuid.uuid4(), "EXC-I", "LLMDecisionProposed", models.ActorType.AGENT, "resolver",
-                             {"decision": "escalate"}, StateChange(status=models.ExceptionStatus.ESCALATED, owner="desk-2"))
+    envelope = EventEnvelope(
+        uuid.uuid4(),
+        "EXC-I",
+        "LLMDecisionProposed",
+        models.ActorType.AGENT,
+        "resolver",
+        {"decision": "escalate"},
+        StateChange(status=models.ExceptionStatus.ESCALATED, owner="desk-2"),
+    )
     async with factory.uow(tenant_a) as uow:
         first = await record_exception_event(uow, envelope)
         await uow.commit()
@@ -86,34 +113,52 @@ async def test_reusing_an_event_id_for_different_content_is_a_conflict(factory, 
     await _ingest(factory, tenant_a, _new())
     event_id = uuid.uuid4()
     async with factory.uow(tenant_a) as uow:
-        await record_exception_event(uow, EventEnvelope(event_id, "EXC-I", "CommentAdded", models.ActorType.USER, "u", {"text": "a"}))
+        await record_exception_event(
+            uow, EventEnvelope(event_id, "EXC-I", "CommentAdded", models.ActorType.USER, "u", {"text": "a"})
+        )
         await uow.commit()
     async with factory.uow(tenant_a) as uow:
         with pytest.raises(ConflictError):
-            await record_exception_event(uow, EventEnvelope(event_id, "EXC-I", "CommentAdded", models.ActorType.USER, "u", {"text": "b"}))
+            await record_exception_event(
+                uow, EventEnvelope(event_id, "EXC-I", "CommentAdded", models.ActorType.USER, "u", {"text": "b"})
+            )
 
 
 async def test_an_invalid_transition_is_refused_and_leaves_no_event_behind(factory, tenant_a):
     await _ingest(factory, tenant_a, _new(status=models.ExceptionStatus.RESOLVED))
     async with factory.uow(tenant_a) as uow:
         with pytest.raises(InvalidTransitionError, match="RESOLVED to ESCALATED"):
-            await record_exception_event(uow, EventEnvelope(
-                uuid.uuid4(), "EXC-I", "CommentAdded", models.ActorType.USER, "u", {"text": "x"},
-                StateChange(status=models.ExceptionStatus.ESCALATED)))
+            await record_exception_event(
+                uow,
+                EventEnvelope(
+                    uuid.uuid4(),
+                    "EXC-I",
+                    "CommentAdded",
+                    models.ActorType.USER,
+                    "u",
+                    {"text": "x"},
+                    StateChange(status=models.ExceptionStatus.ESCALATED),
+                ),
+            )
     assert await _count(factory, tenant_a, models.ExceptionEvent, event_type="CommentAdded") == 0
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({}, "payload.severity"),
-    ({"severity": "SEVERE"}, "payload.severity"),
-    ({"severity": "LOW", "confidence": 1.5}, "payload.confidence"),
-    ({"severity": "LOW", "confidence": "high"}, "payload.confidence"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({}, "payload.severity"),
+        ({"severity": "SEVERE"}, "payload.severity"),
+        ({"severity": "LOW", "confidence": 1.5}, "payload.confidence"),
+        ({"severity": "LOW", "confidence": "high"}, "payload.confidence"),
+    ],
+)
 async def test_an_invalid_payload_is_refused_naming_the_field(factory, tenant_a, payload, field):
     await _ingest(factory, tenant_a, _new())
     async with factory.uow(tenant_a) as uow:
         with pytest.raises(ValidationError) as refused:
-            await record_exception_event(uow, EventEnvelope(uuid.uuid4(), "EXC-I", "TriageCompleted", models.ActorType.AGENT, "t", payload))
+            await record_exception_event(
+                uow, EventEnvelope(uuid.uuid4(), "EXC-I", "TriageCompleted", models.ActorType.AGENT, "t", payload)
+            )
     assert refused.value.field == field
 
 
@@ -121,7 +166,10 @@ async def test_an_event_for_an_unknown_exception_is_not_found(factory, tenant_a,
     await _ingest(factory, tenant_b, _new("EXC-B-ONLY"))
     async with factory.uow(tenant_a) as uow:
         with pytest.raises(NotFoundError):
-            await record_exception_event(uow, EventEnvelope(uuid.uuid4(), "EXC-B-ONLY", "CommentAdded", models.ActorType.USER, "u", {"text": "x"}))
+            await record_exception_event(
+                uow,
+                EventEnvelope(uuid.uuid4(), "EXC-B-ONLY", "CommentAdded", models.ActorType.USER, "u", {"text": "x"}),
+            )
 
 
 async def _concurrently(count, make):
@@ -130,7 +178,9 @@ async def _concurrently(count, make):
     return results, time.perf_counter() - started
 
 
-async def test_16_concurrent_replays_of_one_ingestion_store_one_exception_and_one_created_event(factory, tenant_a, capsys):
+async def test_16_concurrent_replays_of_one_ingestion_store_one_exception_and_one_created_event(
+    factory, tenant_a, capsys
+):
     results, elapsed = await _concurrently(CONCURRENCY, lambda: _ingest(factory, tenant_a, _new("EXC-RACE")))
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
@@ -145,8 +195,15 @@ async def test_16_concurrent_replays_of_one_ingestion_store_one_exception_and_on
 
 async def test_16_concurrent_replays_of_one_event_append_it_once_and_apply_it_once(factory, tenant_a, capsys):
     await _ingest(factory, tenant_a, _new("EXC-EVT"))
-    envelope = EventEnvelope(uuid.uuid4(), "EXC-EVT", "TriageCompleted", models.ActorType.AGENT, "triage",
-                             {"severity": "LOW"}, StateChange(status=models.ExceptionStatus.ANALYZING))
+    envelope = EventEnvelope(
+        uuid.uuid4(),
+        "EXC-EVT",
+        "TriageCompleted",
+        models.ActorType.AGENT,
+        "triage",
+        {"severity": "LOW"},
+        StateChange(status=models.ExceptionStatus.ANALYZING),
+    )
 
     async def replay():
         async with factory.uow(tenant_a) as uow:

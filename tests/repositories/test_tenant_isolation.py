@@ -27,8 +27,9 @@ async def _seed(factory, tenant_id):
         await uow.policy_packs.publish({"owner": tenant_id}, "tester")
         await uow.tools.register("pager", models.ToolType.WEBHOOK, {"url": "https://x"}, {}, None)
         await uow.api_keys.create("ops", models.ApiKeyRole.VIEWER, "tester")
-        await uow.remediation_plans.propose(NewPlan(
-            "EXC-SHARED", "cause", Decimal("0.5"), "retry", models.RiskLevel.LOW, True, "agent-1"))
+        await uow.remediation_plans.propose(
+            NewPlan("EXC-SHARED", "cause", Decimal("0.5"), "retry", models.RiskLevel.LOW, True, "agent-1")
+        )
         await uow.audit.record("test", "seeded", "tester", {})
         await uow.commit()
     return playbook.playbook_id
@@ -44,7 +45,9 @@ READERS = {
     "tools": lambda uow, ids: uow.tools.list(),
     "api keys": lambda uow, ids: uow.api_keys.list(),
     "remediation plans": lambda uow, ids: uow.remediation_plans.plans_for(["EXC-SHARED"]),
-    "audit log": lambda uow, ids: uow.audit.list(__import__("sentinai.repositories.audit", fromlist=["x"]).AuditFilter(), 100),
+    "audit log": lambda uow, ids: uow.audit.list(
+        __import__("sentinai.repositories.audit", fromlist=["x"]).AuditFilter(), 100
+    ),
     "current tenant": lambda uow, ids: uow.tenants.current(),
 }
 
@@ -86,8 +89,14 @@ async def test_an_insert_takes_the_tenant_from_the_unit_of_work_and_rls_refuses_
         assert record.tenant_id == tenant_a
     async with factory.uow(tenant_a) as uow:
         smuggled = models.ExceptionRecord(
-            tenant_id=tenant_b, exception_id="EXC-SMUGGLED", domain="d", type="t",
-            severity=models.Severity.LOW, status=models.ExceptionStatus.OPEN, source_system="s", entity="e",
+            tenant_id=tenant_b,
+            exception_id="EXC-SMUGGLED",
+            domain="d",
+            type="t",
+            severity=models.Severity.LOW,
+            status=models.ExceptionStatus.OPEN,
+            source_system="s",
+            entity="e",
         )
         with pytest.raises(DBAPIError, match="row-level security"):
             await uow.flush(smuggled)
@@ -104,7 +113,9 @@ async def factory_exception_in(uow):
     return record
 
 
-async def test_an_unscoped_select_inside_a_tenant_transaction_returns_only_that_tenants_rows(factory, tenant_a, tenant_b):
+async def test_an_unscoped_select_inside_a_tenant_transaction_returns_only_that_tenants_rows(
+    factory, tenant_a, tenant_b
+):
     await factory.exception(tenant_a, "EXC-RLS")
     await factory.exception(tenant_b, "EXC-RLS")
     async with factory.uow(tenant_a) as uow:
@@ -137,8 +148,9 @@ async def test_the_same_natural_keys_in_two_tenants_are_two_rows_that_never_merg
     event_id = uuid.uuid4()
     for tenant_id in (tenant_a, tenant_b):
         async with factory.uow(tenant_id) as uow:
-            _, inserted = await uow.events.append_event_if_new(EventEnvelope(
-                event_id, "EXC-TWIN", "CommentAdded", models.ActorType.USER, "u", {"text": tenant_id}))
+            _, inserted = await uow.events.append_event_if_new(
+                EventEnvelope(event_id, "EXC-TWIN", "CommentAdded", models.ActorType.USER, "u", {"text": tenant_id})
+            )
             assert inserted, "the other tenant's event with the same id must not block this one"
             await uow.commit()
     for tenant_id, summary in ((tenant_a, "A's"), (tenant_b, "B's")):
@@ -150,11 +162,11 @@ async def test_the_same_natural_keys_in_two_tenants_are_two_rows_that_never_merg
 
 async def test_the_service_login_is_neither_superuser_nor_owner_and_holds_no_privilege_itself(session_factory):
     async with session_factory() as session:
-        row = (await session.execute(text(
-            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
+        row = (
+            await session.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))
+        ).one()
         assert row == (False, False)
-        owner = (await session.execute(text(
-            "SELECT tableowner FROM pg_tables WHERE tablename = 'exception'"))).scalar()
+        owner = (await session.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'exception'"))).scalar()
         assert owner != (await session.execute(text("SELECT current_user"))).scalar()
         with pytest.raises(DBAPIError, match="permission denied"):
             await session.execute(text("SELECT count(*) FROM exception"))
@@ -162,10 +174,15 @@ async def test_the_service_login_is_neither_superuser_nor_owner_and_holds_no_pri
 
 async def test_every_tenant_owned_table_forces_row_level_security(session_factory):
     async with session_factory() as session:
-        rows = (await session.execute(text(
-            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-            "WHERE relname IN ('tenant','tenant_policy_pack_version','playbook','playbook_step','exception',"
-            "'exception_event','remediation_plan','api_key','tool_definition','audit_log')"))).all()
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                    "WHERE relname IN ('tenant','tenant_policy_pack_version','playbook','playbook_step','exception',"
+                    "'exception_event','remediation_plan','api_key','tool_definition','audit_log')"
+                )
+            )
+        ).all()
     assert len(rows) == 10
     assert all(enabled and forced for _, enabled, forced in rows)
 
@@ -174,26 +191,36 @@ async def test_every_key_of_a_tenant_owned_table_leads_with_tenant_id(session_fa
     mixed_scope = {"tool_definition", "audit_log"}  # global rows have no tenant: docs/architecture.md
     async with session_factory() as session:
         await session.execute(text("SELECT set_config('role', 'sentinai_platform', true)"))
-        rows = (await session.execute(text("""
+        rows = (
+            await session.execute(
+                text("""
             SELECT c.conrelid::regclass::text, c.conname, a.attname, c.confrelid::regclass::text
             FROM pg_constraint c
             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
             WHERE c.contype IN ('p', 'u', 'f') AND c.connamespace = 'public'::regnamespace
               AND EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.conrelid AND t.attname = 'tenant_id')
-        """))).all()
-    offenders = [(table, name) for table, name, first, referenced in rows
-                 if first != "tenant_id" and table not in mixed_scope and referenced not in mixed_scope]
+        """)
+            )
+        ).all()
+    offenders = [
+        (table, name)
+        for table, name, first, referenced in rows
+        if first != "tenant_id" and table not in mixed_scope and referenced not in mixed_scope
+    ]
     assert rows and offenders == []
 
 
 async def test_a_tenant_reads_global_tools_but_cannot_write_them(factory, tenant_a):
     async with factory.uow() as platform:
-        tool = await platform.tools.register(f"global-{uuid.uuid4().hex[:6]}", models.ToolType.EMAIL, {}, {}, global_tool=True)
+        tool = await platform.tools.register(
+            f"global-{uuid.uuid4().hex[:6]}", models.ToolType.EMAIL, {}, {}, global_tool=True
+        )
         await platform.commit()
     async with factory.uow(tenant_a) as uow:
         assert (await uow.tools.get(tool.tool_id)) is not None
         result = await uow.session.execute(
-            text("UPDATE tool_definition SET name = 'hijacked' WHERE tool_id = :id"), {"id": tool.tool_id})
+            text("UPDATE tool_definition SET name = 'hijacked' WHERE tool_id = :id"), {"id": tool.tool_id}
+        )
         assert result.rowcount == 0
 
 

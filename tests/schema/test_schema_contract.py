@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from graphql import GraphQLInputObjectType, GraphQLObjectType, GraphQLEnumType, GraphQLInterfaceType, GraphQLUnionType
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
 
 from sentinai.api_schema import schema
 from sentinai.resolvers.permissions import GUARDS
@@ -39,8 +39,11 @@ def test_every_type_field_and_argument_is_described():
                     if not argument.description:
                         missing.append(f"{name}.{field_name}({argument_name})")
         if isinstance(graphql_type, GraphQLEnumType):
-            missing += [f"{name}.{value}" for value, spec in graphql_type.values.items()
-                        if not spec.description and name in {"ExceptionOrder", "IngestOutcome", "RemediationOutcome"}]
+            missing += [
+                f"{name}.{value}"
+                for value, spec in graphql_type.values.items()
+                if not spec.description and name in {"ExceptionOrder", "IngestOutcome", "RemediationOutcome"}
+            ]
         if isinstance(graphql_type, GraphQLUnionType) and not graphql_type.description:
             missing.append(name)
     assert missing == []

@@ -202,9 +202,7 @@ class PlaybookStep(Base):
         ForeignKeyConstraint(
             ["tenant_id", "playbook_id"], ["playbook.tenant_id", "playbook.playbook_id"], ondelete="CASCADE"
         ),
-        ForeignKeyConstraint(
-            ["tool_id"], ["tool_definition.tool_id"], ondelete="RESTRICT"
-        ),
+        ForeignKeyConstraint(["tool_id"], ["tool_definition.tool_id"], ondelete="RESTRICT"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -227,7 +225,9 @@ class ToolDefinition(Base):
 
     __tablename__ = "tool_definition"
     __table_args__ = (
-        Index("uq_tool_definition_tenant_id_name", "tenant_id", "name", unique=True, postgresql_nulls_not_distinct=True),
+        Index(
+            "uq_tool_definition_tenant_id_name", "tenant_id", "name", unique=True, postgresql_nulls_not_distinct=True
+        ),
         CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
         ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="RESTRICT"),
     )
@@ -238,9 +238,7 @@ class ToolDefinition(Base):
     type: Mapped[ToolType] = mapped_column(_enum(ToolType, "tool_type"), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
-    secret_config: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
+    secret_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -251,12 +249,8 @@ class ExceptionRecord(Base):
     __table_args__ = (
         CheckConstraint("length(btrim(exception_id)) > 0", name="exception_id_not_blank"),
         CheckConstraint("current_step IS NULL OR current_step > 0", name="current_step_positive"),
-        CheckConstraint(
-            "current_step IS NULL OR current_playbook_id IS NOT NULL", name="step_needs_playbook"
-        ),
-        CheckConstraint(
-            "(status = 'resolved') = (resolved_at IS NOT NULL)", name="resolved_at_matches_status"
-        ),
+        CheckConstraint("current_step IS NULL OR current_playbook_id IS NOT NULL", name="step_needs_playbook"),
+        CheckConstraint("(status = 'resolved') = (resolved_at IS NOT NULL)", name="resolved_at_matches_status"),
         ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="RESTRICT"),
         ForeignKeyConstraint(
             ["tenant_id", "current_playbook_id"],
@@ -271,11 +265,17 @@ class ExceptionRecord(Base):
         Index("ix_exception_tenant_id_current_playbook_id", "tenant_id", "current_playbook_id"),
         Index("ix_exception_tenant_id_type_created_at", "tenant_id", "type", "created_at"),
         Index(
-            "ix_exception_tenant_id_summary_trgm", "tenant_id", "summary",
-            postgresql_using="gist", postgresql_ops={"summary": "gist_trgm_ops"},
+            "ix_exception_tenant_id_summary_trgm",
+            "tenant_id",
+            "summary",
+            postgresql_using="gist",
+            postgresql_ops={"summary": "gist_trgm_ops"},
         ),
         Index(
-            "ix_exception_tenant_id_open_sla_deadline", "tenant_id", "sla_deadline", "exception_id",
+            "ix_exception_tenant_id_open_sla_deadline",
+            "tenant_id",
+            "sla_deadline",
+            "exception_id",
             postgresql_where=text("status <> 'resolved' AND sla_deadline IS NOT NULL"),
         ),
         Index(
@@ -302,9 +302,7 @@ class ExceptionRecord(Base):
     current_step: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
-    enriched_context: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
+    enriched_context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     rca_hypothesis: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     domain_pack_version: Mapped[int | None] = mapped_column(Integer)
@@ -364,9 +362,7 @@ class RemediationPlan(Base):
     root_cause: Mapped[str] = mapped_column(Text, nullable=False)
     confidence: Mapped[Decimal] = mapped_column(Numeric(4, 3), nullable=False)
     action_type: Mapped[str] = mapped_column(String(100), nullable=False)
-    action_params: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
+    action_params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     risk_level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "risk_level"), nullable=False)
     requires_approval: Mapped[bool] = mapped_column(Boolean, nullable=False)
     status: Mapped[PlanStatus] = mapped_column(

@@ -40,9 +40,7 @@ class Scope:
         return cls(AUTH_ROLE)
 
 
-_ENTER_SCOPE = text(
-    "SELECT set_config('role', :role, true), set_config('app.tenant_id', :tenant_id, true)"
-)
+_ENTER_SCOPE = text("SELECT set_config('role', :role, true), set_config('app.tenant_id', :tenant_id, true)")
 
 
 async def enter_scope(session: AsyncSession, scope: Scope) -> None:

@@ -18,6 +18,7 @@ from sentinai.db.models import ActorType, ExceptionStatus, Severity
 from sentinai.domain import validation
 from sentinai.errors import ValidationError
 
+
 @dataclass(frozen=True)
 class Field:
     kind: str  # "string" | "number" | "integer" | "list" | "object" | "boolean"
@@ -86,10 +87,19 @@ EVENT_TYPES = frozenset(PAYLOAD_SCHEMAS)
 
 # Written only by SentinAI's own operations (ingestion, workflow mutations, plan decisions), so
 # the timeline cannot claim an approval or a transition that never went through its rules.
-SYSTEM_EVENT_TYPES = frozenset({
-    "ExceptionCreated", "ExceptionUpdated", "StatusChanged", "ExceptionAssigned", "PlaybookAttached",
-    "PlaybookStepAdvanced", "RemediationPlanProposed", "RemediationPlanDecided", "RemediationOutcomeRecorded",
-})
+SYSTEM_EVENT_TYPES = frozenset(
+    {
+        "ExceptionCreated",
+        "ExceptionUpdated",
+        "StatusChanged",
+        "ExceptionAssigned",
+        "PlaybookAttached",
+        "PlaybookStepAdvanced",
+        "RemediationPlanProposed",
+        "RemediationPlanDecided",
+        "RemediationOutcomeRecorded",
+    }
+)
 
 
 def _matches(kind: str, value: Any) -> bool:
@@ -139,8 +149,13 @@ class StateChange:
 
     def as_json(self) -> dict[str, Any]:
         """What is stored with the event: only the fields that were set, in API names."""
-        names = {"status": "status", "severity": "severity", "owner": "owner",
-                 "playbook_id": "playbookId", "current_step": "currentStep"}
+        names = {
+            "status": "status",
+            "severity": "severity",
+            "owner": "owner",
+            "playbook_id": "playbookId",
+            "current_step": "currentStep",
+        }
         stored = {}
         for attribute, name in names.items():
             value = getattr(self, attribute)

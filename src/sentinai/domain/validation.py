@@ -38,7 +38,9 @@ def identifier(field: str, value: str, *, max_length: int = 128) -> str:
     cleaned = text(field, value, max_length=max_length)
     assert cleaned is not None
     if not IDENTIFIER.match(cleaned):
-        raise ValidationError(field, "may contain only letters, digits and _ . : / - and must start with a letter or digit")
+        raise ValidationError(
+            field, "may contain only letters, digits and _ . : / - and must start with a letter or digit"
+        )
     return cleaned
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -87,3 +88,7 @@ class ApiKeyRepository(Repository):
         )
         row = (await self.uow.execute(statement)).one_or_none()
         return KeyOwner(*row) if row is not None else None
+
+    async def get_many(self, key_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, models.ApiKey]:
+        statement = select(K).where(K.tenant_id == self.tenant_id, K.key_id.in_(list(set(key_ids))))
+        return {row.key_id: row for row in (await self.uow.execute(statement)).scalars()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,9 +60,9 @@ class AuditLogRepository(Repository):
         rows = (await self.uow.execute(NEWEST_FIRST.apply(statement, after, first))).scalars().all()
         return NEWEST_FIRST.page(rows, first)
 
-    async def get(self, audit_id: int) -> models.AuditLog | None:
-        statement = select(A).where(A.tenant_id == self.tenant_id, A.audit_id == audit_id)
-        return (await self.uow.execute(statement)).scalar_one_or_none()
+    async def get_many(self, audit_ids: Sequence[int]) -> dict[int, models.AuditLog]:
+        statement = select(A).where(A.tenant_id == self.tenant_id, A.audit_id.in_(list(set(audit_ids))))
+        return {row.audit_id: row for row in (await self.uow.execute(statement)).scalars()}
 
     async def count(self, where: AuditFilter) -> int:
         statement = where.apply(select(func.count()).select_from(A).where(A.tenant_id == self.tenant_id))

@@ -93,7 +93,11 @@ class ExceptionEventRepository(Repository):
         """The first `limit` events of each exception, in one statement (a LATERAL join)."""
         order = NEWEST_FIRST if newest_first else CHRONOLOGICAL
         ids = sorted(set(exception_ids))
-        wanted = func.unnest(bindparam("wanted_ids", ids, type_=ARRAY(String))).table_valued("exception_id").render_derived(name="wanted")
+        wanted = (
+            func.unnest(bindparam("wanted_ids", ids, type_=ARRAY(String)))
+            .table_valued("exception_id")
+            .render_derived(name="wanted")
+        )
         per_exception = order.apply(
             where.apply(self._scoped().where(V.exception_id == wanted.c.exception_id)), after, limit
         ).lateral("timeline")
@@ -114,3 +118,7 @@ class ExceptionEventRepository(Repository):
         )
         counts = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
+
+    async def get_many(self, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, models.ExceptionEvent]:
+        result = await self.uow.execute(self._scoped().where(V.event_id.in_(list(set(event_ids)))))
+        return {row.event_id: row for row in result.scalars()}

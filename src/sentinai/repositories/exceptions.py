@@ -98,12 +98,18 @@ def _severity_codec() -> tuple[Any, Any]:
 ORDERS: dict[str, KeysetOrder] = {
     "newest": KeysetOrder(
         "newest",
-        (SortKey(E.created_at, lambda e: e.created_at, DATETIME), SortKey(E.exception_id, lambda e: e.exception_id, STRING)),
+        (
+            SortKey(E.created_at, lambda e: e.created_at, DATETIME),
+            SortKey(E.exception_id, lambda e: e.exception_id, STRING),
+        ),
         descending=True,
     ),
     "oldest": KeysetOrder(
         "oldest",
-        (SortKey(E.created_at, lambda e: e.created_at, DATETIME), SortKey(E.exception_id, lambda e: e.exception_id, STRING)),
+        (
+            SortKey(E.created_at, lambda e: e.created_at, DATETIME),
+            SortKey(E.exception_id, lambda e: e.exception_id, STRING),
+        ),
         descending=False,
     ),
     "sla_deadline": KeysetOrder(
@@ -158,10 +164,14 @@ class ExceptionRepository(Repository):
         return keyset.page(rows, first)
 
     async def count(self, where: ExceptionFilter) -> int:
-        statement = where.apply(self.tenant_id, select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id))
+        statement = where.apply(
+            self.tenant_id, select(func.count()).select_from(E).where(E.tenant_id == self.tenant_id)
+        )
         return int(await self.uow.scalar(statement))
 
-    async def upsert_exception(self, new: NewException) -> tuple[models.ExceptionRecord, IngestOutcome, tuple[str, ...]]:
+    async def upsert_exception(
+        self, new: NewException
+    ) -> tuple[models.ExceptionRecord, IngestOutcome, tuple[str, ...]]:
         """Insert the exception, or update the source-owned fields that differ.
 
         Returns the stored row, whether it was created, updated or left unchanged, and the
@@ -221,4 +231,3 @@ class ExceptionRepository(Repository):
         )
         result = await self.uow.execute(statement.execution_options(populate_existing=True))
         return result.scalar_one()
-

@@ -11,16 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Float,
     String,
-    and_,
     bindparam,
-    case,
-    cast,
     func,
-    literal,
-    or_,
     select,
     text,
     true,
@@ -91,15 +84,31 @@ class InsightRepository(Repository):
         trigram distance, the same entity, the same type; 50 each), so the work per call is
         bounded whatever the tenant's size. Ties break on exception id: the order is stable.
         """
-        rows = (await self.uow.execute(_SIMILAR, {
-            "tenant_id": self.tenant_id, "ids": list(set(exception_ids)), "first": first,
-            "per_signal": CANDIDATES_PER_SIGNAL, **{f"w_{name}": weight for name, weight in WEIGHTS.items()},
-        })).all()
+        rows = (
+            await self.uow.execute(
+                _SIMILAR,
+                {
+                    "tenant_id": self.tenant_id,
+                    "ids": list(set(exception_ids)),
+                    "first": first,
+                    "per_signal": CANDIDATES_PER_SIGNAL,
+                    **{f"w_{name}": weight for name, weight in WEIGHTS.items()},
+                },
+            )
+        ).all()
         found: dict[str, list[SimilarCase]] = {exception_id: [] for exception_id in exception_ids}
         for row in rows:
-            found[row.target_id].append(SimilarCase(
-                row.exception_id, float(row.score), row.same_type, row.same_entity, row.same_source_system,
-                row.same_domain, float(row.text_similarity)))
+            found[row.target_id].append(
+                SimilarCase(
+                    row.exception_id,
+                    float(row.score),
+                    row.same_type,
+                    row.same_entity,
+                    row.same_source_system,
+                    row.same_domain,
+                    float(row.text_similarity),
+                )
+            )
         return found
 
     async def entity_history_for(
@@ -108,10 +117,10 @@ class InsightRepository(Repository):
         """Earlier exceptions of the same entity as each given one, newest first (one statement)."""
         keyset = ORDERS["newest"]
         target = aliased(E, name="target")
-        earlier = (
-            select(E)
-            .where(E.tenant_id == self.tenant_id, E.entity == target.entity,
-                   tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id))
+        earlier = select(E).where(
+            E.tenant_id == self.tenant_id,
+            E.entity == target.entity,
+            tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id),
         )
         history = keyset.apply(earlier, after, first).lateral("history")
         entry = aliased(E, history)
@@ -131,12 +140,16 @@ class InsightRepository(Repository):
         target = aliased(E, name="target")
         earlier = (
             select(func.count())
-            .where(E.tenant_id == self.tenant_id, E.entity == target.entity,
-                   tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id))
+            .where(
+                E.tenant_id == self.tenant_id,
+                E.entity == target.entity,
+                tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id),
+            )
             .scalar_subquery()
         )
         statement = select(target.exception_id, earlier).where(
-            target.tenant_id == self.tenant_id, target.exception_id.in_(list(set(exception_ids))))
+            target.tenant_id == self.tenant_id, target.exception_id.in_(list(set(exception_ids)))
+        )
         counts = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
@@ -149,7 +162,8 @@ class InsightRepository(Repository):
         if bucket is not None:
             keys.append(func.date_trunc(bucket.value, E.created_at, "UTC").label("bucket_start"))
         seconds = func.extract("epoch", E.resolved_at - E.created_at)
-        statement = where.apply(self.tenant_id,
+        statement = where.apply(
+            self.tenant_id,
             select(
                 *keys,
                 func.count().label("count"),
@@ -168,9 +182,12 @@ class InsightRepository(Repository):
             StatsRow(
                 keys={group.value: row[group.value] for group in group_by},
                 bucket_start=row["bucket_start"] if bucket is not None else None,
-                count=row["count"], open_count=row["open_count"], sla_breached_count=row["breached"],
+                count=row["count"],
+                open_count=row["open_count"],
+                sla_breached_count=row["breached"],
                 sla_at_risk_count=row["at_risk"],
-                mean_seconds_to_resolve=_float(row["mean_seconds"]), p90_seconds_to_resolve=_float(row["p90_seconds"]),
+                mean_seconds_to_resolve=_float(row["mean_seconds"]),
+                p90_seconds_to_resolve=_float(row["p90_seconds"]),
                 total_amount=row["total_amount"],
             )
             for row in rows

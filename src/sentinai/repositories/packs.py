@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, tuple_
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
@@ -17,12 +17,10 @@ from sentinai.repositories.base import Repository
 D = models.DomainPackVersion
 P = models.TenantPolicyPackVersion
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
-
 
 class DomainPackRepository(Repository):
     async def publish(self, domain: str, pack: dict[str, Any], published_by: str) -> models.DomainPackVersion:
-        await self.uow.execute(_LOCK, {"key": f"domain-pack:{domain}"})
+        await self._serialise_on(f"domain-pack:{domain}")
         latest = await self.uow.scalar(select(func.max(D.version)).where(D.domain == domain))
         row = D(domain=domain, version=(latest or 0) + 1, pack_json=pack, published_by=published_by)
         await self.uow.flush(row)
@@ -34,14 +32,14 @@ class DomainPackRepository(Repository):
         statement = statement.where(D.version == version) if version else statement.order_by(D.version.desc()).limit(1)
         return (await self.uow.execute(statement)).scalar_one_or_none()
 
-    async def list_latest(self) -> list[models.DomainPackVersion]:
-        statement = select(D).distinct(D.domain).order_by(D.domain, D.version.desc())
-        return list((await self.uow.execute(statement)).scalars())
+    async def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], models.DomainPackVersion]:
+        statement = select(D).where(tuple_(D.domain, D.version).in_(list(set(keys))))
+        return {(row.domain, row.version): row for row in (await self.uow.execute(statement)).scalars()}
 
 
 class PolicyPackRepository(Repository):
     async def publish(self, pack: dict[str, Any], published_by: str) -> models.TenantPolicyPackVersion:
-        await self.uow.execute(_LOCK, {"key": f"policy-pack:{self.tenant_id}"})
+        await self._serialise_on(f"policy-pack:{self.tenant_id}")
         latest = await self.uow.scalar(select(func.max(P.version)).where(P.tenant_id == self.tenant_id))
         row = P(tenant_id=self.tenant_id, version=(latest or 0) + 1, pack_json=pack, published_by=published_by)
         await self.uow.flush(row)

@@ -32,9 +32,23 @@ class Page(Generic[T]):
 
 Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]  # (to JSON, from JSON)
 
-DATETIME: Codec = (lambda value: value.isoformat(), datetime.fromisoformat)
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("cursor timestamps carry a zone")
+    return moment
+
+
+def _bigint(value: object) -> int:
+    if not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError("cursor integers fit in 64 bits")
+    return value
+
+
+DATETIME: Codec = (lambda value: value.isoformat(), _aware)
 STRING: Codec = (str, str)
-INTEGER: Codec = (int, int)
+INTEGER: Codec = (int, _bigint)
 
 
 @dataclass(frozen=True)

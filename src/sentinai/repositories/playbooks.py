@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
@@ -35,22 +35,34 @@ class PlaybookRepository(Repository):
         return select(PB).where(PB.tenant_id == self.tenant_id)
 
     async def create(
-        self, name: str, steps: Sequence[NewStep], description: str | None = None, conditions: dict[str, Any] | None = None
+        self,
+        name: str,
+        steps: Sequence[NewStep],
+        description: str | None = None,
+        conditions: dict[str, Any] | None = None,
     ) -> models.Playbook:
         """Store the next version of playbook `name` with its steps, numbered 1..n in order."""
-        await self.uow.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"playbook:{self.tenant_id}:{name}"})
+        await self._serialise_on(f"playbook:{self.tenant_id}:{name}")
         latest = await self.uow.scalar(
             select(func.max(PB.version)).where(PB.tenant_id == self.tenant_id, PB.name == name)
         )
         playbook = PB(
-            tenant_id=self.tenant_id, name=name, version=(latest or 0) + 1,
-            description=description, conditions=conditions or {},
+            tenant_id=self.tenant_id,
+            name=name,
+            version=(latest or 0) + 1,
+            description=description,
+            conditions=conditions or {},
         )
         await self.uow.flush(playbook)
         rows = [
             ST(
-                tenant_id=self.tenant_id, playbook_id=playbook.playbook_id, step_order=order,
-                name=step.name, action_type=step.action_type, params=step.params, tool_id=step.tool_id,
+                tenant_id=self.tenant_id,
+                playbook_id=playbook.playbook_id,
+                step_order=order,
+                name=step.name,
+                action_type=step.action_type,
+                params=step.params,
+                tool_id=step.tool_id,
             )
             for order, step in enumerate(steps, start=1)
         ]
@@ -66,7 +78,9 @@ class PlaybookRepository(Repository):
 
     async def get_by_name(self, name: str, version: int | None = None) -> models.Playbook | None:
         statement = self._scoped().where(PB.name == name)
-        statement = statement.where(PB.version == version) if version else statement.order_by(PB.version.desc()).limit(1)
+        statement = (
+            statement.where(PB.version == version) if version else statement.order_by(PB.version.desc()).limit(1)
+        )
         return (await self.uow.execute(statement)).scalar_one_or_none()
 
     async def list(self, first: int, after: str | None = None, name: str | None = None) -> Page[models.Playbook]:
@@ -88,9 +102,9 @@ class PlaybookRepository(Repository):
             grouped[step.playbook_id].append(step)
         return grouped
 
-    async def get_step(self, step_id: int) -> models.PlaybookStep | None:
-        statement = select(ST).where(ST.tenant_id == self.tenant_id, ST.step_id == step_id)
-        return (await self.uow.execute(statement)).scalar_one_or_none()
+    async def get_steps(self, step_ids: Sequence[int]) -> dict[int, models.PlaybookStep]:
+        statement = select(ST).where(ST.tenant_id == self.tenant_id, ST.step_id.in_(list(set(step_ids))))
+        return {row.step_id: row for row in (await self.uow.execute(statement)).scalars()}
 
     async def count(self, name: str | None = None) -> int:
         statement = select(func.count()).select_from(PB).where(PB.tenant_id == self.tenant_id)

@@ -54,10 +54,16 @@ class RemediationPlanRepository(Repository):
         return (await self.uow.execute(statement)).scalar_one()
 
     async def plans_for(self, exception_ids: Sequence[str]) -> dict[str, list[models.RemediationPlan]]:
-        statement = self._scoped().where(R.exception_id.in_(list(set(exception_ids)))).order_by(
-            R.exception_id, R.created_at.desc(), R.plan_id.desc()
+        statement = (
+            self._scoped()
+            .where(R.exception_id.in_(list(set(exception_ids))))
+            .order_by(R.exception_id, R.created_at.desc(), R.plan_id.desc())
         )
         grouped: dict[str, list[models.RemediationPlan]] = {exception_id: [] for exception_id in exception_ids}
         for plan in (await self.uow.execute(statement)).scalars():
             grouped[plan.exception_id].append(plan)
         return grouped
+
+    async def get_many(self, plan_ids: Sequence[int]) -> dict[int, models.RemediationPlan]:
+        result = await self.uow.execute(self._scoped().where(R.plan_id.in_(list(set(plan_ids)))))
+        return {row.plan_id: row for row in result.scalars()}

@@ -19,8 +19,7 @@ MAX_AT_RISK_MINUTES = 60 * 24 * 365
 def at_risk_interval(tenant_id: str) -> ColumnElement[Any]:
     """The tenant's at-risk window as an SQL interval (latest policy pack's `sla.atRiskMinutes`)."""
     minutes = P.pack_json["sla"]["atRiskMinutes"]
-    valid = and_(func.jsonb_typeof(minutes) == "number",
-                 cast(minutes.astext, Float).between(0, MAX_AT_RISK_MINUTES))
+    valid = and_(func.jsonb_typeof(minutes) == "number", cast(minutes.astext, Float).between(0, MAX_AT_RISK_MINUTES))
     chosen = case((valid, cast(minutes.astext, Float)), else_=DEFAULT_AT_RISK.total_seconds() / 60)
     latest = select(chosen).where(P.tenant_id == tenant_id).order_by(P.version.desc()).limit(1).scalar_subquery()
     default = literal(DEFAULT_AT_RISK.total_seconds() / 60)

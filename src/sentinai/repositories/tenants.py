@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -19,9 +20,7 @@ BY_ID = KeysetOrder("tenants", (SortKey(T.tenant_id, lambda t: t.tenant_id, STRI
 class TenantRepository(Repository):
     async def create(self, tenant_id: str, name: str) -> models.Tenant | None:
         """Insert a tenant; None if the id is taken (the caller reports the conflict)."""
-        statement = (
-            insert(T).values(tenant_id=tenant_id, name=name).on_conflict_do_nothing().returning(T)
-        )
+        statement = insert(T).values(tenant_id=tenant_id, name=name).on_conflict_do_nothing().returning(T)
         return (await self.uow.execute(statement)).scalar_one_or_none()
 
     async def get(self, tenant_id: str) -> models.Tenant | None:
@@ -30,7 +29,9 @@ class TenantRepository(Repository):
     async def current(self) -> models.Tenant | None:
         return await self.get(self.tenant_id)
 
-    async def list(self, first: int, after: str | None = None, status: models.TenantStatus | None = None) -> Page[models.Tenant]:
+    async def list(
+        self, first: int, after: str | None = None, status: models.TenantStatus | None = None
+    ) -> Page[models.Tenant]:
         statement: Select[Any] = select(T)
         if status is not None:
             statement = statement.where(T.status == status)
@@ -52,3 +53,7 @@ class TenantRepository(Repository):
         if status is not None:
             statement = statement.where(T.status == status)
         return int(await self.uow.scalar(statement))
+
+    async def get_many(self, tenant_ids: Sequence[str]) -> dict[str, models.Tenant]:
+        result = await self.uow.execute(select(T).where(T.tenant_id.in_(list(set(tenant_ids)))))
+        return {row.tenant_id: row for row in result.scalars()}

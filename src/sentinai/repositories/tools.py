@@ -27,15 +27,25 @@ class ToolRepository(Repository):
         return select(TD).where(or_(TD.tenant_id == self.tenant_id, TD.tenant_id.is_(None)))
 
     async def register(
-        self, name: str, type: models.ToolType, config: dict[str, Any], secret_config: dict[str, Any],
-        description: str | None = None, *, global_tool: bool = False,
+        self,
+        name: str,
+        type: models.ToolType,
+        config: dict[str, Any],
+        secret_config: dict[str, Any],
+        description: str | None = None,
+        *,
+        global_tool: bool = False,
     ) -> models.ToolDefinition | None:
         """Insert a tool; None when the name is taken in that scope. Global tools need the platform path."""
         statement = (
             insert(TD)
             .values(
-                tenant_id=None if global_tool else self.tenant_id, name=name, type=type,
-                description=description, config=config, secret_config=secret_config,
+                tenant_id=None if global_tool else self.tenant_id,
+                name=name,
+                type=type,
+                description=description,
+                config=config,
+                secret_config=secret_config,
             )
             .on_conflict_do_nothing()
             .returning(TD)

@@ -30,7 +30,6 @@ from sentinai.repositories.remediation import RemediationPlanRepository
 from sentinai.repositories.tenants import TenantRepository
 from sentinai.repositories.tools import ToolRepository
 
-
 OutboundPublisher = Callable[[list[models.ExceptionEvent]], Awaitable[None]]
 """Hands committed events to the outside (a message bus in a later phase); runs after commit."""
 

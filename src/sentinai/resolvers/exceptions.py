@@ -41,11 +41,17 @@ def repository_filter(given: ExceptionFilter | None, now: datetime) -> repo.Exce
     if given is None:
         return repo.ExceptionFilter()
     return repo.ExceptionFilter(
-        domain=given.domain, type=given.type, statuses=given.status, severities=given.severity,
-        source_system=given.source_system, entity=given.entity, owner=given.owner,
+        domain=given.domain,
+        type=given.type,
+        statuses=given.status,
+        severities=given.severity,
+        source_system=given.source_system,
+        entity=given.entity,
+        owner=given.owner,
         created_from=validation.aware("filter.createdFrom", given.created_from),
         created_to=validation.aware("filter.createdTo", given.created_to),
-        sla_states=given.sla_state, now=now,
+        sla_states=given.sla_state,
+        now=now,
     )
 
 
@@ -64,7 +70,9 @@ class ExceptionQueries:
         self,
         info: strawberry.Info,
         filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Conditions to match.")] = None,
-        order_by: Annotated[ExceptionOrder, strawberry.argument(description="Ordering (default NEWEST).")] = ExceptionOrder.NEWEST,
+        order_by: Annotated[
+            ExceptionOrder, strawberry.argument(description="Ordering (default NEWEST).")
+        ] = ExceptionOrder.NEWEST,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
@@ -76,7 +84,8 @@ class ExceptionQueries:
 
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
     async def exception(
-        self, info: strawberry.Info,
+        self,
+        info: strawberry.Info,
         exception_id: Annotated[str, strawberry.argument(description="The tenant's exception id.")],
     ) -> ExceptionType | None:
         row = await info.context.loaders.exception.load(exception_id)
@@ -85,44 +94,67 @@ class ExceptionQueries:
 
 @strawberry.type
 class ExceptionMutations:
-    @strawberry.mutation(permission_classes=[CanWrite],
-                         description="Create an exception, or update what its source owns. Idempotent on exceptionId.")
-    async def ingest_exception(self, info: strawberry.Info, input: Input[IngestExceptionInput]) -> IngestExceptionResult:
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Create an exception, or update what its source owns. Idempotent on exceptionId.",
+    )
+    async def ingest_exception(
+        self, info: strawberry.Info, input: Input[IngestExceptionInput]
+    ) -> IngestExceptionResult:
         new = repo.NewException(
-            exception_id=input.exception_id, domain=input.domain, type=input.type, severity=input.severity,
-            source_system=input.source_system, entity=input.entity, amount=input.amount,
-            sla_deadline=input.sla_deadline, summary=input.summary, attributes=input.attributes,
+            exception_id=input.exception_id,
+            domain=input.domain,
+            type=input.type,
+            severity=input.severity,
+            source_system=input.source_system,
+            entity=input.entity,
+            amount=input.amount,
+            sla_deadline=input.sla_deadline,
+            summary=input.summary,
+            attributes=input.attributes,
         )
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: service.ingest_exception(uow, new, actor),
+            info,
+            lambda uow: service.ingest_exception(uow, new, actor),
             lambda result: IngestExceptionSuccess(
-                exception=ExceptionType.from_row(result.exception), outcome=result.outcome,
+                exception=ExceptionType.from_row(result.exception),
+                outcome=result.outcome,
                 changed_fields=list(result.changed_fields),
             ),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite],
-                         description="Append an event and apply the state change it carries, atomically. "
-                         "A replay of the same eventId changes nothing and returns the original event.")
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Append an event and apply the state change it carries, atomically. "
+        "A replay of the same eventId changes nothing and returns the original event.",
+    )
     async def record_exception_event(
         self, info: strawberry.Info, input: Input[RecordExceptionEventInput]
     ) -> RecordExceptionEventResult:
         actor = info.context.principal.actor
         change = input.state_change
         envelope = EventEnvelope(
-            input.event_id, input.exception_id, input.event_type, actor.actor_type, actor.id,
+            input.event_id,
+            input.exception_id,
+            input.event_type,
+            actor.actor_type,
+            actor.id,
             input.payload if input.payload is not None else {},
             StateChange(change.status, change.severity, change.owner, change.playbook_id, change.current_step)
-            if change else StateChange(),
+            if change
+            else StateChange(),
         )
         return await run_mutation(info, lambda uow: service.record_client_event(uow, envelope), _recorded)
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
-    async def assign_exception(self, info: strawberry.Info, input: Input[AssignExceptionInput]) -> ExceptionChangeResult:
+    async def assign_exception(
+        self, info: strawberry.Info, input: Input[AssignExceptionInput]
+    ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, input.event_id),
+            info,
+            lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, input.event_id),
             _recorded,
         )
 
@@ -134,7 +166,8 @@ class ExceptionMutations:
         return await run_mutation(
             info,
             lambda uow: workflow.transition_exception(
-                uow, actor, input.exception_id, input.status, input.reason, input.event_id),
+                uow, actor, input.exception_id, input.status, input.reason, input.event_id
+            ),
             _recorded,
         )
 
@@ -153,6 +186,7 @@ class ExceptionMutations:
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, input.event_id),
+            info,
+            lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, input.event_id),
             _recorded,
         )

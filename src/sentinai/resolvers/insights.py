@@ -23,8 +23,10 @@ OPEN_STATUSES = [status for status in ExceptionStatus if status != ExceptionStat
 
 @strawberry.type
 class InsightQueries:
-    @strawberry.field(permission_classes=[CanRead],
-                      description="Unresolved exceptions past their deadline or at risk of it, most urgent first.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Unresolved exceptions past their deadline or at risk of it, most urgent first.",
+    )
     async def sla_breaches(
         self,
         info: strawberry.Info,
@@ -39,7 +41,9 @@ class InsightQueries:
         info.context.loaders.prime_exceptions(page.items)
         return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
 
-    @strawberry.field(permission_classes=[CanRead], description="An entity's exceptions and their outcomes, newest first.")
+    @strawberry.field(
+        permission_classes=[CanRead], description="An entity's exceptions and their outcomes, newest first."
+    )
     async def entity_history(
         self,
         info: strawberry.Info,
@@ -53,16 +57,21 @@ class InsightQueries:
         info.context.loaders.prime_exceptions(page.items)
         return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
 
-    @strawberry.field(permission_classes=[CanRead],
-                      description="Counts, SLA counts, resolution times and amounts per group, in one SQL statement.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Counts, SLA counts, resolution times and amounts per group, in one SQL statement.",
+    )
     async def exception_stats(
         self,
         info: strawberry.Info,
         filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Which exceptions to count.")] = None,
-        group_by: Annotated[list[ExceptionStatsGroupBy] | None,
-                            strawberry.argument(description="Dimensions to group by (none: one total row).")] = None,
-        bucket: Annotated[TimeBucket | None,
-                          strawberry.argument(description="Also group by creation time in these buckets.")] = None,
+        group_by: Annotated[
+            list[ExceptionStatsGroupBy] | None,
+            strawberry.argument(description="Dimensions to group by (none: one total row)."),
+        ] = None,
+        bucket: Annotated[
+            TimeBucket | None, strawberry.argument(description="Also group by creation time in these buckets.")
+        ] = None,
     ) -> list[ExceptionStatsGroup]:
         dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
         uow, now = await info.context.reader(), info.context.now
@@ -70,10 +79,14 @@ class InsightQueries:
         rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now)
         return [
             ExceptionStatsGroup(
-                key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start), count=row.count,
-                open_count=row.open_count, sla_breached_count=row.sla_breached_count,
-                sla_at_risk_count=row.sla_at_risk_count, mean_time_to_resolve=row.mean_seconds_to_resolve,
-                p90_time_to_resolve=row.p90_seconds_to_resolve, total_amount=row.total_amount,
+                key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start),
+                count=row.count,
+                open_count=row.open_count,
+                sla_breached_count=row.sla_breached_count,
+                sla_at_risk_count=row.sla_at_risk_count,
+                mean_time_to_resolve=row.mean_seconds_to_resolve,
+                p90_time_to_resolve=row.p90_seconds_to_resolve,
+                total_amount=row.total_amount,
             )
             for row in rows
         ]

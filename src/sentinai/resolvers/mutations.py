@@ -14,7 +14,9 @@ from sentinai.schema.errors import to_schema_error
 R = TypeVar("R")
 T = TypeVar("T")
 
-Input = Annotated[T, strawberry.argument(description="What to do; every field is validated before anything is written.")]
+Input = Annotated[
+    T, strawberry.argument(description="What to do; every field is validated before anything is written.")
+]
 """The single `input` argument every mutation takes (Relay's input-object convention)."""
 
 

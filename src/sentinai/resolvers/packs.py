@@ -47,19 +47,27 @@ class PackQueries:
 
 @strawberry.type
 class PackMutations:
-    @strawberry.mutation(permission_classes=[CanAdminister], description="Publish the next version of your policy pack.")
-    async def publish_policy_pack(self, info: strawberry.Info, input: Input[PublishPolicyPackInput]) -> PublishPolicyPackResult:
+    @strawberry.mutation(
+        permission_classes=[CanAdminister], description="Publish the next version of your policy pack."
+    )
+    async def publish_policy_pack(
+        self, info: strawberry.Info, input: Input[PublishPolicyPackInput]
+    ) -> PublishPolicyPackResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: configuration.publish_policy_pack(uow, actor, input.pack),
+            info,
+            lambda uow: configuration.publish_policy_pack(uow, actor, input.pack),
             lambda row: PublishPolicyPackSuccess(policy_pack=PolicyPackType.from_row(row)),
         )
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Publish the next version of a domain pack.")
-    async def publish_domain_pack(self, info: strawberry.Info, input: Input[PublishDomainPackInput]) -> PublishDomainPackResult:
+    async def publish_domain_pack(
+        self, info: strawberry.Info, input: Input[PublishDomainPackInput]
+    ) -> PublishDomainPackResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),
+            info,
+            lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),
             lambda row: PublishDomainPackSuccess(domain_pack=DomainPackType.from_row(row)),
             uow=info.context.writer(platform=True),
         )

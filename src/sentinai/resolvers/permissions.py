@@ -19,16 +19,22 @@ def _guard(name: str, roles: frozenset[ApiKeyRole], platform: bool, message: str
             return platform
         return principal.role in roles
 
-    return type(name, (BasePermission,), {"message": message, "has_permission": has_permission,
-                                          "error_extensions": {"code": "FORBIDDEN"}})
+    return type(
+        name,
+        (BasePermission,),
+        {"message": message, "has_permission": has_permission, "error_extensions": {"code": "FORBIDDEN"}},
+    )
 
 
 Authenticated = _guard("Authenticated", frozenset(ApiKeyRole), True, "authentication required")
 CanRead = _guard("CanRead", frozenset(ApiKeyRole), False, "needs a tenant API key")
-CanWrite = _guard("CanWrite", frozenset({OPERATOR, AGENT, ADMIN}), False,
-                  "needs an OPERATOR, AGENT or ADMIN key")
-CanDecide = _guard("CanDecide", frozenset({OPERATOR, ADMIN}), False,
-                   "only an OPERATOR or ADMIN may decide remediation plans (never an AGENT)")
+CanWrite = _guard("CanWrite", frozenset({OPERATOR, AGENT, ADMIN}), False, "needs an OPERATOR, AGENT or ADMIN key")
+CanDecide = _guard(
+    "CanDecide",
+    frozenset({OPERATOR, ADMIN}),
+    False,
+    "only an OPERATOR or ADMIN may decide remediation plans (never an AGENT)",
+)
 CanAdminister = _guard("CanAdminister", frozenset({ADMIN}), False, "needs an ADMIN key")
 PlatformAdmin = _guard("PlatformAdmin", frozenset(), True, "needs the platform-admin credential")
 

@@ -42,8 +42,10 @@ class PlaybookQueries:
         page = await uow.playbooks.list(size, after, name)
         return connection(page, PlaybookType.from_row, lambda: uow.playbooks.count(name), after)
 
-    @strawberry.field(permission_classes=[CanRead],
-                      description="One playbook: by id, or by name (latest version unless `version` is given).")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="One playbook: by id, or by name (latest version unless `version` is given).",
+    )
     async def playbook(
         self,
         info: strawberry.Info,
@@ -75,14 +77,17 @@ class PlaybookQueries:
 
 @strawberry.type
 class PlaybookMutations:
-    @strawberry.mutation(permission_classes=[CanAdminister],
-                         description="Create a playbook; an existing name gets its next version.")
+    @strawberry.mutation(
+        permission_classes=[CanAdminister], description="Create a playbook; an existing name gets its next version."
+    )
     async def create_playbook(self, info: strawberry.Info, input: Input[CreatePlaybookInput]) -> CreatePlaybookResult:
         steps = [NewStep(step.name, step.action_type, step.params, step.tool_id) for step in input.steps]
         actor = info.context.principal.actor
         return await run_mutation(
             info,
-            lambda uow: configuration.create_playbook(uow, actor, input.name, steps, input.description, input.conditions),
+            lambda uow: configuration.create_playbook(
+                uow, actor, input.name, steps, input.description, input.conditions
+            ),
             lambda row: CreatePlaybookSuccess(playbook=PlaybookType.from_row(row)),
         )
 
@@ -92,6 +97,7 @@ class PlaybookMutations:
         return await run_mutation(
             info,
             lambda uow: configuration.register_tool(
-                uow, actor, input.name, input.type, input.config, input.secrets, input.description),
+                uow, actor, input.name, input.type, input.config, input.secrets, input.description
+            ),
             lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
         )

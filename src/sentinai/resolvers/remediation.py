@@ -33,29 +33,40 @@ class RemediationMutations:
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         plan = NewPlan(
-            exception_id=input.exception_id, root_cause=input.root_cause, confidence=input.confidence,
-            action_type=input.action_type, risk_level=input.risk_level, requires_approval=input.requires_approval,
-            proposed_by=actor.id, action_params=input.action_params,
+            exception_id=input.exception_id,
+            root_cause=input.root_cause,
+            confidence=input.confidence,
+            action_type=input.action_type,
+            risk_level=input.risk_level,
+            requires_approval=input.requires_approval,
+            proposed_by=actor.id,
+            action_params=input.action_params,
         )
         return await run_mutation(info, lambda uow: remediation.propose_plan(uow, actor, plan), _present)
 
-    @strawberry.mutation(permission_classes=[CanDecide],
-                         description="Approve a pending plan. Never by its proposer, never by an AGENT key.")
+    @strawberry.mutation(
+        permission_classes=[CanDecide],
+        description="Approve a pending plan. Never by its proposer, never by an AGENT key.",
+    )
     async def approve_remediation_plan(
         self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, True, input.note), _present)
+            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, True, input.note), _present
+        )
 
-    @strawberry.mutation(permission_classes=[CanDecide],
-                         description="Reject a pending plan. Never by its proposer, never by an AGENT key.")
+    @strawberry.mutation(
+        permission_classes=[CanDecide],
+        description="Reject a pending plan. Never by its proposer, never by an AGENT key.",
+    )
     async def reject_remediation_plan(
         self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note), _present)
+            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note), _present
+        )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Record how executing a plan went.")
     async def record_remediation_outcome(
@@ -68,4 +79,3 @@ class RemediationMutations:
             lambda uow: remediation.record_outcome(uow, actor, input.plan_id, PlanStatus(outcome.value), input.note),
             _present,
         )
-

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from sentinai.auth import Principal
 from sentinai.db.models import ApiKeyRole
 from sentinai.domain import validation
 from sentinai.errors import ValidationError
@@ -33,6 +34,32 @@ from sentinai.schema.tenants import (
 )
 from sentinai.services import configuration
 
+# Types `node` resolves, and who may see them through it: the same rules as their list fields.
+NODE_TYPES = frozenset(
+    {
+        "Exception",
+        "ExceptionEvent",
+        "Playbook",
+        "PlaybookStep",
+        "Tool",
+        "RemediationPlan",
+        "DomainPack",
+        "PolicyPack",
+        "Tenant",
+        "ApiKey",
+        "AuditEntry",
+    }
+)
+PLATFORM_NODE_TYPES = frozenset({"Tenant", "DomainPack"})
+ADMIN_NODE_TYPES = frozenset({"ApiKey"})
+
+
+def _may_see(principal: Principal, type_name: str) -> bool:
+    if principal.is_platform_admin:
+        return type_name in PLATFORM_NODE_TYPES
+    return type_name not in ADMIN_NODE_TYPES or principal.role == ApiKeyRole.ADMIN
+
+
 TenantResult = result_union("TenantResult", TenantSuccess)
 ApiKeyResult = result_union("ApiKeyResult", ApiKeySuccess)
 
@@ -45,11 +72,14 @@ class TenantQueries:
         if principal.is_platform_admin:
             return Viewer(tenant=None, role="PLATFORM_ADMIN", actor_id=principal.actor.id)
         row = await (await info.context.reader()).tenants.current()
-        return Viewer(tenant=TenantType.from_row(row) if row else None, role=principal.role.name,
-                      actor_id=principal.actor.id)
+        return Viewer(
+            tenant=TenantType.from_row(row) if row else None, role=principal.role.name, actor_id=principal.actor.id
+        )
 
-    @strawberry.field(permission_classes=[Authenticated],
-                      description="Any object by its global id; null if it does not exist in your tenant.")
+    @strawberry.field(
+        permission_classes=[Authenticated],
+        description="Any object by its global id; null if it does not exist in your tenant.",
+    )
     async def node(
         self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> relay.Node | None:
@@ -57,8 +87,10 @@ class TenantQueries:
             global_id = relay.GlobalID.from_id(id)
         except Exception:  # malformed base64 or missing "Type:" part
             raise ValidationError("id", "is not a valid global id") from None
-        if global_id.type_name not in info.schema.schema_converter.type_map:
+        if global_id.type_name not in NODE_TYPES:
             raise ValidationError("id", "is not a valid global id")
+        if not _may_see(info.context.principal, global_id.type_name):
+            return None
         return await global_id.resolve_node(info, required=False)
 
     @strawberry.field(permission_classes=[PlatformAdmin], description="Every tenant (platform admin only).")
@@ -74,9 +106,12 @@ class TenantQueries:
         page = await uow.tenants.list(size, after, status)
         return connection(page, TenantType.from_row, lambda: uow.tenants.count(status), after)
 
-    @strawberry.field(permission_classes=[CanAdminister], description="Your tenant's API keys (never the keys themselves).")
+    @strawberry.field(
+        permission_classes=[CanAdminister], description="Your tenant's API keys (never the keys themselves)."
+    )
     async def api_keys(
-        self, info: strawberry.Info,
+        self,
+        info: strawberry.Info,
         include_revoked: Annotated[bool, strawberry.argument(description="Include revoked keys.")] = False,
     ) -> list[ApiKeyType]:
         rows = await (await info.context.reader()).api_keys.list(include_revoked)
@@ -91,9 +126,13 @@ class TenantQueries:
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[AuditEntryType]:
         given = filter or AuditLogFilter()
-        where = AuditFilter(given.component, given.event, given.actor,
-                            validation.aware("filter.occurredFrom", given.occurred_from),
-                            validation.aware("filter.occurredTo", given.occurred_to))
+        where = AuditFilter(
+            given.component,
+            given.event,
+            given.actor,
+            validation.aware("filter.occurredFrom", given.occurred_from),
+            validation.aware("filter.occurredTo", given.occurred_to),
+        )
         uow = await info.context.reader()
         page = await uow.audit.list(where, page_size(first), after)
         return connection(page, AuditEntryType.from_row, lambda: uow.audit.count(where), after)
@@ -101,19 +140,23 @@ class TenantQueries:
 
 @strawberry.type
 class TenantMutations:
-    @strawberry.mutation(permission_classes=[PlatformAdmin],
-                         description="Create a tenant and its first ADMIN key (platform admin only).")
+    @strawberry.mutation(
+        permission_classes=[PlatformAdmin], description="Create a tenant and its first ADMIN key (platform admin only)."
+    )
     async def create_tenant(self, info: strawberry.Info, input: Input[CreateTenantInput]) -> TenantResult:
         actor = info.context.principal.actor
 
         async def create(uow):
             tenant = await configuration.create_tenant(uow, actor, input.tenant_id, input.name)
             _, key = await configuration.create_api_key(
-                uow, actor, "initial-admin", ApiKeyRole.ADMIN, platform_target=tenant.tenant_id)
+                uow, actor, "initial-admin", ApiKeyRole.ADMIN, platform_target=tenant.tenant_id
+            )
             return tenant, key
 
         return await run_mutation(
-            info, create, lambda made: TenantSuccess(tenant=TenantType.from_row(made[0]), admin_key=made[1]),
+            info,
+            create,
+            lambda made: TenantSuccess(tenant=TenantType.from_row(made[0]), admin_key=made[1]),
             uow=info.context.writer(platform=True),
         )
 
@@ -121,8 +164,9 @@ class TenantMutations:
     async def set_tenant_status(self, info: strawberry.Info, input: Input[SetTenantStatusInput]) -> TenantResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
-            lambda row: TenantSuccess(tenant=TenantType.from_row(row), admin_key=None),
+            info,
+            lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
+            lambda row: _forgetting(info, TenantSuccess(tenant=TenantType.from_row(row), admin_key=None)),
             uow=info.context.writer(platform=True),
         )
 
@@ -130,7 +174,8 @@ class TenantMutations:
     async def create_api_key(self, info: strawberry.Info, input: Input[CreateApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: configuration.create_api_key(uow, actor, input.name, input.role),
+            info,
+            lambda uow: configuration.create_api_key(uow, actor, input.name, input.role),
             lambda made: ApiKeySuccess(api_key=ApiKeyType.from_row(made[0]), secret=made[1]),
         )
 
@@ -139,7 +184,13 @@ class TenantMutations:
         actor = info.context.principal.actor
         key_id: uuid.UUID = input.key_id
         return await run_mutation(
-            info, lambda uow: configuration.revoke_api_key(uow, actor, key_id),
-            lambda row: ApiKeySuccess(api_key=ApiKeyType.from_row(row), secret=None),
+            info,
+            lambda uow: configuration.revoke_api_key(uow, actor, key_id),
+            lambda row: _forgetting(info, ApiKeySuccess(api_key=ApiKeyType.from_row(row), secret=None)),
         )
 
+
+def _forgetting(info: strawberry.Info, result: object) -> object:
+    """After a revocation or a status change, this process stops trusting cached credentials."""
+    info.context.forget_credentials()
+    return result

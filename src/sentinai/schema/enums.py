@@ -11,17 +11,23 @@ from sentinai.domain import sla
 
 Severity = strawberry.enum(models.Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
 ExceptionStatus = strawberry.enum(
-    models.ExceptionStatus, name="ExceptionStatus",
+    models.ExceptionStatus,
+    name="ExceptionStatus",
     description="Where an exception is in its life: OPEN, ANALYZING, ESCALATED or RESOLVED.",
 )
-ActorType = strawberry.enum(models.ActorType, name="ActorType", description="Who acted: an AGENT, a USER or the SYSTEM.")
+ActorType = strawberry.enum(
+    models.ActorType, name="ActorType", description="Who acted: an AGENT, a USER or the SYSTEM."
+)
 ToolKind = strawberry.enum(models.ToolType, name="ToolKind", description="How a tool is called.")
 RiskLevel = strawberry.enum(models.RiskLevel, name="RiskLevel", description="Risk of applying a remediation.")
 RemediationPlanStatus = strawberry.enum(
-    models.PlanStatus, name="RemediationPlanStatus", description="PENDING until decided; then APPROVED or REJECTED; then EXECUTED or FAILED."
+    models.PlanStatus,
+    name="RemediationPlanStatus",
+    description="PENDING until decided; then APPROVED or REJECTED; then EXECUTED or FAILED.",
 )
 Role = strawberry.enum(
-    models.ApiKeyRole, name="Role",
+    models.ApiKeyRole,
+    name="Role",
     description="What an API key may do: VIEWER reads; OPERATOR and AGENT also write exceptions "
     "(an AGENT may propose but never decide remediation plans); ADMIN also manages the tenant's configuration.",
 )
@@ -56,7 +62,8 @@ class RemediationOutcome(enum.Enum):
 
 
 SlaState = strawberry.enum(
-    sla.SlaState, name="SlaState",
+    sla.SlaState,
+    name="SlaState",
     description="ON_TRACK, AT_RISK (within the tenant's at-risk window), BREACHED (past the deadline, or "
     "resolved after it), MET (resolved in time) or NONE (no deadline).",
 )

@@ -63,8 +63,9 @@ def to_schema_error(error: errors.DomainError) -> MutationError:
     if isinstance(error, errors.NotFoundError):
         return NotFound(code=ErrorCode.NOT_FOUND, message=message)
     if isinstance(error, errors.InvalidTransitionError):
-        return InvalidTransition(code=ErrorCode.INVALID_TRANSITION, message=message,
-                                 from_state=error.from_state, to_state=error.to_state)
+        return InvalidTransition(
+            code=ErrorCode.INVALID_TRANSITION, message=message, from_state=error.from_state, to_state=error.to_state
+        )
     if isinstance(error, errors.ConflictError):
         return Conflict(code=ErrorCode.CONFLICT, message=message)
     return Forbidden(code=ErrorCode.FORBIDDEN, message=message)

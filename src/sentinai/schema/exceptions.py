@@ -13,11 +13,11 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from sentinai.db import models
+from sentinai.domain.sla import at_risk_window, sla_state
 from sentinai.loaders import EventsKey
 from sentinai.repositories.events import EventFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
-from sentinai.domain.sla import at_risk_window, sla_state
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
 from sentinai.schema.insights import SlaType
 
@@ -43,20 +43,28 @@ class ExceptionEventType(relay.Node):
     actor_type: ActorType = strawberry.field(description="Who acted.")
     actor_id: str | None = strawberry.field(description="Which agent or person acted (from their credential).")
     payload: JSON = strawberry.field(description="Event details; the shape depends on `eventType`.")
+    state_change: JSON = strawberry.field(
+        description="What the event changed on its exception (status, severity, owner, playbookId, currentStep)."
+    )
     created_at: datetime = strawberry.field(description="When the event was recorded.")
 
     @classmethod
     def from_row(cls, row: models.ExceptionEvent) -> ExceptionEventType:
         return cls(
-            key=str(row.event_id), event_id=row.event_id, exception_id=row.exception_id, event_type=row.event_type,
-            actor_type=row.actor_type, actor_id=row.actor_id, payload=row.payload, created_at=row.created_at,
+            key=str(row.event_id),
+            event_id=row.event_id,
+            exception_id=row.exception_id,
+            event_type=row.event_type,
+            actor_type=row.actor_type,
+            actor_id=row.actor_id,
+            payload=row.payload,
+            state_change=row.state_change,
+            created_at=row.created_at,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.events.get(_uuid(node_id)) if _uuid(node_id) else None for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("event", list(node_ids))]
 
 
 @strawberry.type(name="Exception", description="An operational exception: its current state, timeline and remediation.")
@@ -87,19 +95,35 @@ class ExceptionType(relay.Node):
     @classmethod
     def from_row(cls, row: models.ExceptionRecord) -> ExceptionType:
         return cls(
-            key=row.exception_id, exception_id=row.exception_id, domain=row.domain, type=row.type,
-            severity=row.severity, status=row.status, source_system=row.source_system, entity=row.entity,
-            amount=row.amount, sla_deadline=row.sla_deadline, owner=row.owner, current_step_order=row.current_step,
-            summary=row.summary, attributes=row.attributes, enriched_context=row.enriched_context,
-            rca_hypothesis=row.rca_hypothesis, resolved_at=row.resolved_at,
-            domain_pack_version=row.domain_pack_version, policy_pack_version=row.policy_pack_version,
-            created_at=row.created_at, updated_at=row.updated_at, _playbook_id=row.current_playbook_id,
+            key=row.exception_id,
+            exception_id=row.exception_id,
+            domain=row.domain,
+            type=row.type,
+            severity=row.severity,
+            status=row.status,
+            source_system=row.source_system,
+            entity=row.entity,
+            amount=row.amount,
+            sla_deadline=row.sla_deadline,
+            owner=row.owner,
+            current_step_order=row.current_step,
+            summary=row.summary,
+            attributes=row.attributes,
+            enriched_context=row.enriched_context,
+            rca_hypothesis=row.rca_hypothesis,
+            resolved_at=row.resolved_at,
+            domain_pack_version=row.domain_pack_version,
+            policy_pack_version=row.policy_pack_version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _playbook_id=row.current_playbook_id,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        rows = await info.context.loaders.exception.load_many(list(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return [
+            cls.from_row(row) if row else None for row in await info.context.loaders.node("exception", list(node_ids))
+        ]
 
     @strawberry.field(description="The timeline (oldest first unless `order` says otherwise), optionally filtered.")
     async def events(
@@ -108,8 +132,12 @@ class ExceptionType(relay.Node):
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
         event_types: Annotated[list[str] | None, strawberry.argument(description="Only these event types.")] = None,
-        actor_type: Annotated[ActorType | None, strawberry.argument(description="Only events by this kind of actor.")] = None,
-        order: Annotated[TimelineOrder, strawberry.argument(description="Oldest or newest first.")] = TimelineOrder.CHRONOLOGICAL,
+        actor_type: Annotated[
+            ActorType | None, strawberry.argument(description="Only events by this kind of actor.")
+        ] = None,
+        order: Annotated[
+            TimelineOrder, strawberry.argument(description="Oldest or newest first.")
+        ] = TimelineOrder.CHRONOLOGICAL,
     ) -> Connection[ExceptionEventType]:
         where = EventFilter(tuple(event_types) if event_types else None, actor_type)
         key = EventsKey(self.exception_id, page_size(first), after, where, order == TimelineOrder.NEWEST_FIRST)
@@ -139,14 +167,18 @@ class ExceptionType(relay.Node):
     @strawberry.field(description="SLA state now, against the tenant's at-risk window.")
     async def sla(self, info: strawberry.Info) -> SlaType:
         policy = await info.context.loaders.latest_policy_pack.load("latest")
-        status = sla_state(self.sla_deadline, self.resolved_at, info.context.now,
-                           at_risk_window(policy.pack_json if policy else None))
+        status = sla_state(
+            self.sla_deadline, self.resolved_at, info.context.now, at_risk_window(policy.pack_json if policy else None)
+        )
         remaining = int(status.remaining.total_seconds()) if status.remaining is not None else None
-        return SlaType(deadline=status.deadline, remaining=remaining, state=status.state, breached_at=status.breached_at)
+        return SlaType(
+            deadline=status.deadline, remaining=remaining, state=status.state, breached_at=status.breached_at
+        )
 
     @strawberry.field(description="Your tenant's most similar other exceptions, best first, with the reasons.")
     async def similar(
-        self, info: strawberry.Info,
+        self,
+        info: strawberry.Info,
         first: Annotated[int, strawberry.argument(description="How many, at most 20.")] = 5,
     ) -> list[SimilarCaseRef]:
         from sentinai.schema.similarity import similar_cases
@@ -155,7 +187,8 @@ class ExceptionType(relay.Node):
 
     @strawberry.field(description="Earlier exceptions of the same entity, newest first.")
     async def entity_history(
-        self, info: strawberry.Info,
+        self,
+        info: strawberry.Info,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 10).")] = 10,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
@@ -177,13 +210,6 @@ class ExceptionType(relay.Node):
         from sentinai.schema.remediation import RemediationPlanType
 
         return [RemediationPlanType.from_row(row) for row in await info.context.loaders.plans.load(self.exception_id)]
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 @strawberry.input(name="ExceptionFilter", description="All given conditions must hold.")
@@ -216,7 +242,9 @@ class IngestExceptionInput:
 
 @strawberry.input(name="StateChangeInput", description="State an event changes on its exception; omitted fields stay.")
 class StateChangeInput:
-    status: ExceptionStatus | None = strawberry.field(default=None, description="New status (must be an allowed transition).")
+    status: ExceptionStatus | None = strawberry.field(
+        default=None, description="New status (must be an allowed transition)."
+    )
     severity: Severity | None = strawberry.field(default=None, description="New severity.")
     owner: str | None = strawberry.field(default=None, description="New owner.")
     playbook_id: int | None = strawberry.field(default=None, description="Attach this playbook (starts at step 1).")
@@ -228,7 +256,9 @@ class RecordExceptionEventInput:
     event_id: uuid.UUID = strawberry.field(description="Chosen by the client; a replay with the same id is a no-op.")
     exception_id: str = strawberry.field(description="The exception it belongs to.")
     event_type: str = strawberry.field(description="One of the event types listed in docs/events.md.")
-    payload: JSON | None = strawberry.field(default=None, description="Event details, checked against the type's schema.")
+    payload: JSON | None = strawberry.field(
+        default=None, description="Event details, checked against the type's schema."
+    )
     state_change: StateChangeInput | None = strawberry.field(default=None, description="State the event changes.")
 
 
@@ -272,5 +302,3 @@ class ExceptionEventRecorded:
     event: ExceptionEventType = strawberry.field(description="The stored event (the original one on a replay).")
     exception: ExceptionType = strawberry.field(description="The exception's current state.")
     replayed: bool = strawberry.field(description="True when this event id had already been recorded: nothing changed.")
-
-

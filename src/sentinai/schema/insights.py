@@ -20,7 +20,8 @@ ExceptionRef = Annotated["ExceptionType", strawberry.lazy("sentinai.schema.excep
 class SlaType:
     deadline: datetime | None = strawberry.field(description="The deadline, if there is one.")
     remaining: int | None = strawberry.field(
-        description="Seconds until the deadline (negative once passed); null when resolved or without deadline.")
+        description="Seconds until the deadline (negative once passed); null when resolved or without deadline."
+    )
     state: SlaState = strawberry.field(description="ON_TRACK, AT_RISK, BREACHED, MET or NONE.")
     breached_at: datetime | None = strawberry.field(description="When it was breached (the deadline), if it was.")
 
@@ -40,18 +41,25 @@ class SimilarCase:
     resolved_at: datetime | None = strawberry.field(description="When it was resolved, if it was.")
     time_to_resolve: int | None = strawberry.field(description="Seconds from creation to resolution, if resolved.")
     remediations: list[str] = strawberry.field(
-        description="Action types of the remediation plans executed on it: how it was fixed.")
+        description="Action types of the remediation plans executed on it: how it was fixed."
+    )
 
 
-@strawberry.type(name="ExceptionStatsKey", description="The group a row of statistics describes (unused dimensions are null).")
+@strawberry.type(
+    name="ExceptionStatsKey", description="The group a row of statistics describes (unused dimensions are null)."
+)
 class ExceptionStatsKey:
     domain: str | None = strawberry.field(default=None, description="Domain, when grouped by DOMAIN.")
     type: str | None = strawberry.field(default=None, description="Type, when grouped by TYPE.")
     severity: Severity | None = strawberry.field(default=None, description="Severity, when grouped by SEVERITY.")
     status: ExceptionStatus | None = strawberry.field(default=None, description="Status, when grouped by STATUS.")
     owner: str | None = strawberry.field(default=None, description="Owner, when grouped by OWNER.")
-    source_system: str | None = strawberry.field(default=None, description="Source system, when grouped by SOURCE_SYSTEM.")
-    bucket_start: datetime | None = strawberry.field(default=None, description="Start of the time bucket (by creation time).")
+    source_system: str | None = strawberry.field(
+        default=None, description="Source system, when grouped by SOURCE_SYSTEM."
+    )
+    bucket_start: datetime | None = strawberry.field(
+        default=None, description="Start of the time bucket (by creation time)."
+    )
 
 
 @strawberry.type(name="ExceptionStatsGroup", description="Statistics of one group of exceptions.")

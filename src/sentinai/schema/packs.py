@@ -23,18 +23,20 @@ class DomainPackType(relay.Node):
 
     @classmethod
     def from_row(cls, row: models.DomainPackVersion) -> DomainPackType:
-        return cls(key=f"{row.domain}@{row.version}", domain=row.domain, version=row.version, pack=row.pack_json,
-                   published_by=row.published_by, created_at=row.created_at)
+        return cls(
+            key=f"{row.domain}@{row.version}",
+            domain=row.domain,
+            version=row.version,
+            pack=row.pack_json,
+            published_by=row.published_by,
+            created_at=row.created_at,
+        )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        found = []
-        for node_id in node_ids:
-            domain, _, version = node_id.rpartition("@")
-            row = await uow.domain_packs.get(domain, int(version)) if version.isdigit() else None
-            found.append(cls.from_row(row) if row else None)
-        return found
+        return [
+            cls.from_row(row) if row else None for row in await info.context.loaders.node("domain_pack", list(node_ids))
+        ]
 
 
 @strawberry.type(name="PolicyPack", description="A version of your tenant's policy overlay.")
@@ -47,14 +49,19 @@ class PolicyPackType(relay.Node):
 
     @classmethod
     def from_row(cls, row: models.TenantPolicyPackVersion) -> PolicyPackType:
-        return cls(key=str(row.version), version=row.version, pack=row.pack_json, published_by=row.published_by,
-                   created_at=row.created_at)
+        return cls(
+            key=str(row.version),
+            version=row.version,
+            pack=row.pack_json,
+            published_by=row.published_by,
+            created_at=row.created_at,
+        )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.policy_packs.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [
+            cls.from_row(row) if row else None for row in await info.context.loaders.node("policy_pack", list(node_ids))
+        ]
 
 
 @strawberry.input(name="PublishPolicyPackInput", description="The next version of your policy pack.")

@@ -21,23 +21,29 @@ class ToolType(relay.Node):
     type: ToolKind = strawberry.field(description="How it is called.")
     description: str | None = strawberry.field(description="What it does.")
     config: JSON = strawberry.field(description="Non-secret configuration (endpoint, schema…).")
-    secret_keys: list[str] = strawberry.field(description="Names of the stored secrets; their values are never returned.")
+    secret_keys: list[str] = strawberry.field(
+        description="Names of the stored secrets; their values are never returned."
+    )
     is_global: bool = strawberry.field(description="True for platform-wide tools every tenant can use.")
     created_at: datetime = strawberry.field(description="When it was registered.")
 
     @classmethod
     def from_row(cls, row: models.ToolDefinition) -> ToolType:
         return cls(
-            key=str(row.tool_id), tool_id=row.tool_id, name=row.name, type=row.type, description=row.description,
-            config=row.config, secret_keys=sorted(row.secret_config), is_global=row.tenant_id is None,
+            key=str(row.tool_id),
+            tool_id=row.tool_id,
+            name=row.name,
+            type=row.type,
+            description=row.description,
+            config=row.config,
+            secret_keys=sorted(row.secret_config),
+            is_global=row.tenant_id is None,
             created_at=row.created_at,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-        rows = await info.context.loaders.tool.load_many(ids)
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("tool", list(node_ids))]
 
 
 @strawberry.type(name="PlaybookStep", description="One ordered step of a playbook.")
@@ -54,15 +60,19 @@ class PlaybookStepType(relay.Node):
     @classmethod
     def from_row(cls, row: models.PlaybookStep) -> PlaybookStepType:
         return cls(
-            key=str(row.step_id), step_id=row.step_id, playbook_id=row.playbook_id, step_order=row.step_order,
-            name=row.name, action_type=row.action_type, params=row.params, _tool_id=row.tool_id,
+            key=str(row.step_id),
+            step_id=row.step_id,
+            playbook_id=row.playbook_id,
+            step_order=row.step_order,
+            name=row.name,
+            action_type=row.action_type,
+            params=row.params,
+            _tool_id=row.tool_id,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.playbooks.get_step(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("step", list(node_ids))]
 
     @strawberry.field(description="The tool this step calls, if any.")
     async def tool(self, info: strawberry.Info) -> ToolType | None:
@@ -72,7 +82,9 @@ class PlaybookStepType(relay.Node):
         return ToolType.from_row(row) if row else None
 
 
-@strawberry.type(name="Playbook", description="An ordered procedure for resolving exceptions. Immutable: changes make a new version.")
+@strawberry.type(
+    name="Playbook", description="An ordered procedure for resolving exceptions. Immutable: changes make a new version."
+)
 class PlaybookType(relay.Node):
     key: relay.NodeID[str]
     playbook_id: int = strawberry.field(description="Numeric id of this version.")
@@ -85,15 +97,20 @@ class PlaybookType(relay.Node):
     @classmethod
     def from_row(cls, row: models.Playbook) -> PlaybookType:
         return cls(
-            key=str(row.playbook_id), playbook_id=row.playbook_id, name=row.name, version=row.version,
-            description=row.description, conditions=row.conditions, created_at=row.created_at,
+            key=str(row.playbook_id),
+            playbook_id=row.playbook_id,
+            name=row.name,
+            version=row.version,
+            description=row.description,
+            conditions=row.conditions,
+            created_at=row.created_at,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-        rows = await info.context.loaders.playbook.load_many(ids)
-        return [cls.from_row(row) if row else None for row in rows]
+        return [
+            cls.from_row(row) if row else None for row in await info.context.loaders.node("playbook", list(node_ids))
+        ]
 
     @strawberry.field(description="The steps, in order.")
     async def steps(self, info: strawberry.Info) -> list[PlaybookStepType]:
@@ -111,10 +128,14 @@ class PlaybookStepInput:
     name: str = strawberry.field(description="What the step does.")
     action_type: str = strawberry.field(description="E.g. notify, call_tool, escalate.")
     params: JSON | None = strawberry.field(default=None, description="Parameters (JSON object).")
-    tool_id: int | None = strawberry.field(default=None, description="A tool of yours, or a global one, that the step calls.")
+    tool_id: int | None = strawberry.field(
+        default=None, description="A tool of yours, or a global one, that the step calls."
+    )
 
 
-@strawberry.input(name="CreatePlaybookInput", description="A playbook; if the name exists this becomes its next version.")
+@strawberry.input(
+    name="CreatePlaybookInput", description="A playbook; if the name exists this becomes its next version."
+)
 class CreatePlaybookInput:
     name: str = strawberry.field(description="Playbook name.")
     steps: list[PlaybookStepInput] = strawberry.field(description="1 to 100 steps, in order.")
@@ -126,7 +147,9 @@ class CreatePlaybookInput:
 class RegisterToolInput:
     name: str = strawberry.field(description="Unique within your tenant.")
     type: ToolKind = strawberry.field(description="How it is called.")
-    config: JSON | None = strawberry.field(default=None, description="Non-secret configuration; secret-looking keys are refused.")
+    config: JSON | None = strawberry.field(
+        default=None, description="Non-secret configuration; secret-looking keys are refused."
+    )
     secrets: JSON | None = strawberry.field(default=None, description="Credentials; stored, never returned.")
     description: str | None = strawberry.field(default=None, description="What it does.")
 

@@ -37,19 +37,29 @@ class RemediationPlanType(relay.Node):
     @classmethod
     def from_row(cls, row: models.RemediationPlan) -> RemediationPlanType:
         return cls(
-            key=str(row.plan_id), plan_id=row.plan_id, exception_id=row.exception_id, root_cause=row.root_cause,
-            confidence=float(row.confidence), action_type=row.action_type, action_params=row.action_params,
-            risk_level=row.risk_level, requires_approval=row.requires_approval, status=row.status,
-            proposed_by=row.proposed_by, decided_by=row.decided_by, decided_at=row.decided_at,
-            decision_note=row.decision_note, outcome_note=row.outcome_note, executed_at=row.executed_at,
-            created_at=row.created_at, updated_at=row.updated_at,
+            key=str(row.plan_id),
+            plan_id=row.plan_id,
+            exception_id=row.exception_id,
+            root_cause=row.root_cause,
+            confidence=float(row.confidence),
+            action_type=row.action_type,
+            action_params=row.action_params,
+            risk_level=row.risk_level,
+            requires_approval=row.requires_approval,
+            status=row.status,
+            proposed_by=row.proposed_by,
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+            decision_note=row.decision_note,
+            outcome_note=row.outcome_note,
+            executed_at=row.executed_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.remediation_plans.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("plan", list(node_ids))]
 
 
 @strawberry.input(name="ProposeRemediationPlanInput", description="A diagnosis and the action proposed to fix it.")

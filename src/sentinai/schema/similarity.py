@@ -8,8 +8,8 @@ from sentinai.db import models
 from sentinai.errors import ValidationError
 from sentinai.repositories.insights import WEIGHTS
 from sentinai.repositories.insights import SimilarCase as Scored
-from sentinai.schema.exceptions import ExceptionType
 from sentinai.schema.enums import SimilarityKind
+from sentinai.schema.exceptions import ExceptionType
 from sentinai.schema.insights import SimilarCase, SimilarityReason
 
 MAX_SIMILAR = 20
@@ -24,7 +24,9 @@ async def similar_cases(info: strawberry.Info, exception_id: str, first: int) ->
     plans = await loaders.plans.load_many([case.exception_id for case in scored])
     return [
         SimilarCase(
-            exception=ExceptionType.from_row(row), score=round(case.score, 4), reasons=_reasons(case, row),
+            exception=ExceptionType.from_row(row),
+            score=round(case.score, 4),
+            reasons=_reasons(case, row),
             resolved_at=row.resolved_at,
             time_to_resolve=int((row.resolved_at - row.created_at).total_seconds()) if row.resolved_at else None,
             remediations=[plan.action_type for plan in row_plans if plan.status == models.PlanStatus.EXECUTED],
@@ -40,9 +42,16 @@ def _reasons(case: Scored, row: models.ExceptionRecord) -> list[SimilarityReason
         (case.same_entity, SimilarityKind.SAME_ENTITY, row.entity, WEIGHTS["entity"]),
         (case.same_source_system, SimilarityKind.SAME_SOURCE_SYSTEM, row.source_system, WEIGHTS["source_system"]),
         (case.same_domain, SimilarityKind.SAME_DOMAIN, row.domain, WEIGHTS["domain"]),
-        (case.text_similarity > 0, SimilarityKind.SIMILAR_SUMMARY, f"{case.text_similarity:.0%} similar summary",
-         WEIGHTS["summary"] * case.text_similarity),
+        (
+            case.text_similarity > 0,
+            SimilarityKind.SIMILAR_SUMMARY,
+            f"{case.text_similarity:.0%} similar summary",
+            WEIGHTS["summary"] * case.text_similarity,
+        ),
     ]
-    reasons = [SimilarityReason(kind=kind, detail=detail, contribution=round(points, 4))
-               for matched, kind, detail, points in matches if matched]
+    reasons = [
+        SimilarityReason(kind=kind, detail=detail, contribution=round(points, 4))
+        for matched, kind, detail, points in matches
+        if matched
+    ]
     return sorted(reasons, key=lambda reason: -reason.contribution)

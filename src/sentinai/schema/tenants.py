@@ -25,14 +25,18 @@ class TenantType(relay.Node):
 
     @classmethod
     def from_row(cls, row: models.Tenant) -> TenantType:
-        return cls(key=row.tenant_id, tenant_id=row.tenant_id, name=row.name, status=row.status,
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            key=row.tenant_id,
+            tenant_id=row.tenant_id,
+            name=row.name,
+            status=row.status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.tenants.get(node_id) for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("tenant", list(node_ids))]
 
 
 @strawberry.type(name="ApiKey", description="An API key of your tenant. The key itself is shown only when created.")
@@ -48,14 +52,22 @@ class ApiKeyType(relay.Node):
 
     @classmethod
     def from_row(cls, row: models.ApiKey) -> ApiKeyType:
-        return cls(key=str(row.key_id), key_id=row.key_id, name=row.name, role=row.role, key_prefix=row.key_prefix,
-                   created_by=row.created_by, created_at=row.created_at, revoked_at=row.revoked_at)
+        return cls(
+            key=str(row.key_id),
+            key_id=row.key_id,
+            name=row.name,
+            role=row.role,
+            key_prefix=row.key_prefix,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        keys = {str(row.key_id): row for row in await uow.api_keys.list(include_revoked=True)}
-        return [cls.from_row(keys[node_id]) if node_id in keys else None for node_id in node_ids]
+        return [
+            cls.from_row(row) if row else None for row in await info.context.loaders.node("api_key", list(node_ids))
+        ]
 
 
 @strawberry.type(name="AuditEntry", description="A write-once record of a configuration change.")
@@ -63,21 +75,28 @@ class AuditEntryType(relay.Node):
     key: relay.NodeID[str]
     audit_id: int = strawberry.field(description="Numeric id.")
     occurred_at: datetime = strawberry.field(description="When the change happened.")
-    component: str = strawberry.field(description="Area changed: tenancy, access, packs, playbooks, tools, remediation.")
+    component: str = strawberry.field(
+        description="Area changed: tenancy, access, packs, playbooks, tools, remediation."
+    )
     event: str = strawberry.field(description="What happened, e.g. playbook.created.")
     actor: str = strawberry.field(description="Who did it.")
     details: JSON = strawberry.field(description="Specifics of the change.")
 
     @classmethod
     def from_row(cls, row: models.AuditLog) -> AuditEntryType:
-        return cls(key=str(row.audit_id), audit_id=row.audit_id, occurred_at=row.occurred_at,
-                   component=row.component, event=row.event, actor=row.actor, details=row.details)
+        return cls(
+            key=str(row.audit_id),
+            audit_id=row.audit_id,
+            occurred_at=row.occurred_at,
+            component=row.component,
+            event=row.event,
+            actor=row.actor,
+            details=row.details,
+        )
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        uow = await info.context.reader()
-        rows = [await uow.audit.get(int(node_id)) if node_id.isdigit() else None for node_id in node_ids]
-        return [cls.from_row(row) if row else None for row in rows]
+        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("audit", list(node_ids))]
 
 
 @strawberry.type(name="Viewer", description="The caller, as their credential identifies them.")

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -26,14 +26,53 @@ DOMAINS = {
 SEVERITIES = ("low", "medium", "high", "critical")
 STATUSES = ("open", "analyzing", "escalated", "resolved")
 SOURCES = ("Murex", "Calypso", "ClaimsApp", "Epic", "Datadog", "PagerDuty")
-EVENT_TYPES = ("TriageCompleted", "PolicyEvaluated", "ResolutionSuggested", "CommentAdded", "LLMDecisionProposed")
+# Synthetic timelines use agent event types with payloads valid for their schemas (docs/events.md).
+EVENT_PAYLOADS = (
+    (
+        "TriageCompleted",
+        lambda rng: {
+            "severity": rng.choice(("LOW", "MEDIUM", "HIGH", "CRITICAL")),
+            "confidence": round(rng.random(), 3),
+        },
+    ),
+    ("PolicyEvaluated", lambda rng: {"decision": rng.choice(("ALLOW", "REQUIRES_REVIEW"))}),
+    ("ResolutionSuggested", lambda rng: {"summary": "re-instruct", "confidence": round(rng.random(), 3)}),
+    ("CommentAdded", lambda rng: {"text": "synthetic note"}),
+    ("LLMDecisionProposed", lambda rng: {"decision": "escalate", "confidence": round(rng.random(), 3)}),
+)
 ACTOR_TYPES = ("agent", "user", "system")
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-EXCEPTION_COLUMNS = ("tenant_id", "exception_id", "domain", "type", "severity", "status", "source_system", "entity",
-                     "amount", "sla_deadline", "owner", "current_playbook_id", "current_step", "summary", "attributes",
-                     "resolved_at", "created_at", "updated_at")
-EVENT_COLUMNS = ("tenant_id", "event_id", "exception_id", "event_type", "actor_type", "actor_id", "payload", "created_at")
+EXCEPTION_COLUMNS = (
+    "tenant_id",
+    "exception_id",
+    "domain",
+    "type",
+    "severity",
+    "status",
+    "source_system",
+    "entity",
+    "amount",
+    "sla_deadline",
+    "owner",
+    "current_playbook_id",
+    "current_step",
+    "summary",
+    "attributes",
+    "resolved_at",
+    "created_at",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "tenant_id",
+    "event_id",
+    "exception_id",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "payload",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +123,8 @@ async def seed_bulk(owner_dsn: str, plan: SeedPlan) -> dict[str, int]:
 
 async def _seed_tenant(connection: asyncpg.Connection, tenant_id: str, plan: SeedPlan, rng: random.Random) -> None:
     await connection.execute(
-        "INSERT INTO tenant (tenant_id, name) VALUES ($1, $2)", tenant_id, f"Synthetic tenant {tenant_id}")
+        "INSERT INTO tenant (tenant_id, name) VALUES ($1, $2)", tenant_id, f"Synthetic tenant {tenant_id}"
+    )
     playbook_ids = await _playbooks(connection, tenant_id, plan, rng)
     exceptions, events = [], []
     span = timedelta(days=180) / max(plan.exceptions_per_tenant, 1)
@@ -101,14 +141,27 @@ async def _playbooks(connection: asyncpg.Connection, tenant_id: str, plan: SeedP
     ids = []
     for number in range(1, plan.playbooks_per_tenant + 1):
         playbook_id = await connection.fetchval(
-            "INSERT INTO playbook (tenant_id, name, version, conditions) VALUES ($1, $2, 1, $3::jsonb) RETURNING playbook_id",
-            tenant_id, f"playbook-{number:02d}", json.dumps({"domain": rng.choice(list(DOMAINS))}))
-        await connection.copy_records_to_table("playbook_step", columns=(
-            "tenant_id", "playbook_id", "step_order", "name", "action_type", "params"), records=[
-            (tenant_id, playbook_id, order, f"step {order}", rng.choice(("notify", "call_tool", "escalate")),
-             json.dumps({"retries": rng.randint(0, 3)}))
-            for order in range(1, plan.steps_per_playbook + 1)
-        ])
+            "INSERT INTO playbook (tenant_id, name, version, conditions) VALUES ($1, $2, 1, $3::jsonb) "
+            "RETURNING playbook_id",
+            tenant_id,
+            f"playbook-{number:02d}",
+            json.dumps({"domain": rng.choice(list(DOMAINS))}),
+        )
+        await connection.copy_records_to_table(
+            "playbook_step",
+            columns=("tenant_id", "playbook_id", "step_order", "name", "action_type", "params"),
+            records=[
+                (
+                    tenant_id,
+                    playbook_id,
+                    order,
+                    f"step {order}",
+                    rng.choice(("notify", "call_tool", "escalate")),
+                    json.dumps({"retries": rng.randint(0, 3)}),
+                )
+                for order in range(1, plan.steps_per_playbook + 1)
+            ],
+        )
         ids.append(playbook_id)
     return ids
 
@@ -121,16 +174,28 @@ def _exception(tenant_id, number, created, plan, rng, playbook_ids):
     events, moment = [], created
     for _ in range(plan.events_per_exception):
         moment = moment + timedelta(seconds=rng.randint(5, 3600))
-        events.append((tenant_id, uuid.UUID(int=rng.getrandbits(128), version=4), exception_id,
-                       rng.choice(EVENT_TYPES), rng.choice(ACTOR_TYPES), f"agent-{rng.randint(1, 9)}",
-                       json.dumps({"text": "synthetic event", "confidence": round(rng.random(), 3)}), moment))
+        event_type, payload = rng.choice(EVENT_PAYLOADS)
+        event_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        actor = (rng.choice(ACTOR_TYPES), f"agent-{rng.randint(1, 9)}")
+        events.append((tenant_id, event_id, exception_id, event_type, *actor, json.dumps(payload(rng)), moment))
     row = (
-        tenant_id, exception_id, domain, rng.choice(DOMAINS[domain]), rng.choices(SEVERITIES, (40, 35, 18, 7))[0],
-        status, rng.choice(SOURCES), f"ENT-{rng.randint(1, 5000):05d}",
-        Decimal(rng.randint(100, 5_000_000)) / 100, created + timedelta(hours=rng.choice((4, 8, 24, 72))),
+        tenant_id,
+        exception_id,
+        domain,
+        rng.choice(DOMAINS[domain]),
+        rng.choices(SEVERITIES, (40, 35, 18, 7))[0],
+        status,
+        rng.choice(SOURCES),
+        f"ENT-{rng.randint(1, 5000):05d}",
+        Decimal(rng.randint(100, 5_000_000)) / 100,
+        created + timedelta(hours=rng.choice((4, 8, 24, 72))),
         f"user-{rng.randint(1, 50):02d}" if rng.random() < 0.6 else None,
-        playbook, rng.randint(1, plan.steps_per_playbook) if playbook else None,
-        f"Synthetic {domain} exception {number}", json.dumps({"reference": f"R{number}"}),
-        moment if status == "resolved" else None, created, moment,
+        playbook,
+        rng.randint(1, plan.steps_per_playbook) if playbook else None,
+        f"Synthetic {domain} exception {number}",
+        json.dumps({"reference": f"R{number}"}),
+        moment if status == "resolved" else None,
+        created,
+        moment,
     )
     return row, events

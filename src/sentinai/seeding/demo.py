@@ -8,7 +8,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,28 +43,48 @@ class DemoTenant:
 
 TENANTS = (
     DemoTenant(
-        "northbank", "Northbank Securities", "Finance", ("Murex", "Calypso", "SWIFT"),
+        "northbank",
+        "Northbank Securities",
+        "Finance",
+        ("Murex", "Calypso", "SWIFT"),
         (
             ("SettlementFailure", "Trade {n} failed to settle: counterparty SSI mismatch"),
             ("CashBreak", "Nostro cash break of {amount} EUR on account {entity}"),
             ("TradeMismatch", "Trade {n} economics differ between front office and custodian"),
         ),
         ("CPTY-GOLDMAN", "CPTY-BARCLAYS", "CPTY-HSBC", "CPTY-DEUTSCHE", "CPTY-NOMURA"),
-        ("Settlement break resolution", (("Notify settlements desk", "notify"), ("Request SSI from counterparty", "call_tool"),
-                                         ("Re-instruct settlement", "force_settle"), ("Escalate to operations lead", "escalate"))),
+        (
+            "Settlement break resolution",
+            (
+                ("Notify settlements desk", "notify"),
+                ("Request SSI from counterparty", "call_tool"),
+                ("Re-instruct settlement", "force_settle"),
+                ("Escalate to operations lead", "escalate"),
+            ),
+        ),
         ("swift-gateway", models.ToolType.REST, {"url": "https://swift.northbank.example/api", "timeoutSeconds": 10}),
         "STL",
     ),
     DemoTenant(
-        "stmarys", "St Mary's Hospital", "Healthcare", ("ClaimsApp", "Epic", "PayerPortal"),
+        "stmarys",
+        "St Mary's Hospital",
+        "Healthcare",
+        ("ClaimsApp", "Epic", "PayerPortal"),
         (
             ("ClaimDenied", "Claim {n} denied by payer: missing prior authorisation"),
             ("EligibilityMismatch", "Patient {entity} eligibility differs between Epic and payer"),
             ("CodingError", "Claim {n} rejected: CPT code incompatible with diagnosis"),
         ),
         ("PATIENT-1001", "PATIENT-1002", "PATIENT-1003", "PATIENT-1004", "PATIENT-1005"),
-        ("Claim denial appeal", (("Check prior authorisation", "call_tool"), ("Correct coding", "notify"),
-                                 ("Resubmit claim", "call_tool"), ("Escalate to billing supervisor", "escalate"))),
+        (
+            "Claim denial appeal",
+            (
+                ("Check prior authorisation", "call_tool"),
+                ("Correct coding", "notify"),
+                ("Resubmit claim", "call_tool"),
+                ("Escalate to billing supervisor", "escalate"),
+            ),
+        ),
         ("payer-portal", models.ToolType.WEBHOOK, {"url": "https://payer.stmarys.example/hooks/claims"}),
         "CLM",
     ),
@@ -89,13 +109,27 @@ async def seed_demo(session_factory: async_sessionmaker[AsyncSession], exception
     async with UnitOfWork(session_factory, Scope.platform()) as uow:
         for tenant in TENANTS:
             await configuration.create_tenant(uow, PLATFORM_ADMIN, tenant.tenant_id, tenant.name)
-            await configuration.publish_domain_pack(uow, PLATFORM_ADMIN, tenant.domain, {
-                "domain": tenant.domain, "exceptionTypes": [t for t, _ in tenant.types], "slaHours": {"CRITICAL": 4, "HIGH": 24},
-            })
+            await configuration.publish_domain_pack(
+                uow,
+                PLATFORM_ADMIN,
+                tenant.domain,
+                {
+                    "domain": tenant.domain,
+                    "exceptionTypes": [t for t, _ in tenant.types],
+                    "slaHours": {"CRITICAL": 4, "HIGH": 24},
+                },
+            )
         if not await _has_global_email(uow):
-            await configuration.register_tool(uow, PLATFORM_ADMIN, "email", models.ToolType.EMAIL,
-                                              {"from": "sentinai@example.com"}, {"smtpPassword": "demo"},
-                                              "Send an e-mail", global_tool=True)
+            await configuration.register_tool(
+                uow,
+                PLATFORM_ADMIN,
+                "email",
+                models.ToolType.EMAIL,
+                {"from": "sentinai@example.com"},
+                {"smtpPassword": "demo"},
+                "Send an e-mail",
+                global_tool=True,
+            )
         await uow.commit()
     for tenant in TENANTS:
         await _seed_tenant(session_factory, tenant, rng, exceptions_per_tenant)
@@ -105,7 +139,9 @@ async def _has_global_email(uow: UnitOfWork) -> bool:
     return any(tool.name == "email" for tool in await uow.tools.list_global())
 
 
-async def _seed_tenant(factory: async_sessionmaker[AsyncSession], tenant: DemoTenant, rng: random.Random, count: int) -> None:
+async def _seed_tenant(
+    factory: async_sessionmaker[AsyncSession], tenant: DemoTenant, rng: random.Random, count: int
+) -> None:
     admin = Actor(f"demo-admin@{tenant.tenant_id}", models.ApiKeyRole.ADMIN, models.ActorType.USER)
     supervisor = Actor(f"supervisor@{tenant.tenant_id}", models.ApiKeyRole.OPERATOR, models.ActorType.USER)
     agent = Actor("resolution-agent", models.ApiKeyRole.AGENT, models.ActorType.AGENT)
@@ -113,12 +149,19 @@ async def _seed_tenant(factory: async_sessionmaker[AsyncSession], tenant: DemoTe
         tool_name, tool_type, config = tenant.tool
         tool = await configuration.register_tool(uow, admin, tool_name, tool_type, config, {"apiToken": "demo-secret"})
         name, steps = tenant.playbook
-        playbook = await configuration.create_playbook(uow, admin, name, [
-            NewStep(step, action, {"channel": "ops"}, tool.tool_id if action == "call_tool" else None)
-            for step, action in steps
-        ], f"How {tenant.name} resolves its most common exceptions", {"domain": tenant.domain})
+        playbook = await configuration.create_playbook(
+            uow,
+            admin,
+            name,
+            [
+                NewStep(step, action, {"channel": "ops"}, tool.tool_id if action == "call_tool" else None)
+                for step, action in steps
+            ],
+            f"How {tenant.name} resolves its most common exceptions",
+            {"domain": tenant.domain},
+        )
         await configuration.publish_policy_pack(uow, admin, {"autoApproveBelow": 1000, "atRiskHours": 4})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for n in range(1, count + 1):
             await _seed_exception(uow, tenant, rng, n, now, playbook.playbook_id, len(steps), agent, supervisor)
         await uow.commit()
@@ -129,8 +172,13 @@ async def _seed_exception(uow, tenant, rng, n, now, playbook_id, step_count, age
     entity = rng.choice(tenant.entities)
     amount = Decimal(rng.randint(100, 2_000_000)) / 100
     new = NewException(
-        exception_id=f"{tenant.prefix}-2026-{n:05d}", domain=tenant.domain, type=exception_type,
-        severity=rng.choice(list(S)), source_system=rng.choice(tenant.source_systems), entity=entity, amount=amount,
+        exception_id=f"{tenant.prefix}-2026-{n:05d}",
+        domain=tenant.domain,
+        type=exception_type,
+        severity=rng.choice(list(S)),
+        source_system=rng.choice(tenant.source_systems),
+        entity=entity,
+        amount=amount,
         sla_deadline=now + timedelta(hours=rng.randint(-48, 96)),
         summary=template.format(n=n, amount=amount, entity=entity),
         attributes={"reference": f"REF-{rng.randint(10000, 99999)}", "desk": rng.choice(["EMEA", "APAC", "AMER"])},
@@ -138,12 +186,26 @@ async def _seed_exception(uow, tenant, rng, n, now, playbook_id, step_count, age
     await ingest_exception(uow, new, agent)
     for event_type, actor_type, actor_id in TIMELINE[: rng.randint(1, len(TIMELINE))]:
         change = _change_for(event_type, rng, playbook_id, step_count)
-        await record_exception_event(uow, EventEnvelope(
-            uuid.uuid4(), new.exception_id, event_type, actor_type, actor_id, _payload(event_type, rng), change))
+        await record_exception_event(
+            uow,
+            EventEnvelope(
+                uuid.uuid4(), new.exception_id, event_type, actor_type, actor_id, _payload(event_type, rng), change
+            ),
+        )
     if n % 5 == 0:
-        plan = await remediation.propose_plan(uow, agent, NewPlan(
-            new.exception_id, f"{exception_type} caused by stale reference data", Decimal(rng.randint(50, 99)) / 100,
-            "reinstruct", rng.choice(list(models.RiskLevel)), True, agent.id))
+        plan = await remediation.propose_plan(
+            uow,
+            agent,
+            NewPlan(
+                new.exception_id,
+                f"{exception_type} caused by stale reference data",
+                Decimal(rng.randint(50, 99)) / 100,
+                "reinstruct",
+                rng.choice(list(models.RiskLevel)),
+                True,
+                agent.id,
+            ),
+        )
         if n % 10 == 0:
             await remediation.decide_plan(uow, supervisor, plan.plan_id, approve=True, note="Looks right")
 
@@ -187,7 +249,8 @@ async def demo_keys(session_factory: async_sessionmaker[AsyncSession], data_dir:
                 label = f"{tenant.tenant_id} {role.value}"
                 if label not in valid:
                     _, valid[label] = await configuration.create_api_key(
-                        uow, PLATFORM_ADMIN, f"demo-{role.value}", role, platform_target=tenant.tenant_id)
+                        uow, PLATFORM_ADMIN, f"demo-{role.value}", role, platform_target=tenant.tenant_id
+                    )
                 keys[label] = valid[label]
         await uow.commit()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,9 @@ async def create_tenant(uow: UnitOfWork, actor: Actor, tenant_id: str, name: str
     return tenant
 
 
-async def set_tenant_status(uow: UnitOfWork, actor: Actor, tenant_id: str, status: models.TenantStatus) -> models.Tenant:
+async def set_tenant_status(
+    uow: UnitOfWork, actor: Actor, tenant_id: str, status: models.TenantStatus
+) -> models.Tenant:
     tenant = await uow.tenants.set_status(tenant_id, status)
     if tenant is None:
         raise NotFoundError("Tenant", tenant_id)
@@ -43,8 +45,13 @@ async def create_api_key(
     """A new key in the unit of work's tenant (or, on the platform path, in `platform_target`)."""
     name = validation.text("name", name) or ""
     row, key = await uow.api_keys.create(name, role, actor.id, platform_target=platform_target)
-    await uow.audit.record("access", "api_key.created", actor.id,
-                           {"keyId": str(row.key_id), "name": name, "role": role.value}, tenant_id=row.tenant_id)
+    await uow.audit.record(
+        "access",
+        "api_key.created",
+        actor.id,
+        {"keyId": str(row.key_id), "name": name, "role": role.value},
+        tenant_id=row.tenant_id,
+    )
     return row, key
 
 
@@ -70,8 +77,12 @@ async def publish_policy_pack(uow: UnitOfWork, actor: Actor, pack: Any) -> model
 
 
 async def create_playbook(
-    uow: UnitOfWork, actor: Actor, name: str, steps: Sequence[NewStep],
-    description: str | None = None, conditions: Any = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    steps: Sequence[NewStep],
+    description: str | None = None,
+    conditions: Any = None,
 ) -> models.Playbook:
     name = validation.text("name", name) or ""
     if not steps:
@@ -80,11 +91,17 @@ async def create_playbook(
         raise ValidationError("steps", "must contain at most 100 steps")
     checked = [await _checked_step(uow, index, step) for index, step in enumerate(steps)]
     playbook = await uow.playbooks.create(
-        name, checked, validation.text("description", description, max_length=5000, required=False),
+        name,
+        checked,
+        validation.text("description", description, max_length=5000, required=False),
         validation.json_object("conditions", conditions),
     )
-    await uow.audit.record("playbooks", "playbook.created", actor.id,
-                           {"playbookId": playbook.playbook_id, "name": name, "version": playbook.version})
+    await uow.audit.record(
+        "playbooks",
+        "playbook.created",
+        actor.id,
+        {"playbookId": playbook.playbook_id, "name": name, "version": playbook.version},
+    )
     return playbook
 
 
@@ -101,8 +118,15 @@ async def _checked_step(uow: UnitOfWork, index: int, step: NewStep) -> NewStep:
 
 
 async def register_tool(
-    uow: UnitOfWork, actor: Actor, name: str, type: models.ToolType, config: Any, secrets: Any,
-    description: str | None = None, *, global_tool: bool = False,
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    type: models.ToolType,
+    config: Any,
+    secrets: Any,
+    description: str | None = None,
+    *,
+    global_tool: bool = False,
 ) -> models.ToolDefinition:
     """Register a tool. `secrets` are stored apart from `config` and never returned; a
     `config` key that looks like a secret is refused so it cannot leak through reads."""
@@ -112,11 +136,16 @@ async def register_tool(
         if any(hint in key.lower().replace("-", "_") for hint in SECRET_HINTS):
             raise ValidationError(f"config.{key}", "looks like a secret: pass it in `secrets`, which is never returned")
     row = await uow.tools.register(
-        name, type, config, validation.json_object("secrets", secrets),
-        validation.text("description", description, max_length=5000, required=False), global_tool=global_tool,
+        name,
+        type,
+        config,
+        validation.json_object("secrets", secrets),
+        validation.text("description", description, max_length=5000, required=False),
+        global_tool=global_tool,
     )
     if row is None:
         raise ConflictError(f"a tool named {name!r} already exists")
-    await uow.audit.record("tools", "tool.registered", actor.id,
-                           {"toolId": row.tool_id, "name": name, "global": global_tool})
+    await uow.audit.record(
+        "tools", "tool.registered", actor.id, {"toolId": row.tool_id, "name": name, "global": global_tool}
+    )
     return row

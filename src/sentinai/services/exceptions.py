@@ -17,6 +17,7 @@ from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.exceptions import IngestOutcome, NewException
 from sentinai.repositories.unit_of_work import UnitOfWork
 
+
 @dataclass(frozen=True)
 class Ingested:
     exception: models.ExceptionRecord
@@ -55,8 +56,13 @@ async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> 
     """
     record, outcome, changed = await uow.exceptions.upsert_exception(validate_new_exception(new))
     if outcome == IngestOutcome.CREATED:
-        await append_system_event(uow, record.exception_id, "ExceptionCreated", actor,
-                                  {"sourceSystem": record.source_system, "summary": record.summary})
+        await append_system_event(
+            uow,
+            record.exception_id,
+            "ExceptionCreated",
+            actor,
+            {"sourceSystem": record.source_system, "summary": record.summary},
+        )
     if outcome == IngestOutcome.UPDATED:
         names = [_camel(name) for name in changed]
         await append_system_event(uow, record.exception_id, "ExceptionUpdated", actor, {"changedFields": names})
@@ -141,12 +147,20 @@ def _check_same_event(stored: models.ExceptionEvent, replay: EventEnvelope) -> N
 
 
 async def append_system_event(
-    uow: UnitOfWork, exception_id: str, event_type: str, actor: Actor,
-    payload: dict[str, Any], event_id: uuid.UUID | None = None,
+    uow: UnitOfWork,
+    exception_id: str,
+    event_type: str,
+    actor: Actor,
+    payload: dict[str, Any],
+    event_id: uuid.UUID | None = None,
 ) -> models.ExceptionEvent:
     """Append an event the service itself derives from an operation (validated like any other)."""
     envelope = EventEnvelope(
-        event_id or uuid.uuid4(), exception_id, event_type, actor.actor_type, actor.id,
+        event_id or uuid.uuid4(),
+        exception_id,
+        event_type,
+        actor.actor_type,
+        actor.id,
         {key: value for key, value in payload.items() if value is not None},
     )
     envelope.validate()
@@ -159,4 +173,3 @@ async def append_system_event(
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
-

@@ -50,10 +50,15 @@ async def decide_plan(
     plan = await uow.remediation_plans.change(
         plan_id, status=status, decided_by=actor.id, decided_at=func.now(), decision_note=note
     )
-    await append_system_event(uow, plan.exception_id, "RemediationPlanDecided", actor,
-                              {"planId": plan_id, "decision": status.value.upper()})
-    await uow.audit.record("remediation", f"plan.{status.value}", actor.id,
-                           {"planId": plan_id, "exceptionId": plan.exception_id, "note": note})
+    await append_system_event(
+        uow, plan.exception_id, "RemediationPlanDecided", actor, {"planId": plan_id, "decision": status.value.upper()}
+    )
+    await uow.audit.record(
+        "remediation",
+        f"plan.{status.value}",
+        actor.id,
+        {"planId": plan_id, "exceptionId": plan.exception_id, "note": note},
+    )
     return plan
 
 
@@ -71,8 +76,13 @@ async def record_outcome(
     if not ready:
         raise InvalidTransitionError(plan.status.value.upper(), outcome.value.upper(), "remediation plan")
     plan = await uow.remediation_plans.change(plan_id, status=outcome, outcome_note=note, executed_at=func.now())
-    await append_system_event(uow, plan.exception_id, "RemediationOutcomeRecorded", actor,
-                              {"planId": plan_id, "outcome": outcome.value.upper()})
+    await append_system_event(
+        uow,
+        plan.exception_id,
+        "RemediationOutcomeRecorded",
+        actor,
+        {"planId": plan_id, "outcome": outcome.value.upper()},
+    )
     return plan
 
 
@@ -83,4 +93,3 @@ async def _pending(uow: UnitOfWork, plan_id: int) -> models.RemediationPlan:
     if plan.status != PENDING:
         raise InvalidTransitionError(plan.status.value.upper(), "DECIDED", "remediation plan")
     return plan
-

@@ -18,7 +18,9 @@ def _envelope(
     actor: Actor, exception_id: str, event_type: str, payload: dict, change: StateChange, event_id: uuid.UUID | None
 ) -> EventEnvelope:
     payload = {key: value for key, value in payload.items() if value is not None}
-    return EventEnvelope(event_id or uuid.uuid4(), exception_id, event_type, actor.actor_type, actor.id, payload, change)
+    return EventEnvelope(
+        event_id or uuid.uuid4(), exception_id, event_type, actor.actor_type, actor.id, payload, change
+    )
 
 
 async def _locked(uow: UnitOfWork, exception_id: str) -> models.ExceptionRecord:
@@ -51,14 +53,24 @@ async def assign_exception(
     if replay := await _replay(uow, event_id, exception_id, "ExceptionAssigned"):
         return replay
     previous = (await _locked(uow, exception_id)).owner
-    envelope = _envelope(actor, exception_id, "ExceptionAssigned", {"owner": owner, "previousOwner": previous},
-                         StateChange(owner=owner), event_id)
+    envelope = _envelope(
+        actor,
+        exception_id,
+        "ExceptionAssigned",
+        {"owner": owner, "previousOwner": previous},
+        StateChange(owner=owner),
+        event_id,
+    )
     return await record_exception_event(uow, envelope)
 
 
 async def transition_exception(
-    uow: UnitOfWork, actor: Actor, exception_id: str, status: models.ExceptionStatus,
-    reason: str | None = None, event_id: uuid.UUID | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    exception_id: str,
+    status: models.ExceptionStatus,
+    reason: str | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> RecordedEvent:
     reason = validation.text("reason", reason, max_length=2000, required=False)
     if replay := await _replay(uow, event_id, exception_id, "StatusChanged"):
@@ -81,7 +93,9 @@ async def attach_playbook(
     if playbook is None:
         raise NotFoundError("Playbook", playbook_id)
     payload = {"playbookId": playbook_id, "name": playbook.name}
-    envelope = _envelope(actor, exception_id, "PlaybookAttached", payload, StateChange(playbook_id=playbook_id), event_id)
+    envelope = _envelope(
+        actor, exception_id, "PlaybookAttached", payload, StateChange(playbook_id=playbook_id), event_id
+    )
     return await record_exception_event(uow, envelope)
 
 
@@ -95,6 +109,7 @@ async def advance_playbook_step(
         raise ValidationError("exceptionId", "has no playbook attached")
     from_step = exception.current_step or 0
     payload = {"fromStep": from_step, "toStep": from_step + 1}
-    envelope = _envelope(actor, exception_id, "PlaybookStepAdvanced", payload,
-                         StateChange(current_step=from_step + 1), event_id)
+    envelope = _envelope(
+        actor, exception_id, "PlaybookStepAdvanced", payload, StateChange(current_step=from_step + 1), event_id
+    )
     return await record_exception_event(uow, envelope)
