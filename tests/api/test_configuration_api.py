@@ -206,3 +206,24 @@ async def test_the_platform_admin_lists_tenants(gql, api_a):
     assert data["tenants"]["totalCount"] >= 1
     errors = await gql.errors("{ tenants { totalCount } }", key=api_a.admin)
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_platform_admin_registers_global_tools_that_every_tenant_reads(gql, api_a, api_b):
+    name = f"global-{api_a.tenant_id}"
+    document = doc.REGISTER_TOOL.replace("registerTool", "registerGlobalTool").replace(
+        "RegisterTool(", "RegisterGlobal("
+    )
+    made = (
+        await gql.data(
+            document, {"input": {"name": name, "type": "EMAIL", "secrets": {"password": "p"}}}, key=gql.admin_token
+        )
+    )["registerGlobalTool"]
+    assert made["tool"]["isGlobal"] is True and made["tool"]["secretKeys"] == ["password"]
+    for tenant in (api_a, api_b):
+        names = [
+            t["name"]
+            for t in (await gql.data("{ tools(first: 100) { nodes { name } } }", key=tenant.viewer))["tools"]["nodes"]
+        ]
+        assert name in names
+    errors = await gql.errors(document, {"input": {"name": "x", "type": "EMAIL"}}, key=api_a.admin)
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"

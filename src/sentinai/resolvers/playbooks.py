@@ -10,7 +10,7 @@ from sentinai.errors import ValidationError
 from sentinai.repositories.pagination import page_size
 from sentinai.repositories.playbooks import NewStep
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import CanAdminister, CanRead
+from sentinai.resolvers.permissions import CanAdminister, CanRead, PlatformAdmin
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.errors import result_union
 from sentinai.schema.playbooks import (
@@ -100,4 +100,18 @@ class PlaybookMutations:
                 uow, actor, input.name, input.type, input.config, input.secrets, input.description
             ),
             lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
+        )
+
+    @strawberry.mutation(
+        permission_classes=[PlatformAdmin], description="Register a global tool every tenant can use (platform admin)."
+    )
+    async def register_global_tool(self, info: strawberry.Info, input: Input[RegisterToolInput]) -> RegisterToolResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info,
+            lambda uow: configuration.register_tool(
+                uow, actor, input.name, input.type, input.config, input.secrets, input.description, global_tool=True
+            ),
+            lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
+            uow=info.context.writer(platform=True),
         )
