@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from sentinai.config import Settings
 from sentinai.extensions import CloseReads, MaskUnexpectedErrors
+from sentinai.query_cost import CostBudgets, QueryCostLimiter
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
 from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
@@ -31,19 +33,26 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5_000
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the abuse limits of `settings`: depth, aliases, tokens, cost and budget,
+    introspection and field suggestions (both off in production)."""
+    settings = settings or Settings()
+    budgets = CostBudgets(settings.cost_budget, settings.cost_restore_rate, settings.max_query_cost)
+    extensions: list = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    extensions += [lambda: QueryCostLimiter(budgets), MaskUnexpectedErrors, CloseReads]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(relay_max_results=100),
-        extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            MaskUnexpectedErrors,
-            CloseReads,
-        ],
+        config=StrawberryConfig(relay_max_results=100, disable_field_suggestions=not settings.introspection),
+        extensions=extensions,
     )
 
 
 schema = build_schema()
+"""The development schema (introspection on): what `sentinai export-schema` writes."""

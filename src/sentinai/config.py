@@ -77,7 +77,7 @@ class Settings:
     migration_database_url: URL | None = None
     db_pool_size: int = 10
     db_max_overflow: int = 5
-    db_pool_timeout: float = 5.0
+    db_pool_timeout: float = 2.0
     db_echo: bool = False
     db_statement_timeout_ms: int = 15_000
     db_connect_attempts: int = 8
@@ -85,6 +85,12 @@ class Settings:
     admin_token: str | None = None
     auth_cache_seconds: float = 5.0
     environment: str = "development"
+    introspection: bool = True
+    max_query_cost: int = 10_000
+    cost_budget: int = 100_000
+    cost_restore_rate: float = 2_000.0
+    max_concurrent_requests: int = 64
+    request_deadline_seconds: float = 10.0
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -100,6 +106,7 @@ class Settings:
         database_url = env.get("DATABASE_URL") or None
         migration_url = env.get("MIGRATION_DATABASE_URL") or None
         admin_token = env.get("SENTINAI_ADMIN_TOKEN") or None
+        environment = env.get("SENTINAI_ENV", "development")
         if admin_token is not None and len(admin_token) < 24:
             raise ConfigurationError("SENTINAI_ADMIN_TOKEN must be at least 24 characters long")
         return cls(
@@ -107,14 +114,20 @@ class Settings:
             migration_database_url=normalise_database_url(migration_url) if migration_url else None,
             db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1),
             db_max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
-            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 5.0),
+            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 2.0),
             db_echo=_bool(env, "DB_ECHO", False),
             db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=1),
             db_connect_attempts=_int(env, "DB_CONNECT_ATTEMPTS", 8, minimum=1),
             data_dir=Path(env.get("SENTINAI_DATA_DIR") or ".sentinai"),
             admin_token=admin_token,
             auth_cache_seconds=_float(env, "SENTINAI_AUTH_CACHE_SECONDS", 5.0),
-            environment=env.get("SENTINAI_ENV", "development"),
+            environment=environment,
+            introspection=_bool(env, "SENTINAI_INTROSPECTION", environment != "production"),
+            max_query_cost=_int(env, "SENTINAI_MAX_QUERY_COST", 10_000, minimum=1),
+            cost_budget=_int(env, "SENTINAI_COST_BUDGET", 100_000, minimum=1),
+            cost_restore_rate=_float(env, "SENTINAI_COST_RESTORE_RATE", 2_000.0),
+            max_concurrent_requests=_int(env, "SENTINAI_MAX_CONCURRENT_REQUESTS", 64, minimum=1),
+            request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

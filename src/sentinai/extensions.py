@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
 
 log = logging.getLogger("sentinai.errors")
@@ -41,6 +42,8 @@ class MaskUnexpectedErrors(MaskErrors):
         return [self.anonymise_error(error) if self.should_mask_error(error) else _with_code(error) for error in errors]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if is_unavailable(error.original_error):
+            return self._unavailable(error)
         error_id = uuid.uuid4().hex[:16]
         log.error("unexpected error %s at %s", error_id, error.path, exc_info=error.original_error)
         return GraphQLError(
@@ -50,6 +53,22 @@ class MaskUnexpectedErrors(MaskErrors):
             positions=error.positions,
             path=error.path,
             extensions={"code": "INTERNAL", "errorId": error_id},
+        )
+
+    def _unavailable(self, error: GraphQLError) -> GraphQLError:
+        """The database is unreachable or the pool is exhausted: a clear "try again" and HTTP 503."""
+        log.warning("database unavailable at %s: %s", error.path, type(error.original_error).__name__)
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:
+            response.status_code = 503
+            response.headers["Retry-After"] = "1"
+        return GraphQLError(
+            "Service temporarily unavailable; retry shortly.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "SERVICE_UNAVAILABLE"},
         )
 
 

@@ -1,0 +1,33 @@
+"""Telling database faults a retry may cure from errors in the request itself."""
+
+from __future__ import annotations
+
+import asyncpg
+import sqlalchemy.exc
+
+# Serialization failure and deadlock: the transaction may succeed if run again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """A failure of the database connection (not of the statement): retrying later may succeed."""
+    if isinstance(error, sqlalchemy.exc.TimeoutError):  # the connection pool stayed exhausted
+        return True
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    original = getattr(error, "orig", error)
+    cause = getattr(original, "__cause__", None)
+    return isinstance(original, OSError | ConnectionError) or isinstance(
+        cause, asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | OSError
+    )
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Worth running the whole (idempotent) transaction again: a lost connection, a pool
+    timeout, a serialization failure or a deadlock."""
+    if is_unavailable(error):
+        return True
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or getattr(
+        getattr(getattr(error, "orig", None), "__cause__", None), "sqlstate", None
+    )
+    return sqlstate in RETRYABLE_SQLSTATES or (isinstance(sqlstate, str) and sqlstate.startswith("08"))

@@ -1,0 +1,117 @@
+"""The /graphql endpoint: admission control, body limits, authentication, then Strawberry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+from strawberry import Schema
+from strawberry.asgi import GraphQL
+
+from sentinai.auth import Principal
+from sentinai.config import Settings
+from sentinai.context import Context
+from sentinai.db.faults import is_unavailable
+from sentinai.errors import AuthenticationError, ForbiddenError
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+ADMISSION_WAIT_SECONDS = 0.05
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="sentinai"'}
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of decoded JSON, stopping early once past `limit`."""
+    if limit < 0 or not isinstance(value, (dict, list)):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
+class SentinaiGraphQL(GraphQL):
+    async def get_context(self, request: Request, response: Any) -> Context:
+        runtime = request.app.state.runtime
+        # No principal only while rendering the GraphiQL page, which runs no operation.
+        principal: Principal | None = getattr(request.state, "principal", None)
+        return Context(
+            request,
+            response,
+            principal,  # type: ignore[arg-type]
+            runtime.session_factory,
+            forget_credentials=runtime.authenticator.forget,
+            now=runtime.clock(),
+        )
+
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = json.loads(data)
+        if _depth(decoded, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        return decoded
+
+
+class GraphQLEndpoint:
+    """Sheds load before doing any work, authenticates every operation before Strawberry sees
+    it, and bounds each request by a deadline. The GraphiQL page (a browser's GET without a
+    query) needs no credential; its requests do."""
+
+    def __init__(self, schema: Schema, settings: Settings) -> None:
+        ide = None if settings.is_production else "graphiql"
+        self.graphql = SentinaiGraphQL(schema, graphql_ide=ide, allow_queries_via_get=True)
+        self.deadline = settings.request_deadline_seconds
+        self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method == "GET" and "query" not in request.query_params:
+            await self.graphql(scope, receive, send)
+            return
+        response = await self._refusal(request)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self.admission.acquire(), ADMISSION_WAIT_SECONDS)
+        except TimeoutError:
+            busy = error_response(503, "OVERLOADED", "server busy: retry shortly", {"Retry-After": "1"})
+            await busy(scope, receive, send)
+            return
+        try:
+            async with asyncio.timeout(self.deadline):
+                await self.graphql(scope, receive, send)
+        except TimeoutError:
+            late = error_response(
+                503, "DEADLINE_EXCEEDED", f"request exceeded {self.deadline:g} s", {"Retry-After": "1"}
+            )
+            await late(scope, receive, send)
+        finally:
+            self.admission.release()
+
+    async def _refusal(self, request: Request) -> JSONResponse | None:
+        """A response refusing the request before any work, or None to proceed."""
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error_response(413, "BODY_TOO_LARGE", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        try:
+            authenticator = request.app.state.runtime.authenticator
+            request.state.principal = await authenticator.authenticate(request.headers.get("authorization"))
+        except AuthenticationError as error:
+            return error_response(401, error.code, error.message)
+        except ForbiddenError as error:
+            return error_response(403, error.code, error.message)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return error_response(
+                503, "SERVICE_UNAVAILABLE", "database unavailable: retry shortly", {"Retry-After": "1"}
+            )
+        return None

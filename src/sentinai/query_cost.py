@@ -1,0 +1,211 @@
+"""Query cost analysis, checked before any resolver runs, with a per-tenant budget over time.
+
+Strawberry has none built in (strawberry-graphql/strawberry#2988). The model follows
+GitHub's and Shopify's: a scalar costs nothing, an object 1, a list of objects 1 plus ten
+times its items, a connection 1 plus `first` times its node, a mutation field 10. The cost of
+each request is reported in `extensions.cost`, like Shopify's `throttleStatus`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+    validate,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import SchemaExtension
+
+LIST_ESTIMATE = 10
+MUTATION_COST = 10
+DEFAULT_PAGE = 20
+
+
+@dataclass
+class TokenBucket:
+    """`capacity` points, refilled at `restore_rate` points per second."""
+
+    capacity: float
+    restore_rate: float
+    available: float
+    updated: float
+
+    def take(self, cost: float, now: float) -> bool:
+        self.available = min(self.capacity, self.available + (now - self.updated) * self.restore_rate)
+        self.updated = now
+        if cost > self.available:
+            return False
+        self.available -= cost
+        return True
+
+    def seconds_until(self, cost: float) -> float:
+        return max(0.0, (cost - self.available) / self.restore_rate)
+
+
+class CostBudgets:
+    """One bucket per tenant (per process): a tenant that spends its budget waits; others don't."""
+
+    def __init__(self, capacity: float, restore_rate: float, max_per_request: float) -> None:
+        self.capacity, self.restore_rate, self.max_per_request = capacity, restore_rate, max_per_request
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def bucket(self, tenant_key: str) -> TokenBucket:
+        if tenant_key not in self._buckets:
+            self._buckets[tenant_key] = TokenBucket(self.capacity, self.restore_rate, self.capacity, time.monotonic())
+        return self._buckets[tenant_key]
+
+
+def operation_cost(
+    schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> int:
+    """The cost of the operation the request will execute (the document is already validated)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next((o for o in operations if o.name and o.name.value == operation_name), operations[0])
+    walker = _Walker(schema, fragments, variables or {})
+    per_field = MUTATION_COST if operation.operation.value == "mutation" else 0
+    root = schema.get_root_type(operation.operation)
+    return sum(per_field + cost for cost in walker.fields_cost(root, operation.selection_set))
+
+
+class _Walker:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+    ) -> None:
+        self.schema, self.fragments, self.variables = schema, fragments, variables
+
+    def fields_cost(self, parent: Any, selection_set: SelectionSetNode | None) -> Iterator[int]:
+        for field, owner in self._fields(parent, selection_set):
+            yield self._field_cost(owner, field)
+
+    def _fields(self, parent: Any, selection_set: SelectionSetNode | None) -> Iterator[tuple[FieldNode, Any]]:
+        """The fields selected on `parent`, with fragments expanded onto their condition types."""
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                yield selection, parent
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                yield from self._fields(
+                    self._type(condition.name.value) if condition else parent, selection.selection_set
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                yield from self._fields(self._type(fragment.type_condition.name.value), fragment.selection_set)
+
+    def _type(self, name: str) -> Any:
+        return self.schema.get_type(name)
+
+    def _field_cost(self, parent: Any, node: FieldNode) -> int:
+        definition = getattr(parent, "fields", {}).get(node.name.value)
+        if definition is None:  # __typename, or a field of a union
+            return 0
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return 0
+        if named.name.endswith("Connection"):
+            return 1 + self._size(node, DEFAULT_PAGE) * self._connection_item_cost(named, node)
+        children = sum(self.fields_cost(named, node.selection_set))
+        if _is_list(definition.type):
+            return 1 + self._size(node, LIST_ESTIMATE) * (1 + children)
+        return 1 + children
+
+    def _connection_item_cost(self, connection: Any, node: FieldNode) -> int:
+        """Per item: the dearer of `edges { node … }` and `nodes { … }` (at least 1)."""
+        per_item = 1
+        for field, _ in self._fields(connection, node.selection_set):
+            if field.name.value in ("nodes", "edges"):
+                item_type = get_named_type(connection.fields[field.name.value].type)
+                per_item = max(per_item, 1 + sum(self.fields_cost(item_type, field.selection_set)))
+        return per_item
+
+    def _size(self, node: FieldNode, default: int) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value == "first":
+                first = value_from_ast_untyped(argument.value, self.variables)
+                return max(1, first) if isinstance(first, int) else default
+        return default
+
+
+def _is_list(graphql_type: Any) -> bool:
+    while isinstance(graphql_type, GraphQLNonNull):
+        graphql_type = graphql_type.of_type
+    return isinstance(graphql_type, GraphQLList)
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Validates the document, then prices it; refuses it before execution when it costs more
+    than one request may, or more than the caller's budget holds now."""
+
+    def __init__(self, budgets: CostBudgets) -> None:
+        self.budgets = budgets
+        self.cost: int | None = None
+        self.bucket: TokenBucket | None = None
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        errors = validate(context.schema._schema, context.graphql_document, context.validation_rules)
+        if not errors:
+            errors = self._price()
+        context.pre_execution_errors = errors
+        yield
+
+    def _price(self) -> list[GraphQLError]:
+        context = self.execution_context
+        self.cost = operation_cost(
+            context.schema._schema, context.graphql_document, context.operation_name, context.variables
+        )
+        if self.cost > self.budgets.max_per_request:
+            return [
+                GraphQLError(
+                    f"Query cost {self.cost} exceeds the maximum of {self.budgets.max_per_request:g} per request; "
+                    "ask for fewer items (`first`) or fewer nested lists.",
+                    extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost},
+                )
+            ]
+        principal = getattr(context.context, "principal", None)
+        tenant_key = (principal.tenant_id or "platform") if principal else "anonymous"
+        self.bucket = self.budgets.bucket(tenant_key)
+        if not self.bucket.take(self.cost, time.monotonic()):
+            wait = math.ceil(self.bucket.seconds_until(self.cost))
+            return [
+                GraphQLError(
+                    f"Query budget exhausted: this query costs {self.cost}, {self.bucket.available:.0f} points are "
+                    f"available; retry in {wait} s.",
+                    extensions={"code": "THROTTLED", "cost": self.cost, "retryAfterSeconds": wait},
+                )
+            ]
+        return []
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        status = {}
+        if self.bucket is not None:
+            status = {
+                "currentlyAvailable": round(self.bucket.available),
+                "maximumAvailable": self.bucket.capacity,
+                "restoreRate": self.bucket.restore_rate,
+            }
+        return {
+            "cost": {
+                "requestedQueryCost": self.cost,
+                "maximumPerRequest": self.budgets.max_per_request,
+                "throttleStatus": status,
+            }
+        }
