@@ -40,8 +40,11 @@ ABUSE = {
     "too deep": (_nested(12), "exceeds maximum operation depth"),
     "too many aliases": ("{ " + " ".join(f"a{n}: viewer {{ role }}" for n in range(40)) + " }", "aliases"),
     "too many tokens": ("{ viewer { " + "role " * 6000 + "} }", "token"),
-    "too costly": ("{ exceptions(first: 100) { nodes { events(first: 100) { nodes { eventId } } "
-                   "entityHistory(first: 100) { nodes { exceptionId } } } } }", "Query cost"),
+    "too costly": (
+        "{ exceptions(first: 100) { nodes { events(first: 100) { nodes { eventId } } "
+        "entityHistory(first: 100) { nodes { exceptionId } } } } }",
+        "Query cost",
+    ),
 }
 
 
@@ -64,16 +67,18 @@ async def test_a_450_kib_document_is_refused_quickly(gql, api_a, reads, capsys):
 
 
 async def test_every_response_reports_its_cost(gql, api_a):
-    body = await gql.post("{ exceptions(first: 10) { nodes { exceptionId events(first: 5) { nodes { eventId } } } } }",
-                          key=api_a.viewer)
+    body = await gql.post(
+        "{ exceptions(first: 10) { nodes { exceptionId events(first: 5) { nodes { eventId } } } } }", key=api_a.viewer
+    )
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 1 + 10 * (1 + 1 + 5 * 1)
     assert cost["throttleStatus"]["currentlyAvailable"] <= cost["throttleStatus"]["maximumAvailable"]
 
 
 async def test_batched_requests_are_refused(gql, api_a):
-    response = await gql.http.post("/graphql", json=[{"query": "{ viewer { role } }"}] * 2,
-                                   headers={"Authorization": f"Bearer {api_a.viewer}"})
+    response = await gql.http.post(
+        "/graphql", json=[{"query": "{ viewer { role } }"}] * 2, headers={"Authorization": f"Bearer {api_a.viewer}"}
+    )
     assert response.status_code == 400
 
 
@@ -81,8 +86,11 @@ async def test_deeply_nested_json_is_refused(gql, api_a):
     variables: dict = {}
     for _ in range(40):
         variables = {"x": variables}
-    response = await gql.http.post("/graphql", json={"query": "{ viewer { role } }", "variables": variables},
-                                   headers={"Authorization": f"Bearer {api_a.viewer}"})
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": "{ viewer { role } }", "variables": variables},
+        headers={"Authorization": f"Bearer {api_a.viewer}"},
+    )
     assert response.status_code == 400 and "deeper" in response.text
 
 
@@ -91,17 +99,25 @@ async def test_a_large_body_without_content_length_is_refused(gql, api_a):
         for _ in range(40):
             yield b" " * 32_768
 
-    response = await gql.http.post("/graphql", content=chunks(),
-                                   headers={"Authorization": f"Bearer {api_a.viewer}", "Content-Type": "application/json"})
+    headers = {"Authorization": f"Bearer {api_a.viewer}", "Content-Type": "application/json"}
+    response = await gql.http.post("/graphql", content=chunks(), headers=headers)
     assert response.status_code == 413
 
 
 @pytest_asyncio.fixture
 async def strict_client(database, engine, api_a):
     """An app configured like production, with a tiny budget and one request at a time."""
-    settings = Settings(**{**database.__dict__, "environment": "production", "introspection": False,
-                           "cost_budget": 30, "cost_restore_rate": 0.001, "max_concurrent_requests": 1,
-                           "auth_cache_seconds": 0.0})
+    settings = Settings(
+        **{
+            **database.__dict__,
+            "environment": "production",
+            "introspection": False,
+            "cost_budget": 30,
+            "cost_restore_rate": 0.001,
+            "max_concurrent_requests": 1,
+            "auth_cache_seconds": 0.0,
+        }
+    )
     runtime = Runtime.build(settings, engine)
     app = create_app(runtime=runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://strict.test") as http:
@@ -147,14 +163,22 @@ async def test_excess_load_is_shed_at_once_with_retry_after(strict_client, api_a
 async def test_an_exhausted_pool_answers_503_quickly_instead_of_hanging(database, api_a):
     from sentinai.db.engine import create_engine
 
-    settings = Settings(**{**database.__dict__, "db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.3,
-                           "auth_cache_seconds": 0.0})
+    settings = Settings(
+        **{
+            **database.__dict__,
+            "db_pool_size": 1,
+            "db_max_overflow": 0,
+            "db_pool_timeout": 0.3,
+            "auth_cache_seconds": 0.0,
+        }
+    )
     runtime = Runtime.build(settings, create_engine(settings))
     app = create_app(runtime=runtime)
     try:
-        async with runtime.engine.connect(), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://pool.test"
-        ) as http:
+        async with (
+            runtime.engine.connect(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pool.test") as http,
+        ):
             started = time.perf_counter()
             response = await _post(http, api_a.viewer, "{ viewer { role } }")
             assert response.status_code == 503 and response.headers["Retry-After"] == "1"

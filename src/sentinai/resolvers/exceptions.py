@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -122,6 +123,7 @@ class ExceptionMutations:
                 outcome=result.outcome,
                 changed_fields=list(result.changed_fields),
             ),
+            idempotent=True,
         )
 
     @strawberry.mutation(
@@ -145,17 +147,21 @@ class ExceptionMutations:
             if change
             else StateChange(),
         )
-        return await run_mutation(info, lambda uow: service.record_client_event(uow, envelope), _recorded)
+        return await run_mutation(
+            info, lambda uow: service.record_client_event(uow, envelope), _recorded, idempotent=True
+        )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
     async def assign_exception(
         self, info: strawberry.Info, input: Input[AssignExceptionInput]
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
+        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
         return await run_mutation(
             info,
-            lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, input.event_id),
+            lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, event_id),
             _recorded,
+            idempotent=True,
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
@@ -163,21 +169,25 @@ class ExceptionMutations:
         self, info: strawberry.Info, input: Input[TransitionExceptionInput]
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
+        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
         return await run_mutation(
             info,
             lambda uow: workflow.transition_exception(
-                uow, actor, input.exception_id, input.status, input.reason, input.event_id
+                uow, actor, input.exception_id, input.status, input.reason, event_id
             ),
             _recorded,
+            idempotent=True,
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
     async def attach_playbook(self, info: strawberry.Info, input: Input[AttachPlaybookInput]) -> ExceptionChangeResult:
         actor = info.context.principal.actor
+        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
         return await run_mutation(
             info,
-            lambda uow: workflow.attach_playbook(uow, actor, input.exception_id, input.playbook_id, input.event_id),
+            lambda uow: workflow.attach_playbook(uow, actor, input.exception_id, input.playbook_id, event_id),
             _recorded,
+            idempotent=True,
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
@@ -185,8 +195,10 @@ class ExceptionMutations:
         self, info: strawberry.Info, input: Input[AdvancePlaybookStepInput]
     ) -> ExceptionChangeResult:
         actor = info.context.principal.actor
+        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
         return await run_mutation(
             info,
-            lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, input.event_id),
+            lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, event_id),
             _recorded,
+            idempotent=True,
         )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 
+from sentinai.db.faults import is_retryable
 from sentinai.errors import DomainError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.schema.errors import to_schema_error
 
+log = logging.getLogger(__name__)
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -20,22 +25,39 @@ Input = Annotated[
 """The single `input` argument every mutation takes (Relay's input-object convention)."""
 
 
+MAX_ATTEMPTS = 5
+FIRST_BACKOFF, MAX_BACKOFF = 0.05, 1.0
+
+
 async def run_mutation(
     info: strawberry.Info,
     operation: Callable[[UnitOfWork], Awaitable[R]],
     present: Callable[[R], Any],
     *,
-    uow: UnitOfWork | None = None,
+    platform: bool = False,
+    idempotent: bool = False,
 ) -> Any:
     """Run `operation` in its own transaction. An expected failure rolls everything back
-    and becomes a typed result; anything else propagates (and is masked)."""
+    and becomes a typed result; anything else propagates (and is masked).
+
+    An `idempotent` operation (one whose replay is a no-op: ingestion, events by id) is run
+    again, in a new transaction, after a lost connection, a pool timeout, a serialization
+    failure or a deadlock — up to 5 attempts with full-jitter backoff, inside the request's
+    deadline.
+    """
     context = info.context
-    try:
-        uow = uow or context.writer()
-        async with uow:
-            value = await operation(uow)
-            await uow.commit()
-    except DomainError as error:
-        return to_schema_error(error)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with context.writer(platform=platform) as uow:
+                value = await operation(uow)
+                await uow.commit()
+            break
+        except DomainError as error:
+            return to_schema_error(error)
+        except Exception as error:
+            if not (idempotent and attempt < MAX_ATTEMPTS and is_retryable(error)):
+                raise
+            log.warning("retrying %s after %s (attempt %d)", info.field_name, type(error).__name__, attempt)
+            await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**attempt)))
     await context.after_write()
     return present(value)

@@ -69,5 +69,5 @@ class PackMutations:
             info,
             lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),
             lambda row: PublishDomainPackSuccess(domain_pack=DomainPackType.from_row(row)),
-            uow=info.context.writer(platform=True),
+            platform=True,
         )

@@ -113,5 +113,5 @@ class PlaybookMutations:
                 uow, actor, input.name, input.type, input.config, input.secrets, input.description, global_tool=True
             ),
             lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
-            uow=info.context.writer(platform=True),
+            platform=True,
         )

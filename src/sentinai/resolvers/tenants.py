@@ -157,7 +157,7 @@ class TenantMutations:
             info,
             create,
             lambda made: TenantSuccess(tenant=TenantType.from_row(made[0]), admin_key=made[1]),
-            uow=info.context.writer(platform=True),
+            platform=True,
         )
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Suspend, archive or reactivate a tenant.")
@@ -167,7 +167,7 @@ class TenantMutations:
             info,
             lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
             lambda row: _forgetting(info, TenantSuccess(tenant=TenantType.from_row(row), admin_key=None)),
-            uow=info.context.writer(platform=True),
+            platform=True,
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Create an API key; the key is shown once.")
