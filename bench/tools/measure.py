@@ -43,6 +43,7 @@ class System:
     qdir: Path
     normalizer: str
     pid: int | None = None
+    pg_pid: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     bodies_dir: Path | None = None
 
@@ -242,14 +243,14 @@ def cpu_delta(before, after) -> float | None:
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
-def run_wrk(s: System, w: str, conc: int, seconds: float, offset: int, pg_pid: int | None) -> dict:
-    cmd = ["wrk", "-t1", f"-c{conc}", f"-d{seconds}s", "--timeout", "60s", "-s", str(TOOLS / "wrk_post.lua")]
+def run_wrk(s: System, w: str, conc: int, seconds: float, offset: int) -> dict:
+    cmd = ["wrk", "-t1", f"-c{conc}", f"-d{max(1, round(seconds))}s", "--timeout", "60s", "-s", str(TOOLS / "wrk_post.lua")]
     for k, v in s.headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd += [s.url, "--", str(s.bodies_dir / f"{w}.jsonl"), str(offset)]
-    c0s, c0p = proc_tree_cpu(s.pid), proc_tree_cpu(pg_pid)
+    c0s, c0p = proc_tree_cpu(s.pid), proc_tree_cpu(s.pg_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    c1s, c1p = proc_tree_cpu(s.pid), proc_tree_cpu(pg_pid)
+    c1s, c1p = proc_tree_cpu(s.pid), proc_tree_cpu(s.pg_pid)
     m = re.search(r"^WRKJSON (\{.*\})$", out.stdout, re.M)
     if not m:
         raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
@@ -291,7 +292,7 @@ def latency_stats(lat: list[float]) -> dict:
             "mean_ms": statistics.fmean(lat) * 1000, "rps": len(lat) / sum(lat)}
 
 
-def measure(systems: list[System], args, raw_path: Path, pg_pid: int | None, extra: dict | None = None) -> None:
+def measure(systems: list[System], args, raw_path: Path) -> None:
     order = list(systems)
     workloads = [w for w in args.workloads.split(",") if w in WORKLOADS]
     with open(raw_path, "a") as raw:
@@ -301,13 +302,12 @@ def measure(systems: list[System], args, raw_path: Path, pg_pid: int | None, ext
                 for s in order[k:] + order[:k]:
                     offset = r * 101
                     t0 = time.time()
-                    run_wrk(s, w, 16, args.warmup_seconds, offset + 500, pg_pid)  # warm-up, discarded
+                    run_wrk(s, w, 16, args.warmup_seconds, offset + 500)  # warm-up, discarded
                     recs = [run_seq(s, w, args.seq_n, args.seq_max_seconds, offset)]
-                    for conc in (1, 16):
-                        recs.append(run_wrk(s, w, conc, args.seconds, offset, pg_pid))
+                    for conc in [int(c) for c in args.concurrency.split(",")]:
+                        recs.append(run_wrk(s, w, conc, args.seconds, offset))
                     for rec in recs:
-                        rec.update({"round": r, "workload": w, "system": s.name, "loadavg1": os.getloadavg()[0],
-                                    **(extra or {})})
+                        rec.update({"round": r, "workload": w, "system": s.name, "loadavg1": os.getloadavg()[0]})
                         raw.write(json.dumps(rec) + "\n")
                     raw.flush()
                     line = "  ".join(f"{x['kind']}: {x['rps']:.0f}/s p50 {x['p50_ms']:.2f} p99 {x['p99_ms']:.2f}"

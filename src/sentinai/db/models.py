@@ -418,3 +418,27 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+
+class HistoryChainHead(Base):
+    """The last link of each tenant's hash chain (written only by the chain trigger)."""
+
+    __tablename__ = "history_chain_head"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class HistoryChainLink(Base):
+    """One link of a tenant's hash chain over `exception_event` or `audit_log` ('' = platform)."""
+
+    __tablename__ = "history_chain_link"
+    __table_args__ = (Index("ix_history_chain_link_tenant_id_chain_row_key", "tenant_id", "chain", "row_key"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    row_key: Mapped[str] = mapped_column(Text, nullable=False)
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

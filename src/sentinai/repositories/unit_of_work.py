@@ -23,6 +23,7 @@ from sentinai.repositories.api_keys import ApiKeyRepository
 from sentinai.repositories.audit import AuditLogRepository
 from sentinai.repositories.events import ExceptionEventRepository
 from sentinai.repositories.exceptions import ExceptionRepository
+from sentinai.repositories.history import HistoryRepository
 from sentinai.repositories.insights import InsightRepository
 from sentinai.repositories.packs import DomainPackRepository, PolicyPackRepository
 from sentinai.repositories.playbooks import PlaybookRepository
@@ -147,3 +148,7 @@ class UnitOfWork:
     @cached_property
     def insights(self) -> InsightRepository:
         return InsightRepository(self)
+
+    @cached_property
+    def history(self) -> HistoryRepository:
+        return HistoryRepository(self)
