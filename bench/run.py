@@ -66,6 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="quiet: tools/serve_sentinai.py (sentinai serve without access log); cli: .venv/bin/sentinai serve")
     ap.add_argument("--reload", action="store_true", help="wipe and reload the cluster(s) of the scale(s)")
     ap.add_argument("--keep", action="store_true", help="leave PostgreSQL and the servers running")
+    ap.add_argument("--stop", action="store_true", help="only stop what a --keep run left running, then exit")
     return ap.parse_args(argv)
 
 
@@ -140,7 +141,7 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
     measure.write_bodies(systems, measure.make_variables(cluster, args.n_bodies, args.seed), run_dir / "bodies")
     reference = "baseline" if "baseline" in names else systems[0].name
     rep = measure.check(systems, reference, args.check_n)
-    rep["sql_statements_per_request"] = measure.count_statements(systems, cluster)
+    rep["sql_statements_per_request"] = measure.count_statements(systems, cluster, keep_dir=run_dir)
     (run_dir / "check.json").write_text(json.dumps(rep, indent=2))
     print(report.render(run_dir), flush=True)
     if not rep["ok"]:
@@ -164,6 +165,11 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.stop:
+        servers.stop_all()
+        for folder in database.SCRATCH.glob("db-*"):
+            database.stop(int(folder.name.split("-", 1)[1]))
+        return 0
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = database.SCRATCH / "runs" / stamp
     run_dir.mkdir(parents=True, exist_ok=True)

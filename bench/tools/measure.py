@@ -187,7 +187,7 @@ def _first_diff(a, b, path):
 STATEMENT = re.compile(rb"LOG:  (statement|execute [^:]*):")
 
 
-def count_statements(systems: list[System], cluster: Cluster, n: int = 5) -> dict:
+def count_statements(systems: list[System], cluster: Cluster, n: int = 5, keep_dir: Path | None = None) -> dict:
     """Statements PostgreSQL receives per request: log_statement=all for a moment, count log lines.
 
     Needs the cluster otherwise idle. Includes BEGIN/COMMIT/ROLLBACK and set_config round trips.
@@ -211,7 +211,10 @@ def count_statements(systems: list[System], cluster: Cluster, n: int = 5) -> dic
                 c.close()
                 with open(cluster.log, "rb") as f:
                     f.seek(size0)
-                    out[s.name][w] = round(len(STATEMENT.findall(f.read())) / n, 1)
+                    chunk = f.read()
+                out[s.name][w] = round(len(STATEMENT.findall(chunk)) / n, 1)
+                if keep_dir is not None:  # what exactly was sent, for docs/performance.md
+                    (keep_dir / f"statements-{s.name}-{w}.log").write_bytes(chunk)
     finally:
         execute(cluster, "ALTER SYSTEM RESET log_statement", "SELECT pg_reload_conf()")
     return out

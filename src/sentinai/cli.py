@@ -5,6 +5,7 @@
     sentinai tenant create TENANT_ID --name NAME
     sentinai apikey create --tenant TENANT_ID --role ROLE [--name NAME]   prints the key last
     sentinai seed [--tenants N] [--exceptions N] [--events N]             bulk synthetic data
+    sentinai verify-history [--tenant T]             recompute the tamper-evident hash chains
     sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
 
 Every command finds the same database: DATABASE_URL when set, else the embedded
@@ -100,6 +101,39 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+async def cmd_verify_history(settings: Settings, args: argparse.Namespace) -> None:
+    """Recompute every tenant's hash chains as the schema owner; exit 1 if one is broken."""
+    from sqlalchemy import select
+
+    settings = await _ready(settings)
+    engine = create_engine(settings, settings.owner_url)
+    broken = 0
+    try:
+        async with UnitOfWork(create_session_factory(engine), Scope.maintenance(), read_only=True) as uow:
+            heads = (
+                await uow.execute(
+                    select(models.HistoryChainHead.tenant_id, models.HistoryChainHead.chain).order_by(
+                        models.HistoryChainHead.tenant_id
+                    )
+                )
+            ).all()
+            for tenant_id, chain in heads:
+                if args.tenant is not None and tenant_id != args.tenant:
+                    continue
+                report = await uow.history.verify(chain, scope=tenant_id)
+                broken += not report.intact
+                state = (
+                    "intact"
+                    if report.intact
+                    else (f"BROKEN at link {report.first_broken_position}, {report.unlinked_rows} unlinked rows")
+                )
+                print(f"{tenant_id or '(platform)'} {chain}: {report.links} links, {state}")
+    finally:
+        await engine.dispose()
+    if broken:
+        raise SystemExit(1)
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     from sentinai.api_schema import schema
 
@@ -178,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--prefix", default="seed", help="tenant ids are PREFIX-001, PREFIX-002, …")
     seed.add_argument("--seed", type=int, default=42)
     seed.set_defaults(handler=cmd_seed)
+
+    verify = commands.add_parser("verify-history", help="recompute the tamper-evident hash chains (exit 1 if broken)")
+    verify.add_argument("--tenant", help="only this tenant ('' for platform audit rows)")
+    verify.set_defaults(handler=cmd_verify_history)
 
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("path", nargs="?")

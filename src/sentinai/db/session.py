@@ -39,6 +39,12 @@ class Scope:
     def authentication(cls) -> Scope:
         return cls(AUTH_ROLE)
 
+    @classmethod
+    def maintenance(cls) -> Scope:
+        """The connection's own login (`SET ROLE NONE`): only for operator commands that run
+        with the schema owner's URL, such as verifying every tenant's hash chains."""
+        return cls("none")
+
 
 _ENTER_SCOPE = text("SELECT set_config('role', :role, true), set_config('app.tenant_id', :tenant_id, true)")
 

@@ -26,6 +26,7 @@ from sentinai.schema.tenants import (
     AuditLogFilter,
     CreateApiKeyInput,
     CreateTenantInput,
+    HistoryVerification,
     RevokeApiKeyInput,
     SetTenantStatusInput,
     TenantSuccess,
@@ -136,6 +137,24 @@ class TenantQueries:
         uow = await info.context.reader()
         page = await uow.audit.list(where, page_size(first), after)
         return connection(page, AuditEntryType.from_row, lambda: uow.audit.count(where), after)
+
+    @strawberry.field(
+        permission_classes=[CanAdminister],
+        description="Recompute your tenant's hash chains over the timelines and the audit log (tamper evidence).",
+    )
+    async def verify_history(self, info: strawberry.Info) -> list[HistoryVerification]:
+        uow = await info.context.reader()
+        reports = [await uow.history.verify(chain) for chain in ("exception_event", "audit_log")]
+        return [
+            HistoryVerification(
+                chain=report.chain,
+                links=report.links,
+                intact=report.intact,
+                first_broken_position=report.first_broken_position,
+                unlinked_rows=report.unlinked_rows,
+            )
+            for report in reports
+        ]
 
 
 @strawberry.type

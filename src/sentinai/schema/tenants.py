@@ -148,3 +148,14 @@ class TenantSuccess:
 class ApiKeySuccess:
     api_key: ApiKeyType = strawberry.field(description="The stored key.")
     secret: str | None = strawberry.field(description="On creation only: the key itself, shown this once.")
+
+
+@strawberry.type(name="HistoryVerification", description="The result of recomputing one hash chain of your tenant.")
+class HistoryVerification:
+    chain: str = strawberry.field(description="`exception_event` (the timelines) or `audit_log`.")
+    links: int = strawberry.field(description="Links checked.")
+    intact: bool = strawberry.field(description="True when every row is linked and every link recomputes.")
+    first_broken_position: int | None = strawberry.field(
+        description="The first link whose row was changed, removed or reordered, if any."
+    )
+    unlinked_rows: int = strawberry.field(description="Rows that bypassed the chain (written with triggers off).")
