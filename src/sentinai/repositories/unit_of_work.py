@@ -50,6 +50,7 @@ class UnitOfWork:
         self.read_only = read_only
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
         # Events to emit once the transaction commits (seed §6.1 step 4); see `committed_events`.
         self.outbound: list[models.ExceptionEvent] = []
 
@@ -75,12 +76,17 @@ class UnitOfWork:
 
     async def __aexit__(self, *exc_info: object) -> None:
         # close() rolls back whatever was not committed, and (unlike rollback()) leaves the
-        # loaded rows readable after the unit of work ends.
+        # loaded rows readable after the unit of work ends. It waits for a statement still in
+        # flight: when one GraphQL field fails, graphql-core finishes the operation while sibling
+        # resolvers may still be running, and the connection must not return to the pool busy.
         assert self._session is not None
-        await self._session.close()
+        async with self._lock:
+            self._closed = True
+            await self._session.close()
 
     async def commit(self) -> None:
         async with self._lock:
+            self._check_open()
             await self.session.commit()
         if self._publisher is not None and self.outbound:
             await self._publisher(list(self.outbound))
@@ -94,13 +100,20 @@ class UnitOfWork:
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
         async with self._lock:
+            self._check_open()
             return await self.session.execute(statement, params)
+
+    def _check_open(self) -> None:
+        # A closed AsyncSession would silently begin a new transaction without the scope's role.
+        if self._closed:
+            raise RuntimeError("this unit of work has ended")
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
         return (await self.execute(statement, params)).scalar()
 
     async def flush(self, *instances: object) -> None:
         async with self._lock:
+            self._check_open()
             self.session.add_all(instances)
             await self.session.flush()
 
