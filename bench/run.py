@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -170,6 +171,9 @@ def main(argv=None) -> int:
         for folder in database.SCRATCH.glob("db-*"):
             database.stop(int(folder.name.split("-", 1)[1]))
         return 0
+    # Background jobs of a non-interactive shell ignore SIGINT; make TERM and INT both run the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = database.SCRATCH / "runs" / stamp
     run_dir.mkdir(parents=True, exist_ok=True)

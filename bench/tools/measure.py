@@ -46,6 +46,7 @@ class System:
     pg_pid: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     bodies_dir: Path | None = None
+    expected_bytes: dict[str, int] = field(default_factory=dict)  # median response size seen by check()
 
     def bodies(self, w: str) -> list[bytes]:
         return (self.bodies_dir / f"{w}.jsonl").read_bytes().splitlines()
@@ -121,6 +122,7 @@ def check(systems: list[System], reference: str, n: int = 30) -> dict:
             if not deep_ok:
                 diff = next((_first_diff(a, b, f"req{i}") for i, (a, b) in enumerate(zip(p["deeps"], ref["deeps"]))
                              if a != b), None)
+            s.expected_bytes[w] = int(statistics.median(p["sizes"]))
             wrep[s.name] = {"ids_and_counts_match_reference": ids_ok, "all_values_match_reference": deep_ok,
                             "first_difference": diff, "errors": p["errors"][:3],
                             "median_response_bytes": int(statistics.median(p["sizes"])),
@@ -309,6 +311,7 @@ def measure(systems: list[System], args, raw_path: Path) -> None:
                     recs = [run_seq(s, w, args.seq_n, args.seq_max_seconds, offset)]
                     for conc in [int(c) for c in args.concurrency.split(",")]:
                         recs.append(run_wrk(s, w, conc, args.seconds, offset))
+                    _flag_short_answers(s, w, recs)
                     for rec in recs:
                         rec.update({"round": r, "workload": w, "system": s.name, "loadavg1": os.getloadavg()[0]})
                         raw.write(json.dumps(rec) + "\n")
@@ -318,5 +321,14 @@ def measure(systems: list[System], args, raw_path: Path) -> None:
                     print(f"[round {r} {w} {s.name:<16}] {line}  ({time.time() - t0:.0f}s)", flush=True)
 
 
-def bodies_root() -> Path:
-    return SCRATCH / "bodies"
+def _flag_short_answers(s: System, w: str, recs: list[dict]) -> None:
+    """Answers much smaller than check() saw are errors in a 200 (a throttle, a masked failure)."""
+    expected = s.expected_bytes.get(w)
+    for rec in recs:
+        got = rec.get("bytes_per_req")
+        if expected and got is not None and got < 0.9 * expected:
+            rec["short_answers"] = True
+            print(f"WARNING: {s.name} {w} {rec['kind']}: {got:.0f} B per answer, check saw {expected} B: "
+                  f"errors inside HTTP 200? see the server log", flush=True)
+        if rec["kind"] == "seq" and rec["errors"]:
+            print(f"WARNING: {s.name} {w} seq: {rec['errors']} answers with GraphQL errors", flush=True)

@@ -23,6 +23,7 @@ def medians(raw_path: Path) -> tuple[dict, int]:
     for key, rs in groups.items():
         med[key] = {m: statistics.median([r[m] for r in rs if m in r]) for m in METRICS if any(m in r for r in rs)}
         med[key]["errors"] = sum(r.get("errors", 0) for r in rs)
+        med[key]["short"] = any(r.get("short_answers") for r in rs)
         med[key]["range_rps"] = (min(r["rps"] for r in rs), max(r["rps"] for r in rs))
     rounds = max((r["round"] for r in recs), default=0)
     return med, rounds
@@ -42,6 +43,7 @@ def rows(med: dict, statements: dict | None) -> list[dict]:
                    "server_cpu": c16.get("server_cpu_ms_per_req"), "pg_cpu": c16.get("pg_cpu_ms_per_req"),
                    "statements": (statements or {}).get(s, {}).get(w),
                    "errors": seq["errors"] + c1.get("errors", 0) + c16.get("errors", 0),
+                   "short": c1.get("short") or c16.get("short"),
                    "c16_range": c16.get("range_rps")}
             out.append(row)
     for row in out:
@@ -81,7 +83,7 @@ def headline(rws: list[dict]) -> list[str]:
         rp = f"{f(vp['seq_p50'])} · {f(vp['c16_rps'], 3)} · {f(vp['cpu'])}" if vp else "–"
         lines.append(f"| {r['workload'].upper()} | {r['system']} | {f(r['seq_p50'])} | {f(r['seq_p99'])} "
                      f"| {f(r['c1_rps'], 1)} | {f(r['c16_rps'], 1)} | {f(r['c16_p99'])} | {cpu} "
-                     f"| {f(r['statements'], 1)} | {rb} | {rp} | {r['errors']} |")
+                     f"| {f(r['statements'], 1)} | {rb} | {rp} | {r['errors']}{' + short answers' if r['short'] else ''} |")
     return lines
 
 

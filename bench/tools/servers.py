@@ -29,6 +29,12 @@ PROJECT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 PIDS, LOGS = SCRATCH / "pids", SCRATCH / "logs"
 POOL = 10
+# Our server's abuse limits, opened so they never decide a measurement: the per-tenant cost budget
+# (W1 costs ~114 points; the default refill of 2,000 points/s would cap W1 at ~17 req/s) and the
+# 2 s pool timeout (at c16 requests queue for one of the 10 connections, as they do in the other
+# servers' pools, which have no timeout). The cost analysis itself still runs on every request.
+SENTINAI_LIMITS = {"SENTINAI_COST_BUDGET": "1000000000", "SENTINAI_COST_RESTORE_RATE": "1000000000",
+                   "DB_POOL_TIMEOUT": "60"}
 PORTS = {"sentinai": 5610, "postgraphile-v4": 5611, "baseline": 5612}
 
 
@@ -67,7 +73,7 @@ def start(name: str, cluster: Cluster, port: int | None = None, launcher: str = 
     if name == "sentinai":
         env = {"DATABASE_URL": cluster.runtime_url.render_as_string(hide_password=False),
                "MIGRATION_DATABASE_URL": cluster.owner_url.render_as_string(hide_password=False),
-               "DB_POOL_SIZE": str(POOL), "DB_MAX_OVERFLOW": "0", "SENTINAI_ENV": "production"}
+               "DB_POOL_SIZE": str(POOL), "DB_MAX_OVERFLOW": "0", "SENTINAI_ENV": "production", **SENTINAI_LIMITS}
         args = ["--host", "127.0.0.1", "--port", str(port)]
         cmd = ([str(VENV_BIN / "sentinai"), "serve", *args] if launcher == "cli"
                else [sys.executable, str(BENCH / "tools" / "serve_sentinai.py"), *args])
