@@ -245,8 +245,9 @@ async def test_two_thousand_cross_tenant_probes_find_nothing_of_the_other_tenant
     concurrent = []
     b_summaries = {row.exception_id: row.summary for row in b_rows["exceptions"]}
     for exception_id in list(a_exceptions)[:100]:
-        for key, expected in ((viewer, a_exceptions[exception_id].summary), (b_keys[models.ApiKeyRole.VIEWER], None)):
-            concurrent.append((gql.post(detail, {"id": exception_id}, key=key), key, expected, exception_id))
+        b_viewer = b_keys[models.ApiKeyRole.VIEWER]
+        for key, expected in ((viewer, a_exceptions[exception_id].summary), (b_viewer, b_summaries[exception_id])):
+            concurrent.append((gql.post(detail, {"id": exception_id}, key=key), expected, exception_id))
     answers = []
     for start in range(0, len(concurrent), 40):  # within the admission limit: this is not an overload test
         answers += await asyncio.gather(*(call for call, *_ in concurrent[start : start + 40]))
