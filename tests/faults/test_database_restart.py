@@ -53,6 +53,13 @@ async def _writer(http, key, acknowledged, stop_at, failures):
             acknowledged.append(event_id)
 
 
+async def _watch_readiness(http, readiness, stop_at):
+    while time.monotonic() < stop_at:
+        response = await http.get("/readyz")
+        readiness.append((time.monotonic(), response.status_code))
+        await asyncio.sleep(0.1)
+
+
 async def _until_acknowledged(http, key, query, variables, failures, give_up_at) -> bool:
     while time.monotonic() < give_up_at:
         try:
@@ -94,13 +101,15 @@ async def test_a_two_second_database_outage_loses_and_duplicates_nothing(capsys)
         async with httpx.AsyncClient(transport=transport, base_url="http://faults.test", timeout=15) as http:
             stop_at = time.monotonic() + LOAD_SECONDS
             writers = [asyncio.create_task(_writer(http, key, acknowledged, stop_at, failures)) for _ in range(WRITERS)]
+            readiness: list[tuple[float, int]] = []
+            watcher = asyncio.create_task(_watch_readiness(http, readiness, stop_at))
             await asyncio.sleep(2.0)
             down_at = time.monotonic()
             await asyncio.to_thread(_pg_ctl, server, "-m", "fast", "stop")
             await asyncio.sleep(OUTAGE_SECONDS)
             await asyncio.to_thread(_pg_ctl, server, "-o", f"-h '' -k {server.pgdata}", "-l", str(server.log), "start")
             up_at = time.monotonic()
-            await asyncio.gather(*writers)
+            await asyncio.gather(*writers, watcher)
         async with UnitOfWork(runtime.session_factory, Scope.tenant("faults"), read_only=True) as uow:
             stored = await uow.scalar(
                 select(func.count())
@@ -109,6 +118,8 @@ async def test_a_two_second_database_outage_loses_and_duplicates_nothing(capsys)
             )
             found = await uow.events.get_many([uuid.UUID(event_id) for event_id in acknowledged])
         lost = len(set(acknowledged) - {str(event_id) for event_id in found})
+        not_ready = min((t for t, status in readiness if t > down_at and status == 503), default=float("nan")) - down_at
+        ready_again = min((t for t, status in readiness if t > up_at and status == 200), default=float("nan")) - up_at
         successes = [-t for t in failures if t < 0]
         refusals = [t for t in failures if t > 0]
         recovery = min((t for t in successes if t > up_at), default=float("nan")) - up_at
@@ -119,8 +130,10 @@ async def test_a_two_second_database_outage_loses_and_duplicates_nothing(capsys)
                 f"\n  outage {OUTAGE_SECONDS:.0f} s under {WRITERS} writers: {len(acknowledged)} acknowledged events, "
                 f"0 lost, {stored - len(acknowledged)} duplicates; {len(refusals)} refused attempts, all retried; "
                 f"first refusal {first_refusal * 1000:.0f} ms after the stop; first acknowledged write "
-                f"{recovery * 1000:.0f} ms after PostgreSQL accepted connections again"
+                f"{recovery * 1000:.0f} ms after PostgreSQL accepted connections again; /readyz answered 503 "
+                f"{not_ready * 1000:.0f} ms after the stop and 200 {ready_again * 1000:.0f} ms after the restart"
             )
+        assert not_ready <= 2 and ready_again <= 2
     finally:
         await runtime.engine.dispose()
         server.cleanup()

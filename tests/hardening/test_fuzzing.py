@@ -2,7 +2,7 @@
 produce a server error, and malformed input always gets a clear client error."""
 
 import warnings
-from datetime import timezone
+from datetime import UTC
 
 import graphql
 import pytest
@@ -35,7 +35,7 @@ SCALARS = {
         st.text(max_size=12).map(nodes.String),
     ),
     "UUID": st.uuids().map(lambda value: nodes.String(str(value))),
-    "DateTime": st.datetimes(timezones=st.just(timezone.utc)).map(lambda value: nodes.String(value.isoformat())),
+    "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda value: nodes.String(value.isoformat())),
     "Decimal": st.decimals(min_value=-(10**6), max_value=10**6, places=2).map(lambda value: nodes.String(str(value))),
 }
 
