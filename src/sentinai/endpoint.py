@@ -21,7 +21,6 @@ from sentinai.errors import AuthenticationError, ForbiddenError
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
-ADMISSION_WAIT_SECONDS = 0.05
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -75,26 +74,22 @@ class GraphQLEndpoint:
         if request.method == "GET" and "query" not in request.query_params:
             await self.graphql(scope, receive, send)
             return
-        response = await self._refusal(request)
-        if response is not None:
-            await response(scope, receive, send)
-            return
-        try:
-            await asyncio.wait_for(self.admission.acquire(), ADMISSION_WAIT_SECONDS)
-        except TimeoutError:
+        if self.admission.locked():  # shed before any work, even before authentication
             busy = error_response(503, "OVERLOADED", "server busy: retry shortly", {"Retry-After": "1"})
             await busy(scope, receive, send)
             return
-        try:
-            async with asyncio.timeout(self.deadline):
-                await self.graphql(scope, receive, send)
-        except TimeoutError:
-            late = error_response(
-                503, "DEADLINE_EXCEEDED", f"request exceeded {self.deadline:g} s", {"Retry-After": "1"}
-            )
-            await late(scope, receive, send)
-        finally:
-            self.admission.release()
+        async with self.admission:
+            response = await self._refusal(request)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+            try:
+                async with asyncio.timeout(self.deadline):
+                    await self.graphql(scope, receive, send)
+            except TimeoutError:
+                message = f"request exceeded its {self.deadline:g} s deadline"
+                late = error_response(503, "DEADLINE_EXCEEDED", message, {"Retry-After": "1"})
+                await late(scope, receive, send)
 
     async def _refusal(self, request: Request) -> JSONResponse | None:
         """A response refusing the request before any work, or None to proceed."""
