@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from sentinai.config import Settings
 from sentinai.extensions import CloseReads, MaskUnexpectedErrors
-from sentinai.query_cost import CostBudgets, QueryCostLimiter
+from sentinai.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
 from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
@@ -38,14 +44,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     introspection and field suggestions (both off in production)."""
     settings = settings or Settings()
     budgets = CostBudgets(settings.cost_budget, settings.cost_restore_rate, settings.max_query_cost)
+    memo = ValidationMemo()
     extensions: list = [
+        lambda: ParserCache(maxsize=512),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    extensions += [lambda: QueryCostLimiter(budgets), MaskUnexpectedErrors, CloseReads]
+    extensions += [lambda: QueryCostLimiter(budgets, memo), MaskUnexpectedErrors, CloseReads]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

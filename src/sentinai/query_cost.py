@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,18 +149,41 @@ def _is_list(graphql_type: Any) -> bool:
     return isinstance(graphql_type, GraphQLList)
 
 
+class ValidationMemo:
+    """Validation results by query text (LRU). Clients send the same few documents again and
+    again, and validating one costs several milliseconds; the rules never change within one
+    schema, so the result for a text never does either."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._results: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    def validate(self, context: Any) -> list[GraphQLError]:
+        query = context.query
+        if query is not None and query in self._results:
+            self._results.move_to_end(query)
+            return self._results[query]
+        errors = validate(context.schema._schema, context.graphql_document, context.validation_rules)
+        if query is not None:
+            self._results[query] = errors
+            if len(self._results) > self.size:
+                self._results.popitem(last=False)
+        return errors
+
+
 class QueryCostLimiter(SchemaExtension):
     """Validates the document, then prices it; refuses it before execution when it costs more
     than one request may, or more than the caller's budget holds now."""
 
-    def __init__(self, budgets: CostBudgets) -> None:
+    def __init__(self, budgets: CostBudgets, memo: ValidationMemo | None = None) -> None:
         self.budgets = budgets
+        self.memo = memo or ValidationMemo()
         self.cost: int | None = None
         self.bucket: TokenBucket | None = None
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        errors = validate(context.schema._schema, context.graphql_document, context.validation_rules)
+        errors = self.memo.validate(context)
         if not errors:
             errors = self._price()
         context.pre_execution_errors = errors
