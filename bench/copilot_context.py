@@ -40,8 +40,15 @@ async def _prepare(data: str, directory: Path) -> tuple[Runtime, str, str]:
     server = start_embedded_server(directory)
     embedded = await prepare_embedded_database(server.get_uri())
     await upgrade_database(embedded.owner_url, embedded.runtime_url)
-    runtime = Runtime.build(Settings(database_url=embedded.runtime_url, migration_database_url=embedded.owner_url,
-                                     max_query_cost=100_000, cost_budget=10**9, cost_restore_rate=10**9))
+    runtime = Runtime.build(
+        Settings(
+            database_url=embedded.runtime_url,
+            migration_database_url=embedded.owner_url,
+            max_query_cost=100_000,
+            cost_budget=10**9,
+            cost_restore_rate=10**9,
+        )
+    )
     if data == "demo":
         tenant, exception_id = "northbank", "STL-2026-00010"
         if not await demo_exists(runtime.session_factory):
@@ -86,11 +93,13 @@ async def main() -> None:
             latencies.append((time.perf_counter() - started) * 1000)
     context = answer["data"]["exception"]
     latencies.sort()
-    print(f"Co-Pilot context query on {args.data} data ({exception_id}): "
-          f"p50 {statistics.median(latencies):.1f} ms, p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms, "
-          f"{len(statements) / args.requests:.1f} SQL statements per request "
-          f"({len(context['events']['nodes'])} events, {len(context['similar'])} similar cases, "
-          f"{len(context['entityHistory']['nodes'])} history entries)")
+    print(
+        f"Co-Pilot context query on {args.data} data ({exception_id}): "
+        f"p50 {statistics.median(latencies):.1f} ms, p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms, "
+        f"{len(statements) / args.requests:.1f} SQL statements per request "
+        f"({len(context['events']['nodes'])} events, {len(context['similar'])} similar cases, "
+        f"{len(context['entityHistory']['nodes'])} history entries)"
+    )
     await runtime.engine.dispose()
 
 

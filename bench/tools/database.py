@@ -84,8 +84,9 @@ def start(scale: int) -> Cluster:
     if not marker.exists() or marker.read_text() != wanted:
         for key, value in SETTINGS.items():
             server.psql(f"ALTER SYSTEM SET {key} = '{value}';")
-        pg_ctl(["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata,
-               user=_system_user(), timeout=120)
+        pg_ctl(
+            ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=_system_user(), timeout=120
+        )
         marker.write_text(wanted)
     uri = server.get_uri()
     embedded = asyncio.run(prepare_embedded_database(uri))
@@ -120,9 +121,12 @@ async def _fetchval(dsn: str, sql: str, *args):
 
 
 def loaded_scale(cluster: Cluster) -> int:
-    return asyncio.run(_fetchval(
-        cluster.owner_dsn,
-        "SELECT count(*) FROM exception WHERE tenant_id LIKE 'seed-%' AND exception_id LIKE 'EXC-%'"))
+    return asyncio.run(
+        _fetchval(
+            cluster.owner_dsn,
+            "SELECT count(*) FROM exception WHERE tenant_id LIKE 'seed-%' AND exception_id LIKE 'EXC-%'",
+        )
+    )
 
 
 def execute(cluster: Cluster, *statements: str) -> None:
@@ -150,8 +154,9 @@ def load(cluster: Cluster) -> dict:
         info = json.loads(record.read_text()) if record.exists() else {}
         return {**info, "reused": True}
     if have:
-        raise SystemExit(f"{cluster.pgdata} holds {have} seeded exceptions, not {cluster.scale}: "
-                         f"rerun with --reload to rebuild it")
+        raise SystemExit(
+            f"{cluster.pgdata} holds {have} seeded exceptions, not {cluster.scale}: rerun with --reload to rebuild it"
+        )
     plan = SeedPlan(TENANTS, cluster.scale // TENANTS, EVENTS_PER_EXCEPTION)
     # Durability off for the bulk load only (restored before anything is measured).
     execute(cluster, "ALTER SYSTEM SET synchronous_commit = 'off'", "SELECT pg_reload_conf()")
@@ -165,9 +170,14 @@ def load(cluster: Cluster) -> dict:
     finally:
         execute(cluster, "ALTER SYSTEM RESET synchronous_commit", "SELECT pg_reload_conf()")
     size = asyncio.run(_fetchval(cluster.owner_dsn, "SELECT pg_size_pretty(pg_database_size('sentinai'))"))
-    info = {"scale": cluster.scale, "counts": counts, "seed_bulk_seconds": round(seeded, 1),
-            "vacuum_analyze_seconds": round(vacuum, 1), "total_seconds": round(seeded + vacuum, 1),
-            "database_size": size}
+    info = {
+        "scale": cluster.scale,
+        "counts": counts,
+        "seed_bulk_seconds": round(seeded, 1),
+        "vacuum_analyze_seconds": round(vacuum, 1),
+        "total_seconds": round(seeded + vacuum, 1),
+        "database_size": size,
+    }
     record.write_text(json.dumps(info, indent=2))
     return {**info, "reused": False}
 
@@ -192,7 +202,8 @@ def create_keys(cluster: Cluster, tenant: str = BENCH_TENANT) -> dict[str, str]:
             async with UnitOfWork(factory, Scope.platform()) as uow:
                 for role in (models.ApiKeyRole.VIEWER, models.ApiKeyRole.OPERATOR):
                     _, key = await configuration.create_api_key(
-                        uow, PLATFORM_ADMIN, f"bench-{role.value}", role, platform_target=tenant)
+                        uow, PLATFORM_ADMIN, f"bench-{role.value}", role, platform_target=tenant
+                    )
                     keys[role.value] = key
                 await uow.commit()
             return keys

@@ -33,11 +33,23 @@ REPLAY_SHARE = 0.3
 
 
 def _ingest_body(exception_id: str, rng: random.Random) -> dict:
-    return {"query": INGEST, "operationName": "Ingest", "variables": {"input": {
-        "exceptionId": exception_id, "domain": "Finance", "type": "SettlementFailure",
-        "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]), "sourceSystem": "Murex",
-        "entity": f"ENT-{rng.randint(1, 5000):05d}", "amount": f"{rng.randint(100, 500000)}.25",
-        "summary": "benchmark ingestion", "attributes": {"trade": rng.randint(1, 10**9)}}}}
+    return {
+        "query": INGEST,
+        "operationName": "Ingest",
+        "variables": {
+            "input": {
+                "exceptionId": exception_id,
+                "domain": "Finance",
+                "type": "SettlementFailure",
+                "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]),
+                "sourceSystem": "Murex",
+                "entity": f"ENT-{rng.randint(1, 5000):05d}",
+                "amount": f"{rng.randint(100, 500000)}.25",
+                "summary": "benchmark ingestion",
+                "attributes": {"trade": rng.randint(1, 10**9)},
+            }
+        },
+    }
 
 
 def _event_bodies(exception_id: str, rng: random.Random) -> list[dict]:
@@ -48,8 +60,12 @@ def _event_bodies(exception_id: str, rng: random.Random) -> list[dict]:
     ]
     out = []
     for event_type, payload, change in events:
-        inp = {"eventId": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "exceptionId": exception_id,
-               "eventType": event_type, "payload": payload}
+        inp = {
+            "eventId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "exceptionId": exception_id,
+            "eventType": event_type,
+            "payload": payload,
+        }
         if change:
             inp["stateChange"] = change
         out.append({"query": RECORD, "operationName": "Record", "variables": {"input": inp}})
@@ -112,24 +128,42 @@ async def _verify(cluster: Cluster, tally: Tally) -> dict:
         ids = [uuid.UUID(x) for x in tally.event_ids]
         rows, distinct = await con.fetchrow(
             "SELECT count(*), count(DISTINCT event_id) FROM exception_event WHERE tenant_id = $1 "
-            "AND event_id = ANY($2::uuid[])", BENCH_TENANT, ids)
-        per_type = dict(await con.fetch(
-            "SELECT event_type, count(*) FROM exception_event WHERE tenant_id = $1 AND exception_id = ANY($2) "
-            "GROUP BY event_type", BENCH_TENANT, list(tally.exception_ids)))
+            "AND event_id = ANY($2::uuid[])",
+            BENCH_TENANT,
+            ids,
+        )
+        per_type = dict(
+            await con.fetch(
+                "SELECT event_type, count(*) FROM exception_event WHERE tenant_id = $1 AND exception_id = ANY($2) "
+                "GROUP BY event_type",
+                BENCH_TENANT,
+                list(tally.exception_ids),
+            )
+        )
         exceptions = await con.fetchval(
             "SELECT count(*) FROM exception WHERE tenant_id = $1 AND exception_id = ANY($2)",
-            BENCH_TENANT, list(tally.exception_ids))
+            BENCH_TENANT,
+            list(tally.exception_ids),
+        )
     finally:
         await con.close()
     total_on_exceptions = sum(per_type.values())
     expected_total = len(ids) + len(tally.exception_ids)  # one ExceptionCreated each + the events sent
-    return {"event_ids_sent": len(ids), "rows_found": rows, "distinct_found": distinct,
-            "lost": len(ids) - distinct, "duplicated": rows - distinct,
-            "exceptions_sent": len(tally.exception_ids), "exceptions_found": exceptions,
-            "events_on_ingested_exceptions": total_on_exceptions, "expected_events_on_them": expected_total,
-            "events_by_type": per_type,
-            "ok": rows == distinct == len(ids) and exceptions == len(tally.exception_ids)
-            and total_on_exceptions == expected_total}
+    return {
+        "event_ids_sent": len(ids),
+        "rows_found": rows,
+        "distinct_found": distinct,
+        "lost": len(ids) - distinct,
+        "duplicated": rows - distinct,
+        "exceptions_sent": len(tally.exception_ids),
+        "exceptions_found": exceptions,
+        "events_on_ingested_exceptions": total_on_exceptions,
+        "expected_events_on_them": expected_total,
+        "events_by_type": per_type,
+        "ok": rows == distinct == len(ids)
+        and exceptions == len(tally.exception_ids)
+        and total_on_exceptions == expected_total,
+    }
 
 
 def run(url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: float, workers: int) -> dict:
@@ -147,13 +181,20 @@ def run(url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: f
     ds, dp = cpu_delta(c0s, proc_tree_cpu(server_pid)), cpu_delta(c0p, proc_tree_cpu(cluster.postmaster_pid))
     calls = sum(tally.calls.values())
     record_calls = tally.calls["record"] + tally.calls["record_replay"]
-    out = {"run": run_id, "workers": workers, "seconds": round(elapsed, 2), "calls": tally.calls,
-           "requests_per_s": calls / elapsed, "new_events_per_s": len(tally.event_ids) / elapsed,
-           "record_calls_per_s": record_calls / elapsed,
-           "replay_share": (tally.calls["ingest_replay"] + tally.calls["record_replay"]) / max(calls, 1),
-           "wrong_answers": len(tally.wrong), "wrong_examples": tally.wrong[:3],
-           "server_cpu_ms_per_request": ds * 1000 / calls if ds is not None and calls else None,
-           "pg_cpu_ms_per_request": dp * 1000 / calls if dp is not None and calls else None}
+    out = {
+        "run": run_id,
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "calls": tally.calls,
+        "requests_per_s": calls / elapsed,
+        "new_events_per_s": len(tally.event_ids) / elapsed,
+        "record_calls_per_s": record_calls / elapsed,
+        "replay_share": (tally.calls["ingest_replay"] + tally.calls["record_replay"]) / max(calls, 1),
+        "wrong_answers": len(tally.wrong),
+        "wrong_examples": tally.wrong[:3],
+        "server_cpu_ms_per_request": ds * 1000 / calls if ds is not None and calls else None,
+        "pg_cpu_ms_per_request": dp * 1000 / calls if dp is not None and calls else None,
+    }
     for kind in ("ingest", "record"):
         if tally.lat[kind]:
             s = latency_stats(tally.lat[kind])

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import normalize
 import psutil
-from database import BENCH_TENANT, SCRATCH, Cluster
+from database import BENCH_TENANT, Cluster
 
 TOOLS = Path(__file__).resolve().parent
 WORKLOADS = ("w1", "w2", "w3")
@@ -59,9 +59,14 @@ def make_variables(cluster: Cluster, n: int, seed: int) -> dict[str, list[dict]]
     async def ids():
         con = await asyncpg.connect(cluster.owner_dsn)
         try:
-            return [r[0] for r in await con.fetch(
-                "SELECT exception_id FROM exception WHERE tenant_id = $1 AND exception_id LIKE 'EXC-%' "
-                "ORDER BY exception_id", BENCH_TENANT)]
+            return [
+                r[0]
+                for r in await con.fetch(
+                    "SELECT exception_id FROM exception WHERE tenant_id = $1 AND exception_id LIKE 'EXC-%' "
+                    "ORDER BY exception_id",
+                    BENCH_TENANT,
+                )
+            ]
         finally:
             await con.close()
 
@@ -83,8 +88,11 @@ def write_bodies(systems: list[System], variables: dict[str, list[dict]], root: 
             declared = set(re.findall(r"\$(\w+)\s*:", q))
             with open(s.bodies_dir / f"{w}.jsonl", "wb") as f:
                 for v in variables[w]:
-                    body = {"query": q, "operationName": w.upper(),
-                            "variables": {k: x for k, x in v.items() if k in declared}}
+                    body = {
+                        "query": q,
+                        "operationName": w.upper(),
+                        "variables": {k: x for k, x in v.items() if k in declared},
+                    }
                     f.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
 
 
@@ -120,13 +128,19 @@ def check(systems: list[System], reference: str, n: int = 30) -> dict:
             deep_ok = p["deeps"] == ref["deeps"] and not p["errors"]
             diff = None
             if not deep_ok:
-                diff = next((_first_diff(a, b, f"req{i}") for i, (a, b) in enumerate(zip(p["deeps"], ref["deeps"]))
-                             if a != b), None)
+                diff = next(
+                    (_first_diff(a, b, f"req{i}") for i, (a, b) in enumerate(zip(p["deeps"], ref["deeps"])) if a != b),
+                    None,
+                )
             s.expected_bytes[w] = int(statistics.median(p["sizes"]))
-            wrep[s.name] = {"ids_and_counts_match_reference": ids_ok, "all_values_match_reference": deep_ok,
-                            "first_difference": diff, "errors": p["errors"][:3],
-                            "median_response_bytes": int(statistics.median(p["sizes"])),
-                            "first_request": _describe(w, p["sigs"][0])}
+            wrep[s.name] = {
+                "ids_and_counts_match_reference": ids_ok,
+                "all_values_match_reference": deep_ok,
+                "first_difference": diff,
+                "errors": p["errors"][:3],
+                "median_response_bytes": int(statistics.median(p["sizes"])),
+                "first_request": _describe(w, p["sigs"][0]),
+            }
             ok_all &= ids_ok and deep_ok
         report["workloads"][w] = wrep
     report["ok"] = ok_all
@@ -207,7 +221,7 @@ def count_statements(systems: list[System], cluster: Cluster, n: int = 5, keep_d
                 c.post(s.bodies(w)[-1])  # prime: prepared statements, pool, auth cache
                 time.sleep(0.3)
                 size0 = cluster.log.stat().st_size
-                for body in s.bodies(w)[-1 - n:-1]:
+                for body in s.bodies(w)[-1 - n : -1]:
                     c.post(body)
                 time.sleep(0.5)
                 c.close()
@@ -249,7 +263,16 @@ def cpu_delta(before, after) -> float | None:
 
 
 def run_wrk(s: System, w: str, conc: int, seconds: float, offset: int) -> dict:
-    cmd = ["wrk", "-t1", f"-c{conc}", f"-d{max(1, round(seconds))}s", "--timeout", "60s", "-s", str(TOOLS / "wrk_post.lua")]
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{conc}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(TOOLS / "wrk_post.lua"),
+    ]
     for k, v in s.headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd += [s.url, "--", str(s.bodies_dir / f"{w}.jsonl"), str(offset)]
@@ -261,9 +284,16 @@ def run_wrk(s: System, w: str, conc: int, seconds: float, offset: int) -> dict:
         raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
     r = json.loads(m.group(1))
     n = max(r["requests"], 1)
-    rec = {"kind": f"c{conc}", "n": r["requests"], "rps": r["requests"] / (r["duration_us"] / 1e6),
-           "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000, "mean_ms": r["lat_mean_us"] / 1000,
-           "errors": sum(r[k] for k in r if k.startswith("errors_")), "bytes_per_req": r["bytes"] / n}
+    rec = {
+        "kind": f"c{conc}",
+        "n": r["requests"],
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "mean_ms": r["lat_mean_us"] / 1000,
+        "errors": sum(r[k] for k in r if k.startswith("errors_")),
+        "bytes_per_req": r["bytes"] / n,
+    }
     ds, dp = cpu_delta(c0s, c1s), cpu_delta(c0p, c1p)
     if ds is not None:
         rec["server_cpu_ms_per_req"] = ds * 1000 / n
@@ -282,7 +312,7 @@ def run_seq(s: System, w: str, n: int, max_seconds: float, offset: int) -> dict:
         t0 = time.perf_counter()
         st, raw = c.post(body)
         lat.append(time.perf_counter() - t0)
-        if st != 200 or b"\"errors\":" in raw:
+        if st != 200 or b'"errors":' in raw:
             errors += 1
         if time.perf_counter() > t_end:
             break
@@ -293,8 +323,13 @@ def run_seq(s: System, w: str, n: int, max_seconds: float, offset: int) -> dict:
 def latency_stats(lat: list[float]) -> dict:
     lat = sorted(lat)
     q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [lat[0]] * 99
-    return {"n": len(lat), "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
-            "mean_ms": statistics.fmean(lat) * 1000, "rps": len(lat) / sum(lat)}
+    return {
+        "n": len(lat),
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "mean_ms": statistics.fmean(lat) * 1000,
+        "rps": len(lat) / sum(lat),
+    }
 
 
 def measure(systems: list[System], args, raw_path: Path) -> None:
@@ -316,8 +351,9 @@ def measure(systems: list[System], args, raw_path: Path) -> None:
                         rec.update({"round": r, "workload": w, "system": s.name, "loadavg1": os.getloadavg()[0]})
                         raw.write(json.dumps(rec) + "\n")
                     raw.flush()
-                    line = "  ".join(f"{x['kind']}: {x['rps']:.0f}/s p50 {x['p50_ms']:.2f} p99 {x['p99_ms']:.2f}"
-                                     for x in recs)
+                    line = "  ".join(
+                        f"{x['kind']}: {x['rps']:.0f}/s p50 {x['p50_ms']:.2f} p99 {x['p99_ms']:.2f}" for x in recs
+                    )
                     print(f"[round {r} {w} {s.name:<16}] {line}  ({time.time() - t0:.0f}s)", flush=True)
 
 
@@ -328,7 +364,10 @@ def _flag_short_answers(s: System, w: str, recs: list[dict]) -> None:
         got = rec.get("bytes_per_req")
         if expected and got is not None and got < 0.9 * expected:
             rec["short_answers"] = True
-            print(f"WARNING: {s.name} {w} {rec['kind']}: {got:.0f} B per answer, check saw {expected} B: "
-                  f"errors inside HTTP 200? see the server log", flush=True)
+            print(
+                f"WARNING: {s.name} {w} {rec['kind']}: {got:.0f} B per answer, check saw {expected} B: "
+                f"errors inside HTTP 200? see the server log",
+                flush=True,
+            )
         if rec["kind"] == "seq" and rec["errors"]:
             print(f"WARNING: {s.name} {w} seq: {rec['errors']} answers with GraphQL errors", flush=True)

@@ -2,17 +2,21 @@
 
 Adapted from the shared anchors' tools/normalize.py. Canonical shape (queries/baseline/*.graphql;
 GraphQL aliases give it to every server):
-  W1: {"exceptions": [EXC, ...]}   EXC = {exceptionId, domain, type, severity, status, sourceSystem, entity,
-  W2: {"exception": EXC | null}          amount, slaDeadline, owner, currentStep, createdAt, updatedAt,
-  W3: {"counts": [{severity, status, count}, ...]}   events: [{eventId, eventType, actorType, actorId, payload,
-                                                     createdAt}], playbook: null | {playbookId, name, version,
-                                                     conditions, steps: [{stepId, stepOrder, name, actionType, params}]}}
+  W1: {"exceptions": [EXC, ...]}
+  W2: {"exception": EXC | null}
+  W3: {"counts": [{severity, status, count}, ...]}
+  EXC = {exceptionId, domain, type, severity, status, sourceSystem, entity, amount, slaDeadline, owner,
+         currentStep, createdAt, updatedAt,
+         events: [{eventId, eventType, actorType, actorId, payload, createdAt}],
+         playbook: null | {playbookId, name, version, conditions,
+                           steps: [{stepId, stepOrder, name, actionType, params}]}}
 Normalizers:
   canonical    -- already that shape after "data"; Relay wrappers {"nodes": [...]} / {"edges": [{"node"}]}
                   are unwrapped anywhere.
   sentinai     -- canonical + W3 from exceptionStats {key {severity status} count}.
   postgraphile -- canonical + W3 from @graphile/pg-aggregates groupedAggregates {keys, distinctCount{exceptionId}}.
 """
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -38,8 +42,12 @@ def canonical(workload, resp):
 def sentinai(workload, resp):
     data = canonical(workload, resp)
     if workload == "w3":
-        return {"counts": [{"severity": g["key"]["severity"], "status": g["key"]["status"], "count": g["count"]}
-                           for g in data["counts"]]}
+        return {
+            "counts": [
+                {"severity": g["key"]["severity"], "status": g["key"]["status"], "count": g["count"]}
+                for g in data["counts"]
+            ]
+        }
     return data
 
 
@@ -47,8 +55,12 @@ def postgraphile(workload, resp):
     data = canonical(workload, resp)
     if workload == "w3":
         groups = data["exceptions"]["groupedAggregates"]
-        return {"counts": [{"severity": g["keys"][0], "status": g["keys"][1],
-                            "count": int(g["distinctCount"]["exceptionId"])} for g in groups]}
+        return {
+            "counts": [
+                {"severity": g["keys"][0], "status": g["keys"][1], "count": int(g["distinctCount"]["exceptionId"])}
+                for g in groups
+            ]
+        }
     return data
 
 
@@ -86,8 +98,13 @@ def _exc_sig(e):
     if e is None:
         return None
     pb = e.get("playbook")
-    return (e["exceptionId"], len(e["events"]), tuple(v["eventId"] for v in e["events"]),
-            None if pb is None else int(pb["playbookId"]), None if pb is None else len(pb["steps"]))
+    return (
+        e["exceptionId"],
+        len(e["events"]),
+        tuple(v["eventId"] for v in e["events"]),
+        None if pb is None else int(pb["playbookId"]),
+        None if pb is None else len(pb["steps"]),
+    )
 
 
 def signature(workload, data):

@@ -47,11 +47,20 @@ def run(url: str, key: str, tenant_size: int, target_page: int = 1000, n: int = 
     finally:
         client.close()
     p1, deep = latency_stats(lat["page1"]), latency_stats(lat["deep"])
-    return {"page": page, "page_size": PAGE_SIZE, "walk_seconds": round(walk, 2),
-            "page1_first_id": first_ids[0], "deep_first_id": deep_ids[0] if deep_ids else None,
-            "deep_rows": len(deep_ids), "page1_p50_ms": p1["p50_ms"], "page1_p99_ms": p1["p99_ms"],
-            "deep_p50_ms": deep["p50_ms"], "deep_p99_ms": deep["p99_ms"],
-            "ratio_p50": deep["p50_ms"] / p1["p50_ms"], "requests_each": n}
+    return {
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "walk_seconds": round(walk, 2),
+        "page1_first_id": first_ids[0],
+        "deep_first_id": deep_ids[0] if deep_ids else None,
+        "deep_rows": len(deep_ids),
+        "page1_p50_ms": p1["p50_ms"],
+        "page1_p99_ms": p1["p99_ms"],
+        "deep_p50_ms": deep["p50_ms"],
+        "deep_p99_ms": deep["p99_ms"],
+        "ratio_p50": deep["p50_ms"] / p1["p50_ms"],
+        "requests_each": n,
+    }
 
 
 def _ids(client: Client, after: str | None) -> list[str]:

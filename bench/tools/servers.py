@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import psutil
-
 from database import SCRATCH, Cluster
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -33,8 +32,11 @@ POOL = 10
 # (W1 costs ~114 points; the default refill of 2,000 points/s would cap W1 at ~17 req/s) and the
 # 2 s pool timeout (at c16 requests queue for one of the 10 connections, as they do in the other
 # servers' pools, which have no timeout). The cost analysis itself still runs on every request.
-SENTINAI_LIMITS = {"SENTINAI_COST_BUDGET": "1000000000", "SENTINAI_COST_RESTORE_RATE": "1000000000",
-                   "DB_POOL_TIMEOUT": "60"}
+SENTINAI_LIMITS = {
+    "SENTINAI_COST_BUDGET": "1000000000",
+    "SENTINAI_COST_RESTORE_RATE": "1000000000",
+    "DB_POOL_TIMEOUT": "60",
+}
 PORTS = {"sentinai": 5610, "postgraphile-v4": 5611, "baseline": 5612}
 
 
@@ -46,8 +48,10 @@ def install_postgraphile() -> Path:
     """`npm ci` the committed lock file into $SCRATCH/node-v4 (node_modules never lands in the repo)."""
     src, dst = BENCH / "postgraphile" / "v4", SCRATCH / "node-v4"
     dst.mkdir(parents=True, exist_ok=True)
-    fresh = not (dst / "node_modules").is_dir() or (dst / "package-lock.json").read_bytes() != (
-        src / "package-lock.json").read_bytes()
+    fresh = (
+        not (dst / "node_modules").is_dir()
+        or (dst / "package-lock.json").read_bytes() != (src / "package-lock.json").read_bytes()
+    )
     for f in ("package.json", "package-lock.json", "server.js"):
         shutil.copyfile(src / f, dst / f)
     if fresh:
@@ -59,8 +63,9 @@ def _spawn(name: str, cmd: list[str], env: dict[str, str], cwd: Path, tag: str) 
     PIDS.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{tag}.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     (PIDS / f"{tag}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -71,17 +76,38 @@ def start(name: str, cluster: Cluster, port: int | None = None, launcher: str = 
     tag = f"{name}-{port}"
     stop_tag(tag)
     if name == "sentinai":
-        env = {"DATABASE_URL": cluster.runtime_url.render_as_string(hide_password=False),
-               "MIGRATION_DATABASE_URL": cluster.owner_url.render_as_string(hide_password=False),
-               "DB_POOL_SIZE": str(POOL), "DB_MAX_OVERFLOW": "0", "SENTINAI_ENV": "production", **SENTINAI_LIMITS}
+        env = {
+            "DATABASE_URL": cluster.runtime_url.render_as_string(hide_password=False),
+            "MIGRATION_DATABASE_URL": cluster.owner_url.render_as_string(hide_password=False),
+            "DB_POOL_SIZE": str(POOL),
+            "DB_MAX_OVERFLOW": "0",
+            "SENTINAI_ENV": "production",
+            **SENTINAI_LIMITS,
+        }
         args = ["--host", "127.0.0.1", "--port", str(port)]
-        cmd = ([str(VENV_BIN / "sentinai"), "serve", *args] if launcher == "cli"
-               else [sys.executable, str(BENCH / "tools" / "serve_sentinai.py"), *args])
+        cmd = (
+            [str(VENV_BIN / "sentinai"), "serve", *args]
+            if launcher == "cli"
+            else [sys.executable, str(BENCH / "tools" / "serve_sentinai.py"), *args]
+        )
         pid = _spawn(name, cmd, env, PROJECT, tag)
         _wait(f"http://127.0.0.1:{port}/readyz", tag)
     elif name == "baseline":
-        cmd = [str(VENV_BIN / "uvicorn"), "baseline:app", "--app-dir", str(BENCH / "servers"), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+        cmd = [
+            str(VENV_BIN / "uvicorn"),
+            "baseline:app",
+            "--app-dir",
+            str(BENCH / "servers"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         pid = _spawn(name, cmd, {"BENCH_PG_URI": cluster.owner_dsn, "BENCH_POOL": str(POOL)}, PROJECT, tag)
         _wait_graphql(url(name, port), tag)
     elif name == "postgraphile-v4":
