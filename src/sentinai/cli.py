@@ -156,7 +156,12 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     await wait_for_database(runtime.engine, settings.db_connect_attempts)
     keys = await demo_keys(runtime.session_factory, settings.data_dir) if args.demo else {}
     config = uvicorn.Config(
-        create_app(runtime=runtime), host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10
+        create_app(runtime=runtime),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
     _announce(args, keys, time.perf_counter() - started)
@@ -175,6 +180,15 @@ def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) ->
     print(flush=True)
 
 
+def _loop_factory():
+    """uvloop when installed (uvicorn[standard] brings it): the server's I/O runs noticeably faster."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sentinai", description="SentinAI system of record and GraphQL API")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed demo tenants (once) and print their API keys")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
@@ -232,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         outcome = args.handler(settings, args)
         if asyncio.iscoroutine(outcome):
-            asyncio.run(outcome)
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(outcome)
     except (ConfigurationError, DatabaseUnavailableError, DomainError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,27 @@ from sentinai.schema.insights import ExceptionStatsGroup, ExceptionStatsKey
 OPEN_STATUSES = [status for status in ExceptionStatus if status != ExceptionStatus.RESOLVED]
 
 
+# GraphQL field of ExceptionStatsGroup -> the statistic the repository computes for it.
+METRIC_FIELDS = {
+    "openCount": "open_count",
+    "slaBreachedCount": "sla_breached_count",
+    "slaAtRiskCount": "sla_at_risk_count",
+    "meanTimeToResolve": "mean_seconds_to_resolve",
+    "p90TimeToResolve": "p90_seconds_to_resolve",
+    "totalAmount": "total_amount",
+}
+
+
+def _selected_names(selections) -> set[str]:
+    """Names of every field selected below these, through fragments too."""
+    names: set[str] = set()
+    for selection in selections:
+        if getattr(selection, "name", None):
+            names.add(selection.name)
+        names |= _selected_names(getattr(selection, "selections", []) or [])
+    return names
+
+
 @strawberry.type
 class InsightQueries:
     @strawberry.field(
@@ -76,7 +97,10 @@ class InsightQueries:
         dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
         uow, now = await info.context.reader(), info.context.now
         where = repository_filter(filter, now)
-        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now)
+        metrics = frozenset(
+            METRIC_FIELDS[name] for name in _selected_names(info.selected_fields) if name in METRIC_FIELDS
+        )
+        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now, metrics)
         return [
             ExceptionStatsGroup(
                 key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start),
