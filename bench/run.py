@@ -67,7 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--sentinai-launcher",
         choices=("quiet", "cli"),
         default="quiet",
-        help="quiet: tools/serve_sentinai.py (sentinai serve without access log); cli: .venv/bin/sentinai serve",
+        help="quiet: sentinai serve --log-level warning --no-access-log; cli: sentinai serve as is",
     )
     ap.add_argument("--reload", action="store_true", help="wipe and reload the cluster(s) of the scale(s)")
     ap.add_argument("--keep", action="store_true", help="leave PostgreSQL and the servers running")

@@ -2,7 +2,7 @@
 
 | system          | port | process                                                        | database login        |
 |-----------------|------|----------------------------------------------------------------|-----------------------|
-| sentinai        | 5610 | `sentinai serve` (tools/serve_sentinai.py: same, no access log) | sentinai_api (RLS)    |
+| sentinai        | 5610 | `sentinai serve --log-level warning --no-access-log` | sentinai_api (RLS)    |
 | postgraphile-v4 | 5611 | node postgraphile/v4/server.js (installed by `npm ci`)          | postgres (superuser)  |
 | baseline        | 5612 | uvicorn servers/baseline.py                                     | postgres (superuser)  |
 
@@ -88,7 +88,7 @@ def start(name: str, cluster: Cluster, port: int | None = None, launcher: str = 
         cmd = (
             [str(VENV_BIN / "sentinai"), "serve", *args]
             if launcher == "cli"
-            else [sys.executable, str(BENCH / "tools" / "serve_sentinai.py"), *args]
+            else [str(VENV_BIN / "sentinai"), "serve", *args, "--log-level", "warning", "--no-access-log"]
         )
         pid = _spawn(name, cmd, env, PROJECT, tag)
         _wait(f"http://127.0.0.1:{port}/readyz", tag)
