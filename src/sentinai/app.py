@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from sentinai.api_schema import build_schema
 from sentinai.auth import Authenticator
 from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
-from sentinai.db.migrations import current_revision, head_revision
+from sentinai.db.migrations import database_revision, head_revision
 from sentinai.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
 
 log = logging.getLogger(__name__)
@@ -50,9 +49,7 @@ async def readyz(request: Request) -> Response:
     """Ready when the database answers and its schema is at the head revision."""
     runtime: Runtime = request.app.state.runtime
     try:
-        async with runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT set_config('role', 'sentinai_auth', true)"))
-            revision = await current_revision(connection)
+        revision = await database_revision(runtime.engine)
     except Exception as error:  # any failure means "not ready"; the reason goes to the log only
         log.warning("readiness check failed: %s", type(error).__name__)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503, {"Retry-After": "2"})

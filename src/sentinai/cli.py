@@ -103,21 +103,12 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
 
 async def cmd_verify_history(settings: Settings, args: argparse.Namespace) -> None:
     """Recompute every tenant's hash chains as the schema owner; exit 1 if one is broken."""
-    from sqlalchemy import select
-
     settings = await _ready(settings)
     engine = create_engine(settings, settings.owner_url)
     broken = 0
     try:
         async with UnitOfWork(create_session_factory(engine), Scope.maintenance(), read_only=True) as uow:
-            heads = (
-                await uow.execute(
-                    select(models.HistoryChainHead.tenant_id, models.HistoryChainHead.chain).order_by(
-                        models.HistoryChainHead.tenant_id
-                    )
-                )
-            ).all()
-            for tenant_id, chain in heads:
+            for tenant_id, chain in await uow.history.chains():
                 if args.tenant is not None and tenant_id != args.tenant:
                     continue
                 report = await uow.history.verify(chain, scope=tenant_id)

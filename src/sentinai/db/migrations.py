@@ -46,6 +46,13 @@ async def current_revision(connection: AsyncConnection) -> str | None:
     return await connection.run_sync(read)
 
 
+async def database_revision(engine) -> str | None:
+    """The schema revision, read through the least-privileged role (for readiness checks)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT set_config('role', 'sentinai_auth', true)"))
+        return await current_revision(connection)
+
+
 async def upgrade_database(owner_url: URL, runtime_url: URL) -> None:
     """Migrate to head as the owner, then let the runtime login switch into the app roles.
 

@@ -7,13 +7,12 @@ attached to, so `sentinai serve`, `sentinai tenant create` and friends share one
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sentinai.config import Settings
 from sentinai.db.embedded import prepare_embedded_database, start_embedded_server
-from sentinai.db.migrations import current_revision, head_revision, upgrade_database
+from sentinai.db.migrations import database_revision, head_revision, upgrade_database
 
 
 async def resolve_database(settings: Settings) -> Settings:
@@ -34,9 +33,7 @@ async def is_at_head(settings: Settings) -> bool:
     assert settings.database_url is not None
     engine = create_async_engine(settings.database_url.render_as_string(hide_password=False), poolclass=NullPool)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT set_config('role', 'sentinai_auth', true)"))
-            return await current_revision(connection) == head_revision()
+        return await database_revision(engine) == head_revision()
     except Exception:  # no roles or no alembic_version yet: not migrated
         return False
     finally:

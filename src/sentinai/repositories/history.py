@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from sentinai.db.models import HistoryChainHead
 from sentinai.repositories.base import Repository
 
 CHAINS = {
@@ -53,6 +54,13 @@ SELECT (SELECT count(*) FROM checked) AS links,
 
 
 class HistoryRepository(Repository):
+    async def chains(self) -> list[tuple[str, str]]:
+        """Every (tenant, chain) that has links; '' is the platform's audit chain."""
+        statement = select(HistoryChainHead.tenant_id, HistoryChainHead.chain).order_by(
+            HistoryChainHead.tenant_id, HistoryChainHead.chain
+        )
+        return [(row.tenant_id, row.chain) for row in (await self.uow.execute(statement)).all()]
+
     async def verify(self, chain: str, scope: str | None = None) -> ChainReport:
         """Recompute every link of one chain (the unit of work's tenant, or `scope` for the owner)."""
         table, key, canonical = CHAINS[chain]
