@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -62,6 +63,15 @@ def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
         exception=ExceptionType.from_row(result.exception),
         replayed=result.replayed,
     )
+
+
+async def _timeline_change(
+    info: strawberry.Info, event_id: uuid.UUID | None, change: Callable[..., Awaitable[service.RecordedEvent]]
+) -> object:
+    """A workflow change, recorded as a timeline event. Its id is fixed before the first attempt,
+    so a retry after a lost connection replays the same event instead of adding another."""
+    actor, event_id = info.context.principal.actor, event_id or uuid.uuid4()
+    return await run_mutation(info, lambda uow: change(uow, actor, event_id), _recorded, idempotent=True)
 
 
 @strawberry.type
@@ -155,50 +165,42 @@ class ExceptionMutations:
     async def assign_exception(
         self, info: strawberry.Info, input: Input[AssignExceptionInput]
     ) -> ExceptionChangeResult:
-        actor = info.context.principal.actor
-        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
-        return await run_mutation(
+        return await _timeline_change(
             info,
-            lambda uow: workflow.assign_exception(uow, actor, input.exception_id, input.owner, event_id),
-            _recorded,
-            idempotent=True,
+            input.event_id,
+            lambda uow, actor, event_id: workflow.assign_exception(
+                uow, actor, input.exception_id, input.owner, event_id
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
     async def transition_exception(
         self, info: strawberry.Info, input: Input[TransitionExceptionInput]
     ) -> ExceptionChangeResult:
-        actor = info.context.principal.actor
-        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
-        return await run_mutation(
+        return await _timeline_change(
             info,
-            lambda uow: workflow.transition_exception(
+            input.event_id,
+            lambda uow, actor, event_id: workflow.transition_exception(
                 uow, actor, input.exception_id, input.status, input.reason, event_id
             ),
-            _recorded,
-            idempotent=True,
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
     async def attach_playbook(self, info: strawberry.Info, input: Input[AttachPlaybookInput]) -> ExceptionChangeResult:
-        actor = info.context.principal.actor
-        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
-        return await run_mutation(
+        return await _timeline_change(
             info,
-            lambda uow: workflow.attach_playbook(uow, actor, input.exception_id, input.playbook_id, event_id),
-            _recorded,
-            idempotent=True,
+            input.event_id,
+            lambda uow, actor, event_id: workflow.attach_playbook(
+                uow, actor, input.exception_id, input.playbook_id, event_id
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
     async def advance_playbook_step(
         self, info: strawberry.Info, input: Input[AdvancePlaybookStepInput]
     ) -> ExceptionChangeResult:
-        actor = info.context.principal.actor
-        event_id = input.event_id or uuid.uuid4()  # fixed before any retry: a retry replays
-        return await run_mutation(
+        return await _timeline_change(
             info,
-            lambda uow: workflow.advance_playbook_step(uow, actor, input.exception_id, event_id),
-            _recorded,
-            idempotent=True,
+            input.event_id,
+            lambda uow, actor, event_id: workflow.advance_playbook_step(uow, actor, input.exception_id, event_id),
         )
