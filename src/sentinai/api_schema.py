@@ -14,8 +14,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from sentinai.config import Settings
-from sentinai.extensions import CloseReads, MaskUnexpectedErrors
+from sentinai.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors
 from sentinai.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
+from sentinai.resolvers.documents import Planner
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
 from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
@@ -54,12 +55,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     extensions += [lambda: QueryCostLimiter(budgets, memo), MaskUnexpectedErrors, CloseReads]
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(relay_max_results=100, disable_field_suggestions=not settings.introspection),
         extensions=extensions,
     )
+    if settings.document_reads:
+        planner = Planner(built)
+        built.extensions = (*built.extensions, lambda: DocumentReads(planner))
+    return built
 
 
 schema = build_schema()

@@ -91,6 +91,8 @@ class Settings:
     cost_restore_rate: float = 2_000.0
     max_concurrent_requests: int = 64
     request_deadline_seconds: float = 10.0
+    document_reads: bool = True
+    """Answer plannable read operations with one SQL statement (`resolvers.documents`)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -128,6 +130,7 @@ class Settings:
             cost_restore_rate=_float(env, "SENTINAI_COST_RESTORE_RATE", 2_000.0),
             max_concurrent_requests=_int(env, "SENTINAI_MAX_CONCURRENT_REQUESTS", 64, minimum=1),
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
+            document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

@@ -18,6 +18,7 @@ from sentinai.config import Settings
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import AuthenticationError, ForbiddenError
+from sentinai.resolvers.documents import RenderedField
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -27,6 +28,10 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="sentinai"'}
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -50,6 +55,19 @@ class SentinaiGraphQL(GraphQL):
             forget_credentials=runtime.authenticator.forget,
             now=runtime.clock(),
         )
+
+    def encode_json(self, data: object) -> str:
+        """JSON that PostgreSQL rendered for a root field goes into the response as it is."""
+        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+            return _dumps(data)
+        if not any(isinstance(value, RenderedField) for value in data["data"].values()):
+            return _dumps(data)
+        fields = ",".join(
+            f"{_dumps(key)}:{value.json if isinstance(value, RenderedField) else _dumps(value)}"
+            for key, value in data["data"].items()
+        )
+        rest = "".join(f",{_dumps(key)}:{_dumps(value)}" for key, value in data.items() if key != "data")
+        return f'{{"data":{{{fields}}}{rest}}}'
 
     def decode_json(self, data: str | bytes) -> object:
         decoded = json.loads(data)

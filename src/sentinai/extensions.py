@@ -1,4 +1,5 @@
-"""Schema extensions: close the request's reads, and mask unexpected errors."""
+"""Schema extensions: answer plannable reads in one statement, close the request's reads, and
+mask unexpected errors."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
+from graphql import ExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
+from sentinai.repositories.documents import Document
+from sentinai.resolvers.documents import Planner, RenderedField
 
 log = logging.getLogger("sentinai.errors")
 
@@ -23,6 +28,37 @@ class CloseReads(SchemaExtension):
         context = self.execution_context.context
         if hasattr(context, "close"):
             await context.close()
+
+
+class DocumentReads(SchemaExtension):
+    """Answers a read operation with one SQL statement when `Planner` can plan all of it;
+    otherwise graphql-core resolves it field by field."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if isinstance(context, Context) and execution.graphql_document is not None:
+            documents = self.planner.plan(
+                execution.graphql_document, execution.variables, execution.operation_name, context
+            )
+            if documents:
+                execution.result = await self._render(documents, context)
+        yield
+
+    @staticmethod
+    async def _render(documents: dict[str, Document], context: Context) -> ExecutionResult | None:
+        try:
+            texts = await (await context.reader()).documents.render(list(documents.values()))
+        except DomainError:
+            # E.g. a cursor from another list: leave it to the resolvers, which word the error.
+            await context.close()
+            return None
+        except Exception as error:  # masked (or a 503) by MaskUnexpectedErrors, like a resolver's
+            return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+        return ExecutionResult(data={key: RenderedField(text) for key, text in zip(documents, texts)})
 
 
 def _is_expected(error: GraphQLError) -> bool:

@@ -62,12 +62,14 @@ async def test_an_oversized_body_is_refused_before_parsing(gql, api_a):
 
 
 async def test_unexpected_errors_are_masked_with_an_error_id(gql, api_a, monkeypatch, caplog):
+    from sentinai.repositories.documents import DocumentRepository
     from sentinai.repositories.exceptions import ExceptionRepository
 
     async def broken(self, *args, **kwargs):
         raise RuntimeError("password=hunter2 host=db.internal relation exception")
 
-    monkeypatch.setattr(ExceptionRepository, "list", broken)
+    monkeypatch.setattr(ExceptionRepository, "list", broken)  # the field-by-field path
+    monkeypatch.setattr(DocumentRepository, "render", broken)  # the one-statement path
     errors = await gql.errors("{ exceptions { totalCount } }", key=api_a.viewer)
     assert "hunter2" not in str(errors) and "db.internal" not in str(errors)
     error_id = errors[0]["extensions"]["errorId"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, case, cast, func, literal_column, tuple_
 
 from sentinai.errors import ValidationError
 
@@ -44,6 +44,16 @@ def _bigint(value: object) -> int:
     if not isinstance(value, int) or not -(2**63) <= value < 2**63:
         raise ValueError("cursor integers fit in 64 bits")
     return value
+
+
+def iso_timestamp_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """`datetime.isoformat()` of a UTC timestamp, in SQL: microseconds only when not zero
+    (PostgreSQL's own JSON rendering drops trailing zeros, Python's keeps all six digits)."""
+    utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
+    seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+    fraction = func.to_char(utc, literal_column("'.US'"))
+    whole = func.date_trunc(literal_column("'second'"), utc) == utc
+    return seconds + case((whole, literal_column("''", Text)), else_=fraction) + literal_column("'+00:00'", Text)
 
 
 DATETIME: Codec = (lambda value: value.isoformat(), _aware)
@@ -88,6 +98,26 @@ class KeysetOrder:
             statement = statement.where(row_key < bound if self.descending else row_key > bound)
         ordering = [column.desc() if self.descending else column.asc() for column in columns]
         return statement.order_by(*ordering).limit(limit + 1)
+
+    def row_number(self) -> ColumnElement[int]:
+        """Each row's position in this ordering, from 1 (for pages that PostgreSQL renders)."""
+        columns = [key.column for key in self.keys]
+        return func.row_number().over(
+            order_by=[column.desc() if self.descending else column.asc() for column in columns]
+        )
+
+    def cursor_sql(self) -> ColumnElement[str]:
+        """`encode` in SQL. The text is the same as `encode`'s for ASCII values; either way it
+        decodes to the same position (Python escapes other characters, PostgreSQL keeps them)."""
+        text = literal_column("'[" + json.dumps(self.name) + "'", Text)
+        for key in self.keys:
+            value = iso_timestamp_sql(key.column) if key.codec is DATETIME else key.column
+            text = text + literal_column("','", Text) + cast(func.to_json(value), Text)
+        raw = func.convert_to(text + literal_column("']'", Text), literal_column("'UTF8'"))
+        base64 = func.encode(raw, literal_column("'base64'"))
+        return func.rtrim(
+            func.translate(base64, literal_column("E'+/\\n'"), literal_column("'-_'")), literal_column("'='")
+        )
 
     def page(self, rows: Sequence[T], limit: int) -> Page[T]:
         items = list(rows[:limit])

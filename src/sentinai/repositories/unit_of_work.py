@@ -21,6 +21,7 @@ from sentinai.db import models
 from sentinai.db.session import Scope, enter_scope
 from sentinai.repositories.api_keys import ApiKeyRepository
 from sentinai.repositories.audit import AuditLogRepository
+from sentinai.repositories.documents import DocumentRepository
 from sentinai.repositories.events import ExceptionEventRepository
 from sentinai.repositories.exceptions import ExceptionRepository
 from sentinai.repositories.history import HistoryRepository
@@ -161,6 +162,10 @@ class UnitOfWork:
     @cached_property
     def insights(self) -> InsightRepository:
         return InsightRepository(self)
+
+    @cached_property
+    def documents(self) -> DocumentRepository:
+        return DocumentRepository(self)
 
     @cached_property
     def history(self) -> HistoryRepository:

@@ -1,0 +1,412 @@
+"""Read documents built by PostgreSQL: one statement renders a whole nested selection as JSON.
+
+The GraphQL layer describes what a client selected as *shapes* (objects, lists, pages and
+the fields in each); this module turns the shapes into one SELECT of nested correlated
+subqueries (`json_build_object`, `json_agg`) and returns the JSON text PostgreSQL built.
+No Python object is made per row, so a page of 50 exceptions with their timelines and
+playbooks costs one round trip and one string, like PostGraphile.
+
+The contract is the resolver path's, value for value: the same filters, keyset orderings
+and cursors (`pagination.KeysetOrder.cursor_sql` is `encode`'s SQL twin), global ids,
+enum names, decimals as strings, and timestamps as `datetime.isoformat()` writes them in UTC.
+A test answers the same documents both ways and compares them value by value.
+Tenant scope is structural as everywhere else: every table is filtered by the unit of
+work's tenant, and row-level security still applies underneath.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    Text,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+
+from sentinai.db import models
+from sentinai.repositories.base import Repository
+from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST, EventFilter
+from sentinai.repositories.exceptions import ORDERS, ExceptionFilter
+from sentinai.repositories.pagination import KeysetOrder, iso_timestamp_sql
+
+# ---------------------------------------------------------------- the shape vocabulary
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed string, such as `__typename`."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A value of the row itself, by the name the row's kind gives it (see `ATTRIBUTES`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Related:
+    """A to-one relation (an object or null) or a to-many one (a list), by name (see `RELATIONS`)."""
+
+    name: str
+    shape: ObjectShape
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """Which page of an exception's timeline: the arguments of `Exception.events`."""
+
+    first: int
+    after: str | None = None
+    where: EventFilter = EventFilter()
+    newest_first: bool = False
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A page of a to-many relation, rendered as a Relay connection."""
+
+    name: str
+    page: EventPage
+    shape: PageShape
+
+
+Field: TypeAlias = Constant | Attribute | Related | Paged
+
+
+@dataclass(frozen=True)
+class ObjectShape:
+    kind: str
+    fields: tuple[tuple[str, Field], ...]
+
+
+@dataclass(frozen=True)
+class Nodes:
+    shape: ObjectShape
+
+
+@dataclass(frozen=True)
+class Edges:
+    fields: tuple[tuple[str, Constant | Nodes | str], ...]
+    """Per key: a constant, the node (`Nodes`), or "cursor"."""
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    fields: tuple[tuple[str, Constant | str], ...]
+    """Per key: a constant, or one of hasNextPage, hasPreviousPage, startCursor, endCursor."""
+
+
+@dataclass(frozen=True)
+class TotalCount:
+    pass
+
+
+PageField: TypeAlias = Constant | Nodes | Edges | PageInfo | TotalCount
+
+
+@dataclass(frozen=True)
+class PageShape:
+    fields: tuple[tuple[str, PageField], ...]
+
+
+@dataclass(frozen=True)
+class OneException:
+    """`exception(exceptionId:)`: the object, or null."""
+
+    exception_id: str
+    shape: ObjectShape
+
+
+@dataclass(frozen=True)
+class ExceptionList:
+    """`exceptions(filter:, orderBy:, first:, after:)`: a connection."""
+
+    where: ExceptionFilter
+    order: str
+    first: int
+    after: str | None
+    shape: PageShape
+
+
+Document: TypeAlias = OneException | ExceptionList
+
+
+# ---------------------------------------------------------------- values of each kind of row
+
+E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
+P, S, T = models.Playbook.__table__, models.PlaybookStep.__table__, models.ToolDefinition.__table__
+Columns = Any  # a table or subquery's `.c`
+Value = Callable[[Columns], ColumnElement[Any]]
+
+
+def _sql_string(value: str) -> ColumnElement[str]:
+    return literal_column("'" + value.replace("'", "''") + "'", Text)
+
+
+def _global_id(type_name: str, key: Callable[[Columns], ColumnElement[Any]]) -> Value:
+    """Relay's id: base64 of `Type:key` (PostgreSQL wraps base64 at 76 characters; unwrap it)."""
+
+    def render(c: Columns) -> ColumnElement[str]:
+        raw = func.convert_to(_sql_string(type_name + ":") + cast(key(c), Text), _sql_string("UTF8"))
+        return func.replace(func.encode(raw, _sql_string("base64")), literal_column("E'\\n'"), _sql_string(""))
+
+    return render
+
+
+def _column(name: str) -> Value:
+    return lambda c: c[name]
+
+
+def _timestamp(name: str) -> Value:
+    return lambda c: iso_timestamp_sql(c[name])
+
+
+def _enum_name(name: str) -> Value:
+    """GraphQL enums are the stored lower-case values in upper case (checked in `schema.enums`)."""
+    return lambda c: func.upper(cast(c[name], Text))
+
+
+def _as_text(name: str) -> Value:
+    """Decimals travel as strings, as Strawberry's Decimal scalar sends them."""
+    return lambda c: cast(c[name], Text)
+
+
+def _secret_names(c: Columns) -> ColumnElement[Any]:
+    """The names of a tool's stored secrets, sorted by code point as Python's `sorted` does."""
+    name = func.jsonb_object_keys(c.secret_config).table_valued("name").render_derived("secret")
+    ordered = aggregate_order_by(name.c.name, name.c.name.collate("C"))
+    return select(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json"))).scalar_subquery()
+
+
+def _plain(*names: str) -> dict[str, Value]:
+    return {name: _column(name) for name in names}
+
+
+ATTRIBUTES: dict[str, dict[str, Value]] = {
+    "exception": {
+        "id": _global_id("Exception", lambda c: c.exception_id),
+        **_plain("exception_id", "domain", "type", "source_system", "entity", "owner", "summary", "attributes"),
+        **_plain("enriched_context", "rca_hypothesis", "domain_pack_version", "policy_pack_version"),
+        **{name: _timestamp(name) for name in ("sla_deadline", "resolved_at", "created_at", "updated_at")},
+        "severity": _enum_name("severity"),
+        "status": _enum_name("status"),
+        "amount": _as_text("amount"),
+        "current_step_order": _column("current_step"),
+    },
+    "event": {
+        "id": _global_id("ExceptionEvent", lambda c: c.event_id),
+        **_plain("event_id", "exception_id", "event_type", "actor_id", "payload", "state_change"),
+        "actor_type": _enum_name("actor_type"),
+        "created_at": _timestamp("created_at"),
+    },
+    "playbook": {
+        "id": _global_id("Playbook", lambda c: c.playbook_id),
+        **_plain("playbook_id", "name", "version", "description", "conditions"),
+        "created_at": _timestamp("created_at"),
+    },
+    "step": {
+        "id": _global_id("PlaybookStep", lambda c: c.step_id),
+        **_plain("step_id", "playbook_id", "step_order", "name", "action_type", "params"),
+    },
+    "tool": {
+        "id": _global_id("Tool", lambda c: c.tool_id),
+        **_plain("tool_id", "name", "description", "config"),
+        "type": _enum_name("type"),
+        "secret_keys": _secret_names,
+        "is_global": lambda c: c.tenant_id.is_(None),
+        "created_at": _timestamp("created_at"),
+    },
+}
+
+
+# ---------------------------------------------------------------- the statement
+
+
+_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+MAX_KEYS_PER_OBJECT = 50  # json_build_object takes at most 100 arguments
+
+
+def _json_object(pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+    """Keys are response keys (GraphQL names by the grammar), so they are safe to inline."""
+    if len(pairs) > MAX_KEYS_PER_OBJECT:
+        raise ValueError(f"an object of more than {MAX_KEYS_PER_OBJECT} keys cannot be rendered in one call")
+    arguments: list[ColumnElement[Any]] = []
+    for key, value in pairs:
+        if not _GRAPHQL_NAME.match(key):
+            raise ValueError(f"{key!r} is not a GraphQL name")
+        arguments += [_sql_string(key), value]
+    return func.json_build_object(*arguments)
+
+
+def _outer(c: Columns) -> FromClause:
+    """The row source a nested subquery refers to. Correlation is explicit: SQLAlchemy does not
+    correlate through the LATERAL page that sits between a page's rows and their relations."""
+    return next(iter(c)).table
+
+
+class DocumentRepository(Repository):
+    """Renders shapes over the tenant's rows. Every method returns JSON text, or None."""
+
+    async def render(self, documents: Sequence[Document]) -> list[str]:
+        """Every document in one statement: JSON text each, "null" for an exception not found."""
+        columns = [cast(self._document(document), Text).label(f"document_{n}") for n, document in enumerate(documents)]
+        row = (await self.uow.execute(select(*columns))).one()
+        return [text if text is not None else "null" for text in row]
+
+    def _document(self, document: Document) -> ColumnElement[Any]:
+        if isinstance(document, OneException):
+            where = (E.c.tenant_id == self.tenant_id, E.c.exception_id == document.exception_id)
+            return select(self._object(document.shape, E.c)).where(*where).scalar_subquery()
+        keyset, where = ORDERS[document.order], document.where
+        rows = where.apply(self.tenant_id, select(E).where(E.c.tenant_id == self.tenant_id))
+        counted = select(func.count()).select_from(E).where(E.c.tenant_id == self.tenant_id)
+        total = where.apply(self.tenant_id, counted).scalar_subquery()
+        return self._page(keyset, rows, document.first, document.after, document.shape, total)
+
+    def _object(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        return _json_object([(key, self._field(shape.kind, field, c)) for key, field in shape.fields])
+
+    def _field(self, kind: str, field: Field, c: Columns) -> ColumnElement[Any]:
+        if isinstance(field, Constant):
+            return _sql_string(field.value)
+        if isinstance(field, Attribute):
+            return ATTRIBUTES[kind][field.name](c)
+        if isinstance(field, Related):
+            return RELATIONS[(kind, field.name)](self, field.shape, c)
+        return self._events(field, c)
+
+    # -- relations
+
+    def _current_playbook(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        return (
+            select(self._object(shape, P.c))
+            .where(P.c.tenant_id == self.tenant_id, P.c.playbook_id == c.current_playbook_id)
+            .correlate(_outer(c))
+            .scalar_subquery()
+        )
+
+    def _current_step(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        return (
+            select(self._object(shape, S.c))
+            .where(S.c.tenant_id == self.tenant_id, S.c.playbook_id == c.current_playbook_id)
+            .where(S.c.step_order == c.current_step)
+            .correlate(_outer(c))
+            .scalar_subquery()
+        )
+
+    def _steps(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        steps = aggregate_order_by(self._object(shape, S.c), S.c.step_order)
+        return (
+            select(func.coalesce(func.json_agg(steps), literal_column("'[]'::json")))
+            .where(S.c.tenant_id == self.tenant_id, S.c.playbook_id == c.playbook_id)
+            .correlate(_outer(c))
+            .scalar_subquery()
+        )
+
+    def _tool(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        visible = or_(T.c.tenant_id == self.tenant_id, T.c.tenant_id.is_(None))  # the tenant's, and global ones
+        return (
+            select(self._object(shape, T.c))
+            .where(visible, T.c.tool_id == c.tool_id)
+            .correlate(_outer(c))
+            .scalar_subquery()
+        )
+
+    def _events(self, field: Paged, c: Columns) -> ColumnElement[Any]:
+        page = field.page
+        keyset = NEWEST_FIRST if page.newest_first else CHRONOLOGICAL
+        of_the_exception = (V.c.tenant_id == self.tenant_id, V.c.exception_id == c.exception_id)
+        scoped = select(V).where(*of_the_exception).correlate(_outer(c))
+        counted = select(func.count()).select_from(V).where(*of_the_exception).correlate(_outer(c))
+        return self._page(
+            keyset,
+            page.where.apply(scoped),
+            page.first,
+            page.after,
+            field.shape,
+            page.where.apply(counted).scalar_subquery(),
+        )
+
+    # -- pages
+
+    def _page(
+        self,
+        keyset: KeysetOrder,
+        rows: Select[Any],
+        first: int,
+        after: str | None,
+        shape: PageShape,
+        total: ColumnElement[Any],
+    ) -> ColumnElement[Any]:
+        """A Relay connection over `first` rows after `after`, numbered in the keyset's order.
+
+        One row more than asked for is read, so `hasNextPage` needs no second query.
+        """
+        numbered = rows.add_columns(keyset.row_number().label("position"), keyset.cursor_sql().label("cursor"))
+        page = keyset.apply(numbered, after, first).lateral()
+        on_page = page.c.position <= first
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        for key, field in shape.fields:
+            if isinstance(field, Constant):
+                pairs.append((key, _sql_string(field.value)))
+            elif isinstance(field, Nodes):
+                nodes = func.json_agg(aggregate_order_by(self._object(field.shape, page.c), page.c.position))
+                pairs.append((key, func.coalesce(nodes.filter(on_page), literal_column("'[]'::json"))))
+            elif isinstance(field, Edges):
+                edge = _json_object([(name, self._edge_value(part, page.c)) for name, part in field.fields])
+                edges = func.json_agg(aggregate_order_by(edge, page.c.position)).filter(on_page)
+                pairs.append((key, func.coalesce(edges, literal_column("'[]'::json"))))
+            elif isinstance(field, PageInfo):
+                values = [(name, self._page_info(part, page.c, first, after, on_page)) for name, part in field.fields]
+                pairs.append((key, _json_object(values)))
+            else:
+                pairs.append((key, total))
+        return select(_json_object(pairs)).select_from(page).scalar_subquery()
+
+    def _edge_value(self, part: Constant | Nodes | str, c: Columns) -> ColumnElement[Any]:
+        if isinstance(part, Constant):
+            return _sql_string(part.value)
+        if isinstance(part, Nodes):
+            return self._object(part.shape, c)
+        return c.cursor
+
+    @staticmethod
+    def _page_info(
+        part: Constant | str, c: Columns, first: int, after: str | None, on_page: ColumnElement[bool]
+    ) -> ColumnElement[Any]:
+        if isinstance(part, Constant):
+            return _sql_string(part.value)
+        if part == "hasNextPage":
+            return func.count() > first
+        if part == "hasPreviousPage":
+            return true() if after is not None else false()
+        ascending = c.position.desc() if part == "endCursor" else c.position.asc()
+        cursors = func.array_agg(aggregate_order_by(c.cursor, ascending)).filter(on_page)
+        return type_coerce(cursors, ARRAY(Text))[1]
+
+
+Relation = Callable[[DocumentRepository, ObjectShape, Columns], ColumnElement[Any]]
+RELATIONS: dict[tuple[str, str], Relation] = {
+    ("exception", "current_playbook"): DocumentRepository._current_playbook,
+    ("exception", "current_step"): DocumentRepository._current_step,
+    ("playbook", "steps"): DocumentRepository._steps,
+    ("step", "tool"): DocumentRepository._tool,
+}
+"""What each kind of row can nest, by name; `Exception.events` is the one page (`Paged`)."""

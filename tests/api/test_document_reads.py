@@ -1,0 +1,256 @@
+"""Reads answered by one SQL statement (`resolvers.documents`) say exactly what the resolvers say.
+
+Every document below is sent to two apps over the same database: the normal one, which
+plans it into one statement, and one with `document_reads` off, which resolves it field by
+field. The answers must be equal value for value, and the planned one must cost one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from sentinai.db import models
+from sentinai.repositories.playbooks import NewStep
+from tests.api.helpers import record
+from tests.conftest import ADMIN_TOKEN
+from tests.factories import at
+from tests.graphql_client import GraphQLClient
+
+pytestmark = pytest.mark.asyncio
+
+W1 = """
+query W1 {
+  exceptions(filter: {status: [OPEN]}, first: 50) {
+    nodes {
+      id exceptionId domain type severity status sourceSystem entity amount slaDeadline owner
+      stepOrder: currentStepOrder createdAt updatedAt summary attributes enrichedContext rcaHypothesis
+      resolvedAt domainPackVersion policyPackVersion
+      events(first: 10, order: NEWEST_FIRST) {
+        nodes { id eventId exceptionId eventType actorType actorId payload stateChange createdAt }
+      }
+      playbook: currentPlaybook {
+        id playbookId name version description conditions createdAt
+        steps { id stepId playbookId stepOrder name actionType params
+                tool { id toolId name type description config secretKeys isGlobal createdAt } }
+      }
+      currentStep { name stepOrder }
+    }
+  }
+}"""
+
+DETAIL = """
+query Detail($exceptionId: String!, $withPlaybook: Boolean!) {
+  exception(exceptionId: $exceptionId) {
+    __typename exceptionId status amount
+    ...Timeline
+    currentPlaybook @include(if: $withPlaybook) { name steps { __typename stepOrder } }
+    currentPlaybook @skip(if: $withPlaybook) { version }
+  }
+  missing: exception(exceptionId: "NO-SUCH-EXCEPTION") { exceptionId }
+}
+fragment Timeline on Exception {
+  events(first: 100) {
+    __typename totalCount
+    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+    edges { __typename cursor node { __typename eventType payload } }
+  }
+}"""
+
+PAGED = """
+query Paged($filter: ExceptionFilter, $order: ExceptionOrder!, $first: Int, $after: String) {
+  exceptions(filter: $filter, orderBy: $order, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { exceptionId severity slaDeadline createdAt } }
+    again: nodes { exceptionId }
+  }
+}"""
+
+TIMELINE = """
+query Timeline($exceptionId: String!, $types: [String!], $actor: ActorType, $after: String) {
+  exception(exceptionId: $exceptionId) {
+    all: events(first: 3) { totalCount pageInfo { endCursor hasNextPage } nodes { eventType } }
+    later: events(first: 3, after: $after) { pageInfo { hasPreviousPage } nodes { eventType } }
+    filtered: events(eventTypes: $types, actorType: $actor, order: NEWEST_FIRST) { totalCount nodes { eventType } }
+    none: events(first: 0) { totalCount pageInfo { hasNextPage startCursor } nodes { eventId } }
+  }
+}"""
+
+
+@pytest_asyncio.fixture(scope="session")
+async def resolvers_only(runtime):
+    """An app over the same database and clock that resolves every field in Python."""
+    from sentinai.app import Runtime, create_app
+
+    settings = replace(runtime.settings, document_reads=False)
+    twin = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
+    transport = httpx.ASGITransport(app=create_app(runtime=twin))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sentinai.test") as http:
+        yield GraphQLClient(http, ADMIN_TOKEN)
+
+
+async def _world(factory, gql, tenant) -> None:
+    """Exceptions with and without amounts, deadlines, owners and playbooks; timelines by
+    several actors; a playbook whose steps call the tenant's tool, a global one and none."""
+    async with factory.uow() as platform:
+        shared = await platform.tools.register(
+            f"pager-{tenant.tenant_id}",
+            models.ToolType.EMAIL,
+            {"to": "ops"},
+            {"token": "x", "api_key": "y"},
+            "Pages",
+            global_tool=True,
+        )
+        await platform.commit()
+    async with factory.uow(tenant.tenant_id) as uow:
+        own = await uow.tools.register("settle-api", models.ToolType.REST, {"url": "https://x"}, {}, None)
+        steps = [NewStep("call", "call_tool", {"n": 1}, own.tool_id), NewStep("page", "notify", {}, shared.tool_id)]
+        playbook = await uow.playbooks.create("settle", [*steps, NewStep("close", "escalate", {"why": "é"})])
+        await uow.commit()
+    base = at("2026-03-01T09:00:00+00:00")
+    for n in range(12):
+        await factory.exception(
+            tenant.tenant_id,
+            f"DOC-{n:02d}",
+            severity=list(models.Severity)[n % 4],
+            amount=None if n % 3 == 0 else f"{n}00.5",
+            sla_deadline=None if n % 4 == 0 else base + timedelta(hours=n),
+            summary=None if n == 5 else f"summary {n}",
+        )
+        await factory.events(tenant.tenant_id, f"DOC-{n:02d}", n % 5)
+    await record(gql, tenant.agent, "DOC-01", "TriageCompleted", {"severity": "HIGH"}, {"status": "ANALYZING"})
+    await record(gql, tenant.agent, "DOC-02", "CommentAdded", {"text": "attach"}, {"playbookId": playbook.playbook_id})
+    await record(gql, tenant.operator, "DOC-02", "CommentAdded", {"text": "next"}, {"currentStep": 2, "owner": "ana"})
+    await record(gql, tenant.agent, "DOC-03", "CommentAdded", {"n": 1.5, "nested": {"list": [1, None]}})
+
+
+async def _same_answer(gql, resolvers_only, count_statements, document, variables, key) -> dict:
+    with count_statements:
+        planned = await gql.post(document, variables, key=key)
+    resolved = await resolvers_only.post(document, variables, key=key)
+    # The apps keep separate cost budgets, so only `extensions.cost.throttleStatus` may differ.
+    answers = (planned.get("data"), planned.get("errors")), (resolved.get("data"), resolved.get("errors"))
+    assert answers[0] == answers[1], _first_difference(*answers)
+    assert "errors" not in planned, planned
+    # Besides the document: the scope's set_config, and the key lookup (uncached in tests) with its own.
+    documents = [s for s in count_statements.statements if "json_build_object" in s]
+    assert len(documents) == 1 and count_statements.count <= 4, count_statements.statements
+    return planned["data"]
+
+
+def _first_difference(planned, resolved, path="") -> str:
+    if isinstance(planned, dict) and isinstance(resolved, dict) and list(planned) == list(resolved):
+        return next(
+            _first_difference(planned[k], resolved[k], f"{path}.{k}") for k in planned if planned[k] != resolved[k]
+        )
+    if isinstance(planned, (list, tuple)) and isinstance(resolved, (list, tuple)) and len(planned) == len(resolved):
+        pairs = enumerate(zip(planned, resolved))
+        return next(_first_difference(a, b, f"{path}[{i}]") for i, (a, b) in pairs if a != b)
+    return f"at {path or 'the top'}: planned {planned!r}, resolved {resolved!r}"
+
+
+async def test_the_list_with_timelines_playbooks_steps_and_tools_is_the_resolvers_answer_in_one_statement(
+    factory, gql, resolvers_only, api_a, api_b, count_statements
+):
+    await _world(factory, gql, api_a)
+    await _world(factory, gql, api_b)
+    data = await _same_answer(gql, resolvers_only, count_statements, W1, {}, api_a.viewer)
+    nodes = data["exceptions"]["nodes"]
+    assert {node["exceptionId"] for node in nodes} == {f"DOC-{n:02d}" for n in range(12) if n != 1}
+    attached = next(node for node in nodes if node["exceptionId"] == "DOC-02")
+    assert [step["tool"] and step["tool"]["isGlobal"] for step in attached["playbook"]["steps"]] == [False, True, None]
+    assert attached["playbook"]["steps"][1]["tool"]["secretKeys"] == ["api_key", "token"]
+    assert attached["currentStep"]["stepOrder"] == 2
+
+
+async def test_details_fragments_directives_aliases_and_typenames_match(
+    factory, gql, resolvers_only, api_a, count_statements
+):
+    await _world(factory, gql, api_a)
+    for exception_id in ("DOC-02", "DOC-03", "DOC-00"):
+        for with_playbook in (True, False):
+            variables = {"exceptionId": exception_id, "withPlaybook": with_playbook}
+            data = await _same_answer(gql, resolvers_only, count_statements, DETAIL, variables, api_a.viewer)
+            assert data["missing"] is None
+
+
+async def test_every_ordering_filter_and_page_matches_and_cursors_carry_over(
+    factory, gql, resolvers_only, api_a, api_b, clock, count_statements
+):
+    await _world(factory, gql, api_a)
+    await _world(factory, gql, api_b)
+    clock.frozen = at("2026-03-01T12:30:00+00:00")
+    filters = [
+        None,
+        {"severity": ["HIGH", "CRITICAL"]},
+        {"status": ["OPEN", "ANALYZING"], "domain": "Finance", "entity": "CPTY-001"},
+        {"createdFrom": "2020-01-01T00:00:00Z", "slaState": ["AT_RISK", "BREACHED"]},
+        {"owner": "ana"},
+        {"type": "NoSuchType"},
+    ]
+    for order in ("NEWEST", "OLDEST", "SLA_DEADLINE", "SEVERITY"):
+        for where in filters:
+            after = None
+            for _ in range(3):  # walk pages of 5 with the planned path's cursors
+                variables = {"filter": where, "order": order, "first": 5, "after": after}
+                page = await _same_answer(gql, resolvers_only, count_statements, PAGED, variables, api_a.viewer)
+                after = page["exceptions"]["pageInfo"]["endCursor"]
+                if not page["exceptions"]["pageInfo"]["hasNextPage"]:
+                    break
+
+
+async def test_timeline_pages_filters_and_empty_pages_match(factory, gql, resolvers_only, api_a, count_statements):
+    await _world(factory, gql, api_a)
+    first = await resolvers_only.post(TIMELINE, {"exceptionId": "DOC-04"}, key=api_a.viewer)
+    after = first["data"]["exception"]["all"]["pageInfo"]["endCursor"]
+    for variables in (
+        {"exceptionId": "DOC-04", "after": after},
+        {"exceptionId": "DOC-01", "types": ["TriageCompleted", "CommentAdded"], "actor": "AGENT", "after": after},
+        {"exceptionId": "DOC-02", "actor": "USER"},
+    ):
+        await _same_answer(gql, resolvers_only, count_statements, TIMELINE, variables, api_a.viewer)
+
+
+async def test_arguments_the_resolvers_refuse_get_the_resolvers_errors(factory, gql, resolvers_only, api_a):
+    await factory.exception(api_a.tenant_id, "X")
+    refused = [
+        ("{ exceptions(first: 101) { nodes { exceptionId } } }", {}),
+        ('{ exceptions(after: "bm90LWEtY3Vyc29y") { nodes { exceptionId } } }', {}),
+        ('{ exception(exceptionId: "X") { events(after: "bm9wZQ") { totalCount } } }', {}),
+        ('{ exceptions(filter: {createdFrom: "2026-01-01T00:00:00"}) { totalCount } }', {}),
+    ]
+    for document, variables in refused:
+        planned = await gql.post(document, variables, key=api_a.viewer)
+        resolved = await resolvers_only.post(document, variables, key=api_a.viewer)
+        assert (planned["data"], planned["errors"]) == (resolved["data"], resolved["errors"])
+        assert planned["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", planned
+    platform = await gql.post("{ exceptions { totalCount } }", key=ADMIN_TOKEN)
+    assert platform["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_another_tenants_exceptions_read_as_missing(factory, gql, api_a, api_b):
+    await _world(factory, gql, api_b)
+    data = await gql.data('{ exception(exceptionId: "DOC-02") { exceptionId } }', key=api_a.viewer)
+    assert data == {"exception": None}
+    listed = await gql.data("{ exceptions(first: 100) { totalCount nodes { exceptionId } } }", key=api_a.viewer)
+    assert listed["exceptions"] == {"totalCount": 0, "nodes": []}
+
+
+async def test_a_non_ascii_exception_id_pages_the_same_both_ways(factory, gql, resolvers_only, api_a):
+    for name in ("ÉCHEC-1", "ÉCHEC-2", "ÉCHEC-3"):
+        await factory.exception(api_a.tenant_id, name)
+    query = "query($after: String) { exceptions(first: 1, after: $after) { edges { cursor node { exceptionId } } } }"
+    seen = {}
+    for label, client in (("planned", gql), ("resolved", resolvers_only)):
+        after, order = None, []
+        for _ in range(3):
+            edges = (await client.data(query, {"after": after}, key=api_a.viewer))["exceptions"]["edges"]
+            order.append(edges[0]["node"]["exceptionId"])
+            after = edges[0]["cursor"]
+        seen[label] = order
+    assert seen["planned"] == seen["resolved"] and sorted(seen["planned"]) == ["ÉCHEC-1", "ÉCHEC-2", "ÉCHEC-3"]
