@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Executable, Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sentinai.db import models
@@ -31,6 +32,10 @@ from sentinai.repositories.playbooks import PlaybookRepository
 from sentinai.repositories.remediation import RemediationPlanRepository
 from sentinai.repositories.tenants import TenantRepository
 from sentinai.repositories.tools import ToolRepository
+
+CONNECT_ATTEMPTS = 3
+"""Each attempt gets another pooled connection (or a new one); after a server restart the
+pool discards all connections older than the first failure, so the second attempt succeeds."""
 
 OutboundPublisher = Callable[[list[models.ExceptionEvent]], Awaitable[None]]
 """Hands committed events to the outside (a message bus in a later phase); runs after commit."""
@@ -62,18 +67,27 @@ class UnitOfWork:
         return self.scope.tenant_id
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._session_factory()
         # Reads see one snapshot for the whole request; writes use READ COMMITTED plus row locks.
         options: dict[str, Any] = (
             {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if self.read_only else {}
         )
-        try:
-            await self._session.connection(execution_options=options)
-            await enter_scope(self._session, self.scope)
-        except BaseException:
-            await self._session.close()
-            raise
-        return self
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            self._session = self._session_factory()
+            try:
+                await self._session.connection(execution_options=options)
+                await enter_scope(self._session, self.scope)
+                return self
+            except DBAPIError as error:
+                await self._session.close()
+                # The pool does not ping before lending a connection (three round trips per
+                # request); a connection the server dropped shows up here instead, on the first
+                # statement, before any work. The pool has discarded it: try a fresh one.
+                if not error.connection_invalidated or attempt == CONNECT_ATTEMPTS:
+                    raise
+            except BaseException:
+                await self._session.close()
+                raise
+        raise AssertionError("unreachable")
 
     async def __aexit__(self, *exc_info: object) -> None:
         # close() rolls back whatever was not committed, and (unlike rollback()) leaves the
