@@ -241,6 +241,16 @@ async def test_another_tenants_exceptions_read_as_missing(factory, gql, api_a, a
     assert listed["exceptions"] == {"totalCount": 0, "nodes": []}
 
 
+async def test_a_statement_reused_for_another_tenant_reads_that_tenants_rows(factory, gql, api_a, api_b):
+    await factory.exception(api_a.tenant_id, "MINE-A", entity="E-A")
+    await factory.exception(api_b.tenant_id, "MINE-B", entity="E-B")
+    query = '{ exceptions { nodes { exceptionId entity } } one: exception(exceptionId: "MINE-A") { entity } }'
+    for tenant, mine in ((api_a, "MINE-A"), (api_b, "MINE-B"), (api_a, "MINE-A")):
+        data = await gql.data(query, key=tenant.viewer)
+        assert [node["exceptionId"] for node in data["exceptions"]["nodes"]] == [mine]
+        assert data["one"] == ({"entity": "E-A"} if tenant is api_a else None)
+
+
 async def test_a_non_ascii_exception_id_pages_the_same_both_ways(factory, gql, resolvers_only, api_a):
     for name in ("ÉCHEC-1", "ÉCHEC-2", "ÉCHEC-3"):
         await factory.exception(api_a.tenant_id, name)

@@ -17,15 +17,18 @@ work's tenant, and row-level security still applies underneath.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
+    String,
     Text,
+    bindparam,
     cast,
     false,
     func,
@@ -261,24 +264,74 @@ def _outer(c: Columns) -> FromClause:
     return next(iter(c)).table
 
 
+TENANT = bindparam("document_tenant", type_=String)
+"""Statements are cached across requests and tenants, so the tenant is always a parameter."""
+
+STATEMENT_CACHE_SIZE = 512
+_statements: OrderedDict[Hashable, Select[Any]] = OrderedDict()
+
+
+def _structure(document: Document) -> Hashable | None:
+    """What decides a document's statement, without the values bound at execution; None when
+    it has no reusable statement (an SLA filter is judged at the request's own instant)."""
+    if isinstance(document, OneException):
+        return ("one", document.shape)
+    where = document.where
+    if where.sla_states:
+        return None
+    values = (getattr(where, field.name) for field in fields(where) if field.name != "now")
+    filters = tuple(tuple(value) if isinstance(value, list) else value for value in values)
+    return ("list", document.shape, filters, document.order, document.first, document.after is not None)
+
+
+def _values_of(document: Document, n: int) -> dict[str, Any]:
+    if isinstance(document, OneException):
+        return {f"exception_id_{n}": document.exception_id}
+    if document.after is None:
+        return {}
+    return dict(zip(ORDERS[document.order].bound_names(f"after_{n}"), ORDERS[document.order].decode(document.after)))
+
+
+def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> Select[Any]:
+    """The statement for these documents, built once per structure: building one costs
+    milliseconds of SQLAlchemy construction, more than PostgreSQL takes to run it."""
+    structures = tuple(_structure(document) for document in documents)
+    cacheable = None not in structures
+    if cacheable and structures in _statements:
+        _statements.move_to_end(structures)
+        return _statements[structures]
+    statement = select(
+        *[cast(builder._document(document, n), Text).label(f"document_{n}") for n, document in enumerate(documents)]
+    )
+    if cacheable:
+        _statements[structures] = statement
+        if len(_statements) > STATEMENT_CACHE_SIZE:
+            _statements.popitem(last=False)
+    return statement
+
+
 class DocumentRepository(Repository):
     """Renders shapes over the tenant's rows. Every method returns JSON text, or None."""
 
     async def render(self, documents: Sequence[Document]) -> list[str]:
         """Every document in one statement: JSON text each, "null" for an exception not found."""
-        columns = [cast(self._document(document), Text).label(f"document_{n}") for n, document in enumerate(documents)]
-        row = (await self.uow.execute(select(*columns))).one()
+        values: dict[str, Any] = {TENANT.key: self.tenant_id}
+        for n, document in enumerate(documents):
+            values.update(_values_of(document, n))
+        statement = _statement(tuple(documents), self)
+        row = (await self.uow.execute(statement, values)).one()
         return [text if text is not None else "null" for text in row]
 
-    def _document(self, document: Document) -> ColumnElement[Any]:
+    def _document(self, document: Document, n: int) -> ColumnElement[Any]:
         if isinstance(document, OneException):
-            where = (E.c.tenant_id == self.tenant_id, E.c.exception_id == document.exception_id)
+            where = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
             return select(self._object(document.shape, E.c)).where(*where).scalar_subquery()
         keyset, where = ORDERS[document.order], document.where
-        rows = where.apply(self.tenant_id, select(E).where(E.c.tenant_id == self.tenant_id))
-        counted = select(func.count()).select_from(E).where(E.c.tenant_id == self.tenant_id)
-        total = where.apply(self.tenant_id, counted).scalar_subquery()
-        return self._page(keyset, rows, document.first, document.after, document.shape, total)
+        rows = where.apply(TENANT, select(E).where(E.c.tenant_id == TENANT))
+        counted = select(func.count()).select_from(E).where(E.c.tenant_id == TENANT)
+        total = where.apply(TENANT, counted).scalar_subquery()
+        after = f"after_{n}" if document.after is not None else None  # its values are bound at execution
+        return self._page(keyset, rows, document.first, after, document.shape, total, after_is_bound=True)
 
     def _object(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return _json_object([(key, self._field(shape.kind, field, c)) for key, field in shape.fields])
@@ -297,7 +350,7 @@ class DocumentRepository(Repository):
     def _current_playbook(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return (
             select(self._object(shape, P.c))
-            .where(P.c.tenant_id == self.tenant_id, P.c.playbook_id == c.current_playbook_id)
+            .where(P.c.tenant_id == TENANT, P.c.playbook_id == c.current_playbook_id)
             .correlate(_outer(c))
             .scalar_subquery()
         )
@@ -305,7 +358,7 @@ class DocumentRepository(Repository):
     def _current_step(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return (
             select(self._object(shape, S.c))
-            .where(S.c.tenant_id == self.tenant_id, S.c.playbook_id == c.current_playbook_id)
+            .where(S.c.tenant_id == TENANT, S.c.playbook_id == c.current_playbook_id)
             .where(S.c.step_order == c.current_step)
             .correlate(_outer(c))
             .scalar_subquery()
@@ -315,13 +368,13 @@ class DocumentRepository(Repository):
         steps = aggregate_order_by(self._object(shape, S.c), S.c.step_order)
         return (
             select(func.coalesce(func.json_agg(steps), literal_column("'[]'::json")))
-            .where(S.c.tenant_id == self.tenant_id, S.c.playbook_id == c.playbook_id)
+            .where(S.c.tenant_id == TENANT, S.c.playbook_id == c.playbook_id)
             .correlate(_outer(c))
             .scalar_subquery()
         )
 
     def _tool(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        visible = or_(T.c.tenant_id == self.tenant_id, T.c.tenant_id.is_(None))  # the tenant's, and global ones
+        visible = or_(T.c.tenant_id == TENANT, T.c.tenant_id.is_(None))  # the tenant's, and global ones
         return (
             select(self._object(shape, T.c))
             .where(visible, T.c.tool_id == c.tool_id)
@@ -332,7 +385,7 @@ class DocumentRepository(Repository):
     def _events(self, field: Paged, c: Columns) -> ColumnElement[Any]:
         page = field.page
         keyset = NEWEST_FIRST if page.newest_first else CHRONOLOGICAL
-        of_the_exception = (V.c.tenant_id == self.tenant_id, V.c.exception_id == c.exception_id)
+        of_the_exception = (V.c.tenant_id == TENANT, V.c.exception_id == c.exception_id)
         scoped = select(V).where(*of_the_exception).correlate(_outer(c))
         counted = select(func.count()).select_from(V).where(*of_the_exception).correlate(_outer(c))
         return self._page(
@@ -354,13 +407,16 @@ class DocumentRepository(Repository):
         after: str | None,
         shape: PageShape,
         total: ColumnElement[Any],
+        *,
+        after_is_bound: bool = False,
     ) -> ColumnElement[Any]:
         """A Relay connection over `first` rows after `after`, numbered in the keyset's order.
 
-        One row more than asked for is read, so `hasNextPage` needs no second query.
+        One row more than asked for is read, so `hasNextPage` needs no second query. With
+        `after_is_bound`, `after` names the parameters that carry the cursor's values.
         """
         numbered = rows.add_columns(keyset.row_number().label("position"), keyset.cursor_sql().label("cursor"))
-        page = keyset.apply(numbered, after, first).lateral()
+        page = keyset.apply(numbered, after, first, bound=after_is_bound).lateral()
         on_page = page.c.position <= first
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for key, field in shape.fields:
