@@ -51,7 +51,7 @@ class DocumentReads(SchemaExtension):
     @staticmethod
     async def _render(documents: dict[str, Document], context: Context) -> ExecutionResult | None:
         try:
-            texts = await (await context.reader()).documents.render(list(documents.values()))
+            texts = await (await context.reader()).documents.render(list(documents.values()), context.now)
         except DomainError:
             # E.g. a cursor from another list: leave it to the resolvers, which word the error.
             await context.close()

@@ -204,6 +204,29 @@ async def test_every_ordering_filter_and_page_matches_and_cursors_carry_over(
                     break
 
 
+SLA = """
+query Sla {
+  exceptions(first: 100, orderBy: SLA_DEADLINE) {
+    nodes { exceptionId status sla { __typename deadline remaining state breachedAt } }
+  }
+}"""
+
+
+async def test_sla_states_remaining_seconds_and_breaches_match_at_every_instant(
+    factory, gql, resolvers_only, api_a, clock, count_statements
+):
+    await _world(factory, gql, api_a)
+    resolved = models.ExceptionStatus.RESOLVED
+    await factory.exception(api_a.tenant_id, "DOC-MET", status=resolved, sla_deadline=at("2031-01-01T00:00:00+00:00"))
+    await factory.exception(api_a.tenant_id, "DOC-LATE", status=resolved, sla_deadline=at("2026-01-01T00:00:00+00:00"))
+    states = set()
+    for instant in ("2026-02-28T00:00:00+00:00", "2026-03-01T12:30:00.250000+00:00", "2026-03-01T16:00:00+00:00"):
+        clock.frozen = at(instant)
+        data = await _same_answer(gql, resolvers_only, count_statements, SLA, {}, api_a.viewer)
+        states |= {node["sla"]["state"] for node in data["exceptions"]["nodes"]}
+    assert states == {"NONE", "MET", "BREACHED", "AT_RISK", "ON_TRACK"}
+
+
 async def test_timeline_pages_filters_and_empty_pages_match(factory, gql, resolvers_only, api_a, count_statements):
     await _world(factory, gql, api_a)
     first = await resolvers_only.post(TIMELINE, {"exceptionId": "DOC-04"}, key=api_a.viewer)

@@ -20,16 +20,21 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    DateTime,
     FromClause,
     Select,
     String,
     Text,
     bindparam,
+    case,
     cast,
+    extract,
     false,
     func,
     literal_column,
@@ -45,6 +50,7 @@ from sentinai.repositories.base import Repository
 from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST, EventFilter
 from sentinai.repositories.exceptions import ORDERS, ExceptionFilter
 from sentinai.repositories.pagination import KeysetOrder, iso_timestamp_sql
+from sentinai.repositories.sla import at_risk_interval
 
 # ---------------------------------------------------------------- the shape vocabulary
 
@@ -153,6 +159,11 @@ Document: TypeAlias = OneException | ExceptionList
 
 # ---------------------------------------------------------------- values of each kind of row
 
+TENANT = bindparam("document_tenant", type_=String)
+"""Statements are cached across requests and tenants, so the tenant is always a parameter."""
+NOW = bindparam("document_now", type_=DateTime(timezone=True))
+"""The request's instant, which SLA states are judged at."""
+
 E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
 P, S, T = models.Playbook.__table__, models.PlaybookStep.__table__, models.ToolDefinition.__table__
 Columns = Any  # a table or subquery's `.c`
@@ -202,6 +213,30 @@ def _plain(*names: str) -> dict[str, Value]:
     return {name: _column(name) for name in names}
 
 
+def _sla_state(c: Columns) -> ColumnElement[str]:
+    """`domain.sla.sla_state`'s rules in SQL, as `repositories.sla.sla_condition` has them."""
+    at_risk = at_risk_interval(TENANT)
+    return case(
+        (c.sla_deadline.is_(None), literal_column("'NONE'", Text)),
+        (c.resolved_at.is_not(None) & (c.resolved_at <= c.sla_deadline), literal_column("'MET'", Text)),
+        (c.resolved_at.is_not(None), literal_column("'BREACHED'", Text)),
+        (c.sla_deadline < NOW, literal_column("'BREACHED'", Text)),
+        (c.sla_deadline <= NOW + at_risk, literal_column("'AT_RISK'", Text)),
+        else_=literal_column("'ON_TRACK'", Text),
+    )
+
+
+def _sla_remaining(c: Columns) -> ColumnElement[int]:
+    """Whole seconds to the deadline, truncated toward zero as Python's `int()` does."""
+    seconds = func.trunc(extract("epoch", c.sla_deadline - NOW))
+    return case((c.resolved_at.is_(None), cast(seconds, BigInteger)), else_=None)
+
+
+def _sla_breached_at(c: Columns) -> ColumnElement[str]:
+    breached = (c.resolved_at > c.sla_deadline) | (c.resolved_at.is_(None) & (c.sla_deadline < NOW))
+    return case((breached, iso_timestamp_sql(c.sla_deadline)), else_=None)
+
+
 ATTRIBUTES: dict[str, dict[str, Value]] = {
     "exception": {
         "id": _global_id("Exception", lambda c: c.exception_id),
@@ -212,6 +247,12 @@ ATTRIBUTES: dict[str, dict[str, Value]] = {
         "status": _enum_name("status"),
         "amount": _as_text("amount"),
         "current_step_order": _column("current_step"),
+    },
+    "sla": {  # computed from the exception's row: `Exception.sla` renders over the same columns
+        "deadline": _timestamp("sla_deadline"),
+        "remaining": _sla_remaining,
+        "state": _sla_state,
+        "breached_at": _sla_breached_at,
     },
     "event": {
         "id": _global_id("ExceptionEvent", lambda c: c.event_id),
@@ -264,9 +305,6 @@ def _outer(c: Columns) -> FromClause:
     return next(iter(c)).table
 
 
-TENANT = bindparam("document_tenant", type_=String)
-"""Statements are cached across requests and tenants, so the tenant is always a parameter."""
-
 STATEMENT_CACHE_SIZE = 512
 _statements: OrderedDict[Hashable, Select[Any]] = OrderedDict()
 
@@ -313,9 +351,10 @@ def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> 
 class DocumentRepository(Repository):
     """Renders shapes over the tenant's rows. Every method returns JSON text, or None."""
 
-    async def render(self, documents: Sequence[Document]) -> list[str]:
-        """Every document in one statement: JSON text each, "null" for an exception not found."""
-        values: dict[str, Any] = {TENANT.key: self.tenant_id}
+    async def render(self, documents: Sequence[Document], now: datetime) -> list[str]:
+        """Every document in one statement: JSON text each, "null" for an exception not found.
+        SLA states are judged at `now`, the request's instant."""
+        values: dict[str, Any] = {TENANT.key: self.tenant_id, NOW.key: now}
         for n, document in enumerate(documents):
             values.update(_values_of(document, n))
         statement = _statement(tuple(documents), self)
@@ -372,6 +411,9 @@ class DocumentRepository(Repository):
             .correlate(_outer(c))
             .scalar_subquery()
         )
+
+    def _sla(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        return self._object(shape, c)  # the SLA's values come from the exception's own row
 
     def _tool(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         visible = or_(T.c.tenant_id == TENANT, T.c.tenant_id.is_(None))  # the tenant's, and global ones
@@ -464,5 +506,6 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("exception", "current_step"): DocumentRepository._current_step,
     ("playbook", "steps"): DocumentRepository._steps,
     ("step", "tool"): DocumentRepository._tool,
+    ("exception", "sla"): DocumentRepository._sla,
 }
 """What each kind of row can nest, by name; `Exception.events` is the one page (`Paged`)."""

@@ -3,10 +3,10 @@
 graphql-core resolves a response field by field: for 50 exceptions with their timelines and
 playbooks that is about 5,000 Python calls, most of a request's time. When every field an
 operation selects is one PostgreSQL can render (`exceptions` and `exception`, their columns,
-timeline page, playbook, steps and tools), `plan` describes the selection as shapes and the
+SLA, timeline page, playbook, steps and tools), `plan` describes the selection as shapes and the
 document repository renders all of it in one statement, as PostGraphile does.
 
-Anything else (a mutation, a field computed in Python such as `sla` or `similar`, `@defer`,
+Anything else (a mutation, a field with its own query such as `similar` or `entityHistory`, `@defer`,
 an argument the resolvers would refuse, a platform-admin caller) is not planned: `plan`
 returns None and graphql-core resolves the operation as before, so errors, guards and
 messages stay those of the resolvers. Arguments go through the resolvers' own checks
@@ -47,6 +47,7 @@ KINDS = {
     "Playbook": "playbook",
     "PlaybookStep": "step",
     "Tool": "tool",
+    "Sla": "sla",
 }
 PAGE_INFO_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 
