@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from sentinai.db import models
 from sentinai.repositories.playbooks import NewStep
-from tests.api.helpers import record
+from tests.api.helpers import propose, record
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import at
 from tests.graphql_client import GraphQLClient
@@ -127,6 +127,8 @@ async def _world(factory, gql, tenant) -> None:
     await record(gql, tenant.agent, "DOC-02", "CommentAdded", {"text": "attach"}, {"playbookId": playbook.playbook_id})
     await record(gql, tenant.operator, "DOC-02", "CommentAdded", {"text": "next"}, {"currentStep": 2, "owner": "ana"})
     await record(gql, tenant.agent, "DOC-03", "CommentAdded", {"n": 1.5, "nested": {"list": [1, None]}})
+    await propose(gql, tenant.agent, "DOC-02", confidence=0.85, actionParams={"ssi": "new"})
+    await propose(gql, tenant.agent, "DOC-02", confidence=0.123, riskLevel="LOW", requiresApproval=False)
 
 
 async def _same_answer(gql, resolvers_only, count_statements, document, variables, key) -> dict:
@@ -177,6 +179,39 @@ async def test_details_fragments_directives_aliases_and_typenames_match(
             variables = {"exceptionId": exception_id, "withPlaybook": with_playbook}
             data = await _same_answer(gql, resolvers_only, count_statements, DETAIL, variables, api_a.viewer)
             assert data["missing"] is None
+
+
+FRONTEND_DETAIL = """
+query ExceptionDetail($exceptionId: String!) {
+  exception(exceptionId: $exceptionId) {
+    id exceptionId domain type severity status sourceSystem entity amount slaDeadline owner
+    summary attributes createdAt updatedAt
+    sla { state remaining }
+    currentPlaybook { name version steps { stepOrder name actionType params tool { name type } } }
+    currentStep { stepOrder name actionType }
+    events(first: 20) {
+      totalCount
+      edges { cursor node { eventType actorType actorId payload createdAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+    remediationPlans {
+      id planId exceptionId rootCause confidence actionType actionParams riskLevel requiresApproval status
+      proposedBy decidedBy decidedAt decisionNote outcomeNote executedAt createdAt updatedAt
+    }
+  }
+}"""
+
+
+async def test_the_frontends_exception_detail_with_remediation_plans_matches(
+    factory, gql, resolvers_only, api_a, count_statements
+):
+    await _world(factory, gql, api_a)
+    for exception_id in ("DOC-02", "DOC-03"):
+        variables = {"exceptionId": exception_id}
+        data = await _same_answer(gql, resolvers_only, count_statements, FRONTEND_DETAIL, variables, api_a.viewer)
+    plans = (await gql.data(FRONTEND_DETAIL, {"exceptionId": "DOC-02"}, key=api_a.viewer))["exception"]
+    assert [plan["confidence"] for plan in plans["remediationPlans"]] == [0.123, 0.85]
+    assert data["exception"]["remediationPlans"] == []
 
 
 async def test_every_ordering_filter_and_page_matches_and_cursors_carry_over(

@@ -27,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     DateTime,
+    Float,
     FromClause,
     Select,
     String,
@@ -166,6 +167,7 @@ NOW = bindparam("document_now", type_=DateTime(timezone=True))
 
 E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
 P, S, T = models.Playbook.__table__, models.PlaybookStep.__table__, models.ToolDefinition.__table__
+R = models.RemediationPlan.__table__
 Columns = Any  # a table or subquery's `.c`
 Value = Callable[[Columns], ColumnElement[Any]]
 
@@ -268,6 +270,15 @@ ATTRIBUTES: dict[str, dict[str, Value]] = {
     "step": {
         "id": _global_id("PlaybookStep", lambda c: c.step_id),
         **_plain("step_id", "playbook_id", "step_order", "name", "action_type", "params"),
+    },
+    "plan": {
+        "id": _global_id("RemediationPlan", lambda c: c.plan_id),
+        **_plain("plan_id", "exception_id", "root_cause", "action_type", "action_params", "requires_approval"),
+        **_plain("proposed_by", "decided_by", "decision_note", "outcome_note"),
+        **{name: _timestamp(name) for name in ("decided_at", "executed_at", "created_at", "updated_at")},
+        "confidence": lambda c: cast(c.confidence, Float),  # a JSON number, as Python's float() gives it
+        "risk_level": _enum_name("risk_level"),
+        "status": _enum_name("status"),
     },
     "tool": {
         "id": _global_id("Tool", lambda c: c.tool_id),
@@ -412,6 +423,15 @@ class DocumentRepository(Repository):
             .scalar_subquery()
         )
 
+    def _remediation_plans(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        newest_first = aggregate_order_by(self._object(shape, R.c), R.c.created_at.desc(), R.c.plan_id.desc())
+        return (
+            select(func.coalesce(func.json_agg(newest_first), literal_column("'[]'::json")))
+            .where(R.c.tenant_id == TENANT, R.c.exception_id == c.exception_id)
+            .correlate(_outer(c))
+            .scalar_subquery()
+        )
+
     def _sla(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return self._object(shape, c)  # the SLA's values come from the exception's own row
 
@@ -507,5 +527,6 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("playbook", "steps"): DocumentRepository._steps,
     ("step", "tool"): DocumentRepository._tool,
     ("exception", "sla"): DocumentRepository._sla,
+    ("exception", "remediation_plans"): DocumentRepository._remediation_plans,
 }
 """What each kind of row can nest, by name; `Exception.events` is the one page (`Paged`)."""

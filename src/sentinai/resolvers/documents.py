@@ -3,7 +3,7 @@
 graphql-core resolves a response field by field: for 50 exceptions with their timelines and
 playbooks that is about 5,000 Python calls, most of a request's time. When every field an
 operation selects is one PostgreSQL can render (`exceptions` and `exception`, their columns,
-SLA, timeline page, playbook, steps and tools), `plan` describes the selection as shapes and the
+SLA, timeline page, playbook, steps, tools and remediation plans), `plan` describes the selection as shapes and the
 document repository renders all of it in one statement, as PostGraphile does.
 
 Anything else (a mutation, a field with its own query such as `similar` or `entityHistory`, `@defer`,
@@ -48,6 +48,7 @@ KINDS = {
     "PlaybookStep": "step",
     "Tool": "tool",
     "Sla": "sla",
+    "RemediationPlan": "plan",
 }
 PAGE_INFO_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 
