@@ -14,7 +14,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
-from sentinai.repositories.documents import Document
+from sentinai.repositories.document_shapes import Document
 from sentinai.resolvers.documents import Planner, RenderedField
 
 log = logging.getLogger("sentinai.errors")

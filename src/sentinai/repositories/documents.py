@@ -1,7 +1,8 @@
 """Read documents built by PostgreSQL: one statement renders a whole nested selection as JSON.
 
-The GraphQL layer describes what a client selected as *shapes* (objects, lists, pages and
-the fields in each); this module turns the shapes into one SELECT of nested correlated
+The GraphQL layer describes what a client selected as *shapes* (`document_shapes.py`: objects,
+lists, pages and the fields in each); this module turns them, with the values each kind of row
+contributes (`document_columns.py`), into one SELECT of nested correlated
 subqueries (`json_build_object`, `json_agg`) and returns the JSON text PostgreSQL built.
 No Python object is made per row, so a page of 50 exceptions with their timelines and
 playbooks costs one round trip and one string, like PostGraphile.
@@ -19,23 +20,18 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    DateTime,
-    Float,
     FromClause,
     Select,
     String,
     Text,
     bindparam,
-    case,
     cast,
-    extract,
     false,
     func,
     literal_column,
@@ -46,253 +42,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-from sentinai.db import models
 from sentinai.repositories.base import Repository
-from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST, EventFilter
-from sentinai.repositories.exceptions import ORDERS, ExceptionFilter
-from sentinai.repositories.pagination import KeysetOrder, iso_timestamp_sql
-from sentinai.repositories.sla import at_risk_interval
-
-# ---------------------------------------------------------------- the shape vocabulary
-
-
-@dataclass(frozen=True)
-class Constant:
-    """A fixed string, such as `__typename`."""
-
-    value: str
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """A value of the row itself, by the name the row's kind gives it (see `ATTRIBUTES`)."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Related:
-    """A to-one relation (an object or null) or a to-many one (a list), by name (see `RELATIONS`)."""
-
-    name: str
-    shape: ObjectShape
-
-
-@dataclass(frozen=True)
-class EventPage:
-    """Which page of an exception's timeline: the arguments of `Exception.events`."""
-
-    first: int
-    after: str | None = None
-    where: EventFilter = EventFilter()
-    newest_first: bool = False
-
-
-@dataclass(frozen=True)
-class Paged:
-    """A page of a to-many relation, rendered as a Relay connection."""
-
-    name: str
-    page: EventPage
-    shape: PageShape
-
-
-Field: TypeAlias = Constant | Attribute | Related | Paged
-
-
-@dataclass(frozen=True)
-class ObjectShape:
-    kind: str
-    fields: tuple[tuple[str, Field], ...]
-
-
-@dataclass(frozen=True)
-class Nodes:
-    shape: ObjectShape
-
-
-@dataclass(frozen=True)
-class Edges:
-    fields: tuple[tuple[str, Constant | Nodes | str], ...]
-    """Per key: a constant, the node (`Nodes`), or "cursor"."""
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    fields: tuple[tuple[str, Constant | str], ...]
-    """Per key: a constant, or one of hasNextPage, hasPreviousPage, startCursor, endCursor."""
-
-
-@dataclass(frozen=True)
-class TotalCount:
-    pass
-
-
-PageField: TypeAlias = Constant | Nodes | Edges | PageInfo | TotalCount
-
-
-@dataclass(frozen=True)
-class PageShape:
-    fields: tuple[tuple[str, PageField], ...]
-
-
-@dataclass(frozen=True)
-class OneException:
-    """`exception(exceptionId:)`: the object, or null."""
-
-    exception_id: str
-    shape: ObjectShape
-
-
-@dataclass(frozen=True)
-class ExceptionList:
-    """`exceptions(filter:, orderBy:, first:, after:)`: a connection."""
-
-    where: ExceptionFilter
-    order: str
-    first: int
-    after: str | None
-    shape: PageShape
-
-
-Document: TypeAlias = OneException | ExceptionList
-
-
-# ---------------------------------------------------------------- values of each kind of row
-
-TENANT = bindparam("document_tenant", type_=String)
-"""Statements are cached across requests and tenants, so the tenant is always a parameter."""
-NOW = bindparam("document_now", type_=DateTime(timezone=True))
-"""The request's instant, which SLA states are judged at."""
-
-E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
-P, S, T = models.Playbook.__table__, models.PlaybookStep.__table__, models.ToolDefinition.__table__
-R = models.RemediationPlan.__table__
-Columns = Any  # a table or subquery's `.c`
-Value = Callable[[Columns], ColumnElement[Any]]
-
-
-def _sql_string(value: str) -> ColumnElement[str]:
-    return literal_column("'" + value.replace("'", "''") + "'", Text)
-
-
-def _global_id(type_name: str, key: Callable[[Columns], ColumnElement[Any]]) -> Value:
-    """Relay's id: base64 of `Type:key` (PostgreSQL wraps base64 at 76 characters; unwrap it)."""
-
-    def render(c: Columns) -> ColumnElement[str]:
-        raw = func.convert_to(_sql_string(type_name + ":") + cast(key(c), Text), _sql_string("UTF8"))
-        return func.replace(func.encode(raw, _sql_string("base64")), literal_column("E'\\n'"), _sql_string(""))
-
-    return render
-
-
-def _column(name: str) -> Value:
-    return lambda c: c[name]
-
-
-def _timestamp(name: str) -> Value:
-    return lambda c: iso_timestamp_sql(c[name])
-
-
-def _enum_name(name: str) -> Value:
-    """GraphQL enums are the stored lower-case values in upper case (checked in `schema.enums`)."""
-    return lambda c: func.upper(cast(c[name], Text))
-
-
-def _as_text(name: str) -> Value:
-    """Decimals travel as strings, as Strawberry's Decimal scalar sends them."""
-    return lambda c: cast(c[name], Text)
-
-
-def _secret_names(c: Columns) -> ColumnElement[Any]:
-    """The names of a tool's stored secrets, sorted by code point as Python's `sorted` does."""
-    name = func.jsonb_object_keys(c.secret_config).table_valued("name").render_derived("secret")
-    ordered = aggregate_order_by(name.c.name, name.c.name.collate("C"))
-    return select(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json"))).scalar_subquery()
-
-
-def _plain(*names: str) -> dict[str, Value]:
-    return {name: _column(name) for name in names}
-
-
-def _sla_state(c: Columns) -> ColumnElement[str]:
-    """`domain.sla.sla_state`'s rules in SQL, as `repositories.sla.sla_condition` has them."""
-    at_risk = at_risk_interval(TENANT)
-    return case(
-        (c.sla_deadline.is_(None), literal_column("'NONE'", Text)),
-        (c.resolved_at.is_not(None) & (c.resolved_at <= c.sla_deadline), literal_column("'MET'", Text)),
-        (c.resolved_at.is_not(None), literal_column("'BREACHED'", Text)),
-        (c.sla_deadline < NOW, literal_column("'BREACHED'", Text)),
-        (c.sla_deadline <= NOW + at_risk, literal_column("'AT_RISK'", Text)),
-        else_=literal_column("'ON_TRACK'", Text),
-    )
-
-
-def _sla_remaining(c: Columns) -> ColumnElement[int]:
-    """Whole seconds to the deadline, truncated toward zero as Python's `int()` does."""
-    seconds = func.trunc(extract("epoch", c.sla_deadline - NOW))
-    return case((c.resolved_at.is_(None), cast(seconds, BigInteger)), else_=None)
-
-
-def _sla_breached_at(c: Columns) -> ColumnElement[str]:
-    breached = (c.resolved_at > c.sla_deadline) | (c.resolved_at.is_(None) & (c.sla_deadline < NOW))
-    return case((breached, iso_timestamp_sql(c.sla_deadline)), else_=None)
-
-
-ATTRIBUTES: dict[str, dict[str, Value]] = {
-    "exception": {
-        "id": _global_id("Exception", lambda c: c.exception_id),
-        **_plain("exception_id", "domain", "type", "source_system", "entity", "owner", "summary", "attributes"),
-        **_plain("enriched_context", "rca_hypothesis", "domain_pack_version", "policy_pack_version"),
-        **{name: _timestamp(name) for name in ("sla_deadline", "resolved_at", "created_at", "updated_at")},
-        "severity": _enum_name("severity"),
-        "status": _enum_name("status"),
-        "amount": _as_text("amount"),
-        "current_step_order": _column("current_step"),
-    },
-    "sla": {  # computed from the exception's row: `Exception.sla` renders over the same columns
-        "deadline": _timestamp("sla_deadline"),
-        "remaining": _sla_remaining,
-        "state": _sla_state,
-        "breached_at": _sla_breached_at,
-    },
-    "event": {
-        "id": _global_id("ExceptionEvent", lambda c: c.event_id),
-        **_plain("event_id", "exception_id", "event_type", "actor_id", "payload", "state_change"),
-        "actor_type": _enum_name("actor_type"),
-        "created_at": _timestamp("created_at"),
-    },
-    "playbook": {
-        "id": _global_id("Playbook", lambda c: c.playbook_id),
-        **_plain("playbook_id", "name", "version", "description", "conditions"),
-        "created_at": _timestamp("created_at"),
-    },
-    "step": {
-        "id": _global_id("PlaybookStep", lambda c: c.step_id),
-        **_plain("step_id", "playbook_id", "step_order", "name", "action_type", "params"),
-    },
-    "plan": {
-        "id": _global_id("RemediationPlan", lambda c: c.plan_id),
-        **_plain("plan_id", "exception_id", "root_cause", "action_type", "action_params", "requires_approval"),
-        **_plain("proposed_by", "decided_by", "decision_note", "outcome_note"),
-        **{name: _timestamp(name) for name in ("decided_at", "executed_at", "created_at", "updated_at")},
-        "confidence": lambda c: cast(c.confidence, Float),  # a JSON number, as Python's float() gives it
-        "risk_level": _enum_name("risk_level"),
-        "status": _enum_name("status"),
-    },
-    "tool": {
-        "id": _global_id("Tool", lambda c: c.tool_id),
-        **_plain("tool_id", "name", "description", "config"),
-        "type": _enum_name("type"),
-        "secret_keys": _secret_names,
-        "is_global": lambda c: c.tenant_id.is_(None),
-        "created_at": _timestamp("created_at"),
-    },
-}
-
-
-# ---------------------------------------------------------------- the statement
-
+from sentinai.repositories.document_columns import ATTRIBUTES, NOW, TENANT, Columns, E, P, R, S, T, V, sql_string
+from sentinai.repositories.document_shapes import (
+    Attribute,
+    Constant,
+    Document,
+    Edges,
+    Field,
+    Nodes,
+    ObjectShape,
+    OneException,
+    Paged,
+    PageInfo,
+    PageShape,
+    Related,
+)
+from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST
+from sentinai.repositories.exceptions import ORDERS
+from sentinai.repositories.pagination import KeysetOrder
 
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 MAX_KEYS_PER_OBJECT = 50  # json_build_object takes at most 100 arguments
@@ -306,7 +74,7 @@ def _json_object(pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[A
     for key, value in pairs:
         if not _GRAPHQL_NAME.match(key):
             raise ValueError(f"{key!r} is not a GraphQL name")
-        arguments += [_sql_string(key), value]
+        arguments += [sql_string(key), value]
     return func.json_build_object(*arguments)
 
 
@@ -388,7 +156,7 @@ class DocumentRepository(Repository):
 
     def _field(self, kind: str, field: Field, c: Columns) -> ColumnElement[Any]:
         if isinstance(field, Constant):
-            return _sql_string(field.value)
+            return sql_string(field.value)
         if isinstance(field, Attribute):
             return ATTRIBUTES[kind][field.name](c)
         if isinstance(field, Related):
@@ -483,7 +251,7 @@ class DocumentRepository(Repository):
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for key, field in shape.fields:
             if isinstance(field, Constant):
-                pairs.append((key, _sql_string(field.value)))
+                pairs.append((key, sql_string(field.value)))
             elif isinstance(field, Nodes):
                 nodes = func.json_agg(aggregate_order_by(self._object(field.shape, page.c), page.c.position))
                 pairs.append((key, func.coalesce(nodes.filter(on_page), literal_column("'[]'::json"))))
@@ -500,7 +268,7 @@ class DocumentRepository(Repository):
 
     def _edge_value(self, part: Constant | Nodes | str, c: Columns) -> ColumnElement[Any]:
         if isinstance(part, Constant):
-            return _sql_string(part.value)
+            return sql_string(part.value)
         if isinstance(part, Nodes):
             return self._object(part.shape, c)
         return c.cursor
@@ -510,7 +278,7 @@ class DocumentRepository(Repository):
         part: Constant | str, c: Columns, first: int, after: str | None, on_page: ColumnElement[bool]
     ) -> ColumnElement[Any]:
         if isinstance(part, Constant):
-            return _sql_string(part.value)
+            return sql_string(part.value)
         if part == "hasNextPage":
             return func.count() > first
         if part == "hasPreviousPage":

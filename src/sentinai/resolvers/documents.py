@@ -34,7 +34,9 @@ from strawberry import Schema
 
 from sentinai.context import Context
 from sentinai.errors import DomainError
-from sentinai.repositories import documents as shapes
+from sentinai.repositories import document_shapes as shapes
+from sentinai.repositories.document_columns import ATTRIBUTES
+from sentinai.repositories.documents import RELATIONS
 from sentinai.repositories.events import EventFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.exceptions import repository_filter
@@ -150,9 +152,9 @@ class Planner:
                 fields.append((key, shapes.Constant(of.name)))
                 continue
             name = names[graphql_name]
-            if name in shapes.ATTRIBUTES[kind]:
+            if name in ATTRIBUTES[kind]:
                 fields.append((key, shapes.Attribute(name)))
-            elif (kind, name) in shapes.RELATIONS:
+            elif (kind, name) in RELATIONS:
                 fields.append((key, shapes.Related(name, self._object(executor, of.fields[graphql_name], sub))))
             elif (kind, name) == ("exception", "events"):
                 fields.append((key, self._events(executor, of.fields[graphql_name], sub)))
