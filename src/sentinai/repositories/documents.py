@@ -35,7 +35,6 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
-    or_,
     select,
     true,
     type_coerce,
@@ -61,6 +60,7 @@ from sentinai.repositories.document_shapes import (
 from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST
 from sentinai.repositories.exceptions import ORDERS
 from sentinai.repositories.pagination import KeysetOrder
+from sentinai.repositories.tools import visible_to
 
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 MAX_KEYS_PER_OBJECT = 50  # json_build_object takes at most 100 arguments
@@ -106,7 +106,10 @@ def _values_of(document: Document, n: int) -> dict[str, Any]:
         return {f"exception_id_{n}": document.exception_id}
     if document.after is None:
         return {}
-    return dict(zip(ORDERS[document.order].bound_names(f"after_{n}"), ORDERS[document.order].decode(document.after)))
+    keyset = ORDERS[document.order]
+    return {
+        parameter.key: value for parameter, value in zip(keyset.parameters(f"after_{n}"), keyset.decode(document.after))
+    }
 
 
 def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> Select[Any]:
@@ -148,8 +151,9 @@ class DocumentRepository(Repository):
         rows = where.apply(TENANT, select(E).where(E.c.tenant_id == TENANT))
         counted = select(func.count()).select_from(E).where(E.c.tenant_id == TENANT)
         total = where.apply(TENANT, counted).scalar_subquery()
-        after = f"after_{n}" if document.after is not None else None  # its values are bound at execution
-        return self._page(keyset, rows, document.first, after, document.shape, total, after_is_bound=True)
+        # A root cursor's values are bound at execution, so the statement serves every page.
+        after = keyset.parameters(f"after_{n}") if document.after is not None else None
+        return self._page(keyset, rows, document.first, after, document.shape, total)
 
     def _object(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return _json_object([(key, self._field(shape.kind, field, c)) for key, field in shape.fields])
@@ -204,10 +208,9 @@ class DocumentRepository(Repository):
         return self._object(shape, c)  # the SLA's values come from the exception's own row
 
     def _tool(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        visible = or_(T.c.tenant_id == TENANT, T.c.tenant_id.is_(None))  # the tenant's, and global ones
         return (
             select(self._object(shape, T.c))
-            .where(visible, T.c.tool_id == c.tool_id)
+            .where(visible_to(TENANT), T.c.tool_id == c.tool_id)
             .correlate(_outer(c))
             .scalar_subquery()
         )
@@ -218,14 +221,9 @@ class DocumentRepository(Repository):
         of_the_exception = (V.c.tenant_id == TENANT, V.c.exception_id == c.exception_id)
         scoped = select(V).where(*of_the_exception).correlate(_outer(c))
         counted = select(func.count()).select_from(V).where(*of_the_exception).correlate(_outer(c))
-        return self._page(
-            keyset,
-            page.where.apply(scoped),
-            page.first,
-            page.after,
-            field.shape,
-            page.where.apply(counted).scalar_subquery(),
-        )
+        after = keyset.decode(page.after) if page.after is not None else None
+        total = page.where.apply(counted).scalar_subquery()
+        return self._page(keyset, page.where.apply(scoped), page.first, after, field.shape, total)
 
     # -- pages
 
@@ -234,19 +232,15 @@ class DocumentRepository(Repository):
         keyset: KeysetOrder,
         rows: Select[Any],
         first: int,
-        after: str | None,
+        after: Sequence[Any] | None,
         shape: PageShape,
         total: ColumnElement[Any],
-        *,
-        after_is_bound: bool = False,
     ) -> ColumnElement[Any]:
-        """A Relay connection over `first` rows after `after`, numbered in the keyset's order.
-
-        One row more than asked for is read, so `hasNextPage` needs no second query. With
-        `after_is_bound`, `after` names the parameters that carry the cursor's values.
-        """
+        """A Relay connection over `first` rows after the position `after` (a decoded cursor),
+        numbered in the keyset's order. One row more than asked for is read, so `hasNextPage`
+        needs no second query."""
         numbered = rows.add_columns(keyset.row_number().label("position"), keyset.cursor_sql().label("cursor"))
-        page = keyset.apply(numbered, after, first, bound=after_is_bound).lateral()
+        page = keyset.apply_position(numbered, after, first).lateral()
         on_page = page.c.position <= first
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for key, field in shape.fields:
@@ -275,7 +269,7 @@ class DocumentRepository(Repository):
 
     @staticmethod
     def _page_info(
-        part: Constant | str, c: Columns, first: int, after: str | None, on_page: ColumnElement[bool]
+        part: Constant | str, c: Columns, first: int, after: Sequence[Any] | None, on_page: ColumnElement[bool]
     ) -> ColumnElement[Any]:
         if isinstance(part, Constant):
             return sql_string(part.value)

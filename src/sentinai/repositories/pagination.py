@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Text, bindparam, case, cast, func, literal_column, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, Text, bindparam, case, cast, func, literal_column, tuple_
 
 from sentinai.errors import ValidationError
 
@@ -91,24 +91,20 @@ class KeysetOrder:
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise ValidationError(argument, "is not a cursor returned by this list") from None
 
-    def bound_names(self, prefix: str) -> list[str]:
-        return [f"{prefix}_{n}" for n in range(len(self.keys))]
+    def parameters(self, prefix: str) -> list[BindParameter[Any]]:
+        """Named parameters standing for a cursor's values, in statements reused across requests."""
+        return [bindparam(f"{prefix}_{n}", type_=key.column.type) for n, key in enumerate(self.keys)]
 
-    def apply(self, statement: Select[Any], after: str | None, limit: int, *, bound: bool = False) -> Select[Any]:
-        """Rows after `after`, at most `limit` + 1 (the extra one tells whether a next page exists).
+    def apply(self, statement: Select[Any], after: str | None, limit: int) -> Select[Any]:
+        """Rows after the cursor `after`, at most `limit` + 1 (the extra one tells whether a next page exists)."""
+        return self.apply_position(statement, self.decode(after) if after is not None else None, limit)
 
-        With `bound`, `after` is the prefix of parameters that carry the cursor's decoded
-        values at execution (see `bound_names`), for statements reused across requests.
-        """
+    def apply_position(self, statement: Select[Any], after: Sequence[Any] | None, limit: int) -> Select[Any]:
+        """`apply` with the cursor already decoded into its key values (or their `parameters`)."""
         columns = [key.column for key in self.keys]
         if after is not None:
-            values = (
-                [bindparam(name, type_=column.type) for name, column in zip(self.bound_names(after), columns)]
-                if bound
-                else self.decode(after)
-            )
-            row_key, bound_key = tuple_(*columns), tuple_(*values)
-            statement = statement.where(row_key < bound_key if self.descending else row_key > bound_key)
+            row_key, position = tuple_(*columns), tuple_(*after)
+            statement = statement.where(row_key < position if self.descending else row_key > position)
         ordering = [column.desc() if self.descending else column.asc() for column in columns]
         return statement.order_by(*ordering).limit(limit + 1)
 

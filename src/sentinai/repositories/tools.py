@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
@@ -21,10 +21,14 @@ BY_NAME = KeysetOrder(
 )
 
 
+def visible_to(tenant_id: Any) -> ColumnElement[bool]:
+    """The tenant's tools plus the global ones: what a tenant may read and call."""
+    return or_(TD.tenant_id == tenant_id, TD.tenant_id.is_(None))
+
+
 class ToolRepository(Repository):
     def _visible(self) -> Select[Any]:
-        """The tenant's tools plus the global ones: what a tenant may read and call."""
-        return select(TD).where(or_(TD.tenant_id == self.tenant_id, TD.tenant_id.is_(None)))
+        return select(TD).where(visible_to(self.tenant_id))
 
     async def register(
         self,
