@@ -15,7 +15,7 @@ from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
 from sentinai.repositories.document_shapes import Document
-from sentinai.resolvers.documents import Planner, RenderedField
+from sentinai.resolvers.documents import Planner
 
 log = logging.getLogger("sentinai.errors")
 
@@ -48,17 +48,16 @@ class DocumentReads(SchemaExtension):
                 execution.result = await self._render(documents, context)
         yield
 
-    @staticmethod
-    async def _render(documents: dict[str, Document], context: Context) -> ExecutionResult | None:
+    async def _render(self, documents: dict[str, Document], context: Context) -> ExecutionResult | None:
         try:
-            texts = await (await context.reader()).documents.render(list(documents.values()), context.now)
+            data = await self.planner.render(documents, context)
         except DomainError:
             # E.g. a cursor from another list: leave it to the resolvers, which word the error.
             await context.close()
             return None
         except Exception as error:  # masked (or a 503) by MaskUnexpectedErrors, like a resolver's
             return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
-        return ExecutionResult(data={key: RenderedField(text) for key, text in zip(documents, texts)})
+        return ExecutionResult(data=data)
 
 
 def _is_expected(error: GraphQLError) -> bool:

@@ -291,6 +291,20 @@ async def test_arguments_the_resolvers_refuse_get_the_resolvers_errors(factory, 
     assert platform["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+async def test_an_object_wider_than_one_sql_call_takes_is_still_answered(factory, gql, resolvers_only, api_a):
+    await factory.exception(api_a.tenant_id, "WIDE-1")
+    columns = (
+        "id exceptionId domain type severity status sourceSystem entity amount slaDeadline owner "
+        "currentStepOrder summary attributes enrichedContext rcaHypothesis resolvedAt domainPackVersion "
+        "policyPackVersion createdAt updatedAt __typename"
+    )
+    aliases = " ".join(f"a{n}: exceptionId" for n in range(30))  # 22 + 30 keys: json_build_object takes 50
+    query = f'{{ exception(exceptionId: "WIDE-1") {{ {columns} {aliases} }} }}'
+    planned = await gql.data(query, key=api_a.viewer)
+    assert planned == await resolvers_only.data(query, key=api_a.viewer)
+    assert len(planned["exception"]) == 52
+
+
 async def test_another_tenants_exceptions_read_as_missing(factory, gql, api_a, api_b):
     await _world(factory, gql, api_b)
     data = await gql.data('{ exception(exceptionId: "DOC-02") { exceptionId } }', key=api_a.viewer)

@@ -26,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     OperationType,
+    get_operation_ast,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
 from graphql.execution.executor import Executor
@@ -36,7 +37,7 @@ from sentinai.context import Context
 from sentinai.errors import DomainError
 from sentinai.repositories import document_shapes as shapes
 from sentinai.repositories.document_columns import ATTRIBUTES
-from sentinai.repositories.documents import RELATIONS
+from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT, RELATIONS
 from sentinai.repositories.events import EventFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.exceptions import repository_filter
@@ -52,6 +53,7 @@ KINDS = {
     "Sla": "sla",
     "RemediationPlan": "plan",
 }
+ROOTS = ("exceptions", "exception")
 PAGE_INFO_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 
 
@@ -89,36 +91,43 @@ class Planner:
         principal = context.principal
         if principal is None or principal.is_platform_admin or principal.tenant_id is None:
             return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            return None  # before building an executor: mutations never plan
         executor = Executor.build(self.schema, document, raw_variable_values=variables, operation_name=operation_name)
-        if isinstance(executor, list) or executor.operation.operation != OperationType.QUERY:
-            return None
+        if isinstance(executor, list):
+            return None  # bad variables: graphql-core reports them
         query = self.schema.query_type
         assert query is not None
         collected = collect_fields(self.schema, executor.fragments, executor.variable_values, query, executor.operation)
         try:
             self._refuse_deferral(collected.new_defer_usages)
-            return {
-                key: self._root(executor, query.fields[details[0].node.name.value], details, context)
-                for key, details in collected.grouped_field_set.items()
-            }
-        except (NotPlannable, DomainError, KeyError):
+            roots = collected.grouped_field_set.items()
+            return {key: self._root(executor, query, details, context) for key, details in roots}
+        except (NotPlannable, DomainError):
             return None
+
+    async def render(self, documents: dict[str, shapes.Document], context: Context) -> dict[str, RenderedField]:
+        """The planned root fields, rendered in the request's read transaction in one statement."""
+        texts = await (await context.reader()).documents.render(list(documents.values()), context.now)
+        return {key: RenderedField(text) for key, text in zip(documents, texts)}
 
     # -- roots
 
     def _root(
-        self, executor: Executor, field: GraphQLField, details: FieldDetailsList, context: Context
+        self, executor: Executor, query: GraphQLObjectType, details: FieldDetailsList, context: Context
     ) -> shapes.Document:
         name = details[0].node.name.value
+        if name not in ROOTS:
+            raise NotPlannable(name)
+        field = query.fields[name]
         arguments = get_argument_values(field, details[0].node, executor.variable_values)
         if name == "exceptions":
             given = self._input(ExceptionFilter, "ExceptionFilter", arguments["filter"])
             where, first = repository_filter(given, context.now), page_size(arguments["first"])
             page = self._page(executor, field, details)
             return shapes.ExceptionList(where, arguments["orderBy"].value, first, arguments["after"], page)
-        if name == "exception":
-            return shapes.OneException(arguments["exceptionId"], self._object(executor, field, details))
-        raise NotPlannable(name)
+        return shapes.OneException(arguments["exceptionId"], self._object(executor, field, details))
 
     def _input(self, cls: type, type_name: str, coerced: dict[str, Any] | None) -> Any:
         if coerced is None:
@@ -145,13 +154,16 @@ class Planner:
         kind, names = KINDS.get(of.name), self._python_names.get(of.name, {})
         if kind is None:
             raise NotPlannable(of.name)
+        selected = self._subfields(executor, of, details)
+        if len(selected) > MAX_KEYS_PER_OBJECT:
+            raise NotPlannable(f"{len(selected)} keys on one {of.name}")
         fields: list[tuple[str, shapes.Field]] = []
-        for key, sub in self._subfields(executor, of, details).items():
+        for key, sub in selected.items():
             graphql_name = sub[0].node.name.value
             if graphql_name == "__typename":
                 fields.append((key, shapes.Constant(of.name)))
                 continue
-            name = names[graphql_name]
+            name = names.get(graphql_name)
             if name in ATTRIBUTES[kind]:
                 fields.append((key, shapes.Attribute(name)))
             elif (kind, name) in RELATIONS:
