@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -178,15 +179,12 @@ class InsightRepository(Repository):
         if bucket is not None:
             keys.append(func.date_trunc(bucket.value, E.created_at, "UTC").label("bucket_start"))
         seconds = func.extract("epoch", E.resolved_at - E.created_at)
+        at_risk = cache(lambda: at_risk_interval(self.tenant_id))  # one subquery for both SLA counts
         # Built only when asked for: constructing the SLA conditions costs more than running a count.
         aggregates: dict[str, Callable[[], ColumnElement[Any]]] = {
             "open_count": lambda: func.count().filter(E.status != RESOLVED),
-            "sla_breached_count": lambda: func.count().filter(
-                sla_condition(SlaState.BREACHED, now, at_risk_interval(self.tenant_id))
-            ),
-            "sla_at_risk_count": lambda: func.count().filter(
-                sla_condition(SlaState.AT_RISK, now, at_risk_interval(self.tenant_id))
-            ),
+            "sla_breached_count": lambda: func.count().filter(sla_condition(SlaState.BREACHED, now, at_risk())),
+            "sla_at_risk_count": lambda: func.count().filter(sla_condition(SlaState.AT_RISK, now, at_risk())),
             "mean_seconds_to_resolve": lambda: func.avg(seconds),
             "p90_seconds_to_resolve": lambda: func.percentile_cont(0.9).within_group(seconds),
             "total_amount": lambda: func.sum(E.amount),

@@ -105,15 +105,14 @@ class KeysetOrder:
         if after is not None:
             row_key, position = tuple_(*columns), tuple_(*after)
             statement = statement.where(row_key < position if self.descending else row_key > position)
-        ordering = [column.desc() if self.descending else column.asc() for column in columns]
-        return statement.order_by(*ordering).limit(limit + 1)
+        return statement.order_by(*self._ordering()).limit(limit + 1)
+
+    def _ordering(self) -> list[ColumnElement[Any]]:
+        return [key.column.desc() if self.descending else key.column.asc() for key in self.keys]
 
     def row_number(self) -> ColumnElement[int]:
         """Each row's position in this ordering, from 1 (for pages that PostgreSQL renders)."""
-        columns = [key.column for key in self.keys]
-        return func.row_number().over(
-            order_by=[column.desc() if self.descending else column.asc() for column in columns]
-        )
+        return func.row_number().over(order_by=self._ordering())
 
     def cursor_sql(self) -> ColumnElement[str]:
         """`encode` in SQL. The text is the same as `encode`'s for ASCII values; either way it
