@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from strawberry import relay
@@ -20,6 +19,7 @@ from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
 from sentinai.schema.insights import SlaType
+from sentinai.schema.nodes import LoadedNode
 
 if TYPE_CHECKING:
     from sentinai.schema.insights import SimilarCase
@@ -35,7 +35,8 @@ PolicyPackRef = Annotated["PolicyPackType", strawberry.lazy("sentinai.schema.pac
 
 
 @strawberry.type(name="ExceptionEvent", description="One step in an exception's append-only timeline.")
-class ExceptionEventType(relay.Node):
+class ExceptionEventType(LoadedNode):
+    node_kind: ClassVar[str] = "event"
     key: relay.NodeID[str]
     event_id: uuid.UUID = strawberry.field(description="The id the writer chose; it makes the write idempotent.")
     exception_id: str = strawberry.field(description="The exception this event belongs to.")
@@ -62,13 +63,10 @@ class ExceptionEventType(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("event", list(node_ids))]
-
 
 @strawberry.type(name="Exception", description="An operational exception: its current state, timeline and remediation.")
-class ExceptionType(relay.Node):
+class ExceptionType(LoadedNode):
+    node_kind: ClassVar[str] = "exception"
     key: relay.NodeID[str]
     exception_id: str = strawberry.field(description="The tenant's id for the exception (unique within the tenant).")
     domain: str = strawberry.field(description="Business domain, e.g. Finance or Healthcare.")
@@ -118,12 +116,6 @@ class ExceptionType(relay.Node):
             updated_at=row.updated_at,
             _playbook_id=row.current_playbook_id,
         )
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [
-            cls.from_row(row) if row else None for row in await info.context.loaders.node("exception", list(node_ids))
-        ]
 
     @strawberry.field(description="The timeline (oldest first unless `order` says otherwise), optionally filtered.")
     async def events(

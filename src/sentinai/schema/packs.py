@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from sentinai.db import models
+from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="DomainPack", description="A version of a domain's shared configuration (global).")
-class DomainPackType(relay.Node):
+class DomainPackType(LoadedNode):
+    node_kind: ClassVar[str] = "domain_pack"
     key: relay.NodeID[str]
     domain: str = strawberry.field(description="E.g. Finance, Healthcare.")
     version: int = strawberry.field(description="Version number, from 1.")
@@ -32,15 +34,10 @@ class DomainPackType(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [
-            cls.from_row(row) if row else None for row in await info.context.loaders.node("domain_pack", list(node_ids))
-        ]
-
 
 @strawberry.type(name="PolicyPack", description="A version of your tenant's policy overlay.")
-class PolicyPackType(relay.Node):
+class PolicyPackType(LoadedNode):
+    node_kind: ClassVar[str] = "policy_pack"
     key: relay.NodeID[str]
     version: int = strawberry.field(description="Version number, from 1.")
     pack: JSON = strawberry.field(description="The pack's content.")
@@ -56,12 +53,6 @@ class PolicyPackType(relay.Node):
             published_by=row.published_by,
             created_at=row.created_at,
         )
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [
-            cls.from_row(row) if row else None for row in await info.context.loaders.node("policy_pack", list(node_ids))
-        ]
 
 
 @strawberry.input(name="PublishPolicyPackInput", description="The next version of your policy pack.")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry import relay
@@ -11,10 +11,12 @@ from strawberry.scalars import JSON
 
 from sentinai.db import models
 from sentinai.schema.enums import ToolKind
+from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="Tool", description="An endpoint a playbook step can call. Secrets are never returned.")
-class ToolType(relay.Node):
+class ToolType(LoadedNode):
+    node_kind: ClassVar[str] = "tool"
     key: relay.NodeID[str]
     tool_id: int = strawberry.field(description="Numeric id.")
     name: str = strawberry.field(description="Unique name within its scope (tenant or global).")
@@ -41,13 +43,10 @@ class ToolType(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("tool", list(node_ids))]
-
 
 @strawberry.type(name="PlaybookStep", description="One ordered step of a playbook.")
-class PlaybookStepType(relay.Node):
+class PlaybookStepType(LoadedNode):
+    node_kind: ClassVar[str] = "step"
     key: relay.NodeID[str]
     step_id: int = strawberry.field(description="Numeric id.")
     playbook_id: int = strawberry.field(description="The playbook it belongs to.")
@@ -70,10 +69,6 @@ class PlaybookStepType(relay.Node):
             _tool_id=row.tool_id,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("step", list(node_ids))]
-
     @strawberry.field(description="The tool this step calls, if any.")
     async def tool(self, info: strawberry.Info) -> ToolType | None:
         if self._tool_id is None:
@@ -85,7 +80,8 @@ class PlaybookStepType(relay.Node):
 @strawberry.type(
     name="Playbook", description="An ordered procedure for resolving exceptions. Immutable: changes make a new version."
 )
-class PlaybookType(relay.Node):
+class PlaybookType(LoadedNode):
+    node_kind: ClassVar[str] = "playbook"
     key: relay.NodeID[str]
     playbook_id: int = strawberry.field(description="Numeric id of this version.")
     name: str = strawberry.field(description="Name shared by all versions.")
@@ -105,12 +101,6 @@ class PlaybookType(relay.Node):
             conditions=row.conditions,
             created_at=row.created_at,
         )
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [
-            cls.from_row(row) if row else None for row in await info.context.loaders.node("playbook", list(node_ids))
-        ]
 
     @strawberry.field(description="The steps, in order.")
     async def steps(self, info: strawberry.Info) -> list[PlaybookStepType]:

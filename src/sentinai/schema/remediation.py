@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry import relay
@@ -11,10 +11,12 @@ from strawberry.scalars import JSON
 
 from sentinai.db import models
 from sentinai.schema.enums import RemediationOutcome, RemediationPlanStatus, RiskLevel
+from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="RemediationPlan", description="A proposed fix for an exception and its approval trail.")
-class RemediationPlanType(relay.Node):
+class RemediationPlanType(LoadedNode):
+    node_kind: ClassVar[str] = "plan"
     key: relay.NodeID[str]
     plan_id: int = strawberry.field(description="Numeric id.")
     exception_id: str = strawberry.field(description="The exception it remedies.")
@@ -56,10 +58,6 @@ class RemediationPlanType(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("plan", list(node_ids))]
 
 
 @strawberry.input(name="ProposeRemediationPlanInput", description="A diagnosis and the action proposed to fix it.")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry import relay
@@ -12,10 +12,12 @@ from strawberry.scalars import JSON
 
 from sentinai.db import models
 from sentinai.schema.enums import Role, TenantStatus
+from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="Tenant", description="An organisation whose data is isolated from every other's.")
-class TenantType(relay.Node):
+class TenantType(LoadedNode):
+    node_kind: ClassVar[str] = "tenant"
     key: relay.NodeID[str]
     tenant_id: str = strawberry.field(description="The tenant's id.")
     name: str = strawberry.field(description="Display name.")
@@ -34,13 +36,10 @@ class TenantType(relay.Node):
             updated_at=row.updated_at,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("tenant", list(node_ids))]
-
 
 @strawberry.type(name="ApiKey", description="An API key of your tenant. The key itself is shown only when created.")
-class ApiKeyType(relay.Node):
+class ApiKeyType(LoadedNode):
+    node_kind: ClassVar[str] = "api_key"
     key: relay.NodeID[str]
     key_id: uuid.UUID = strawberry.field(description="Id, used to revoke it.")
     name: str = strawberry.field(description="What it is for.")
@@ -63,15 +62,10 @@ class ApiKeyType(relay.Node):
             revoked_at=row.revoked_at,
         )
 
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [
-            cls.from_row(row) if row else None for row in await info.context.loaders.node("api_key", list(node_ids))
-        ]
-
 
 @strawberry.type(name="AuditEntry", description="A write-once record of a configuration change.")
-class AuditEntryType(relay.Node):
+class AuditEntryType(LoadedNode):
+    node_kind: ClassVar[str] = "audit"
     key: relay.NodeID[str]
     audit_id: int = strawberry.field(description="Numeric id.")
     occurred_at: datetime = strawberry.field(description="When the change happened.")
@@ -93,10 +87,6 @@ class AuditEntryType(relay.Node):
             actor=row.actor,
             details=row.details,
         )
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
-        return [cls.from_row(row) if row else None for row in await info.context.loaders.node("audit", list(node_ids))]
 
 
 @strawberry.type(name="Viewer", description="The caller, as their credential identifies them.")
