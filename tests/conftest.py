@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +28,11 @@ from sentinai.db.embedded import RUNTIME_LOGIN, ensure_runtime_login, start_embe
 from sentinai.db.engine import create_engine, create_session_factory
 from sentinai.db.migrations import upgrade_database
 from tests.factories import Factory
+
+# Property-based tests run the same examples on every run (a fixed seed, no example database),
+# so CI is reproducible; a failure prints the shrunk example, which then becomes a named test.
+hypothesis_settings.register_profile("sentinai", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "sentinai"))
 
 
 def _libpq(url: URL) -> str:

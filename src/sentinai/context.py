@@ -3,6 +3,10 @@
 Reads share one read-only REPEATABLE READ transaction opened on first use, so a request
 sees one consistent snapshot. Each mutation field opens its own unit of work, commits
 once, and then resets the reads so its payload shows what it just wrote.
+
+A request ends with `close()`, on every path (success, failure, cancellation): it waits for
+the loader batches still running, closes the read transaction, and from then on refuses to
+open another, so nothing of a finished request holds a connection.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from sentinai.loaders import Loaders
 from sentinai.repositories.unit_of_work import UnitOfWork
 
 
+class RequestEndedError(RuntimeError):
+    """Something tried to read after its request had ended (a straggling loader batch)."""
+
+
 @dataclass
 class Context:
     request: Request | None
@@ -36,6 +44,7 @@ class Context:
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
+    _ended: bool = False
 
     @property
     def tenant_scope(self) -> Scope:
@@ -52,6 +61,8 @@ class Context:
     async def reader(self) -> UnitOfWork:
         """The request's read-only unit of work, in the caller's scope, opened once."""
         async with self._reader_lock:
+            if self._ended:
+                raise RequestEndedError("this request has ended; its reads are closed")
             if self._reader is None:
                 scope = Scope.platform() if self.principal.is_platform_admin else self.tenant_scope
                 reader = UnitOfWork(self.session_factory, scope, read_only=True)
@@ -64,12 +75,20 @@ class Context:
         scope = Scope.platform() if platform else self.tenant_scope
         return UnitOfWork(self.session_factory, scope)
 
-    async def after_write(self) -> None:
-        """Forget what this request read before a write: the payload must show the write."""
-        await self.close()
+    async def reset_reads(self) -> None:
+        """Forget what this request has read: its next read starts a new snapshot (after a
+        write, whose payload must show the write; or after an abandoned planned read)."""
+        await self._close_reads()
         self._loaders = None
 
     async def close(self) -> None:
+        """End the request: no read runs after this returns, and none can start."""
+        self._ended = True
+        if self._loaders is not None:
+            await self._loaders.settle()
+        await self._close_reads()
+
+    async def _close_reads(self) -> None:
         async with self._reader_lock:
             reader, self._reader = self._reader, None
         if reader is not None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 
@@ -20,14 +23,19 @@ from sentinai.db.faults import is_unavailable
 from sentinai.errors import AuthenticationError, ForbiddenError
 from sentinai.resolvers.documents import RenderedField
 
+log = logging.getLogger("sentinai.errors")
+
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extensions: Any
+) -> JSONResponse:
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="sentinai"'}
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    return JSONResponse(body, status, headers)
 
 
 def _dumps(value: object) -> str:
@@ -42,7 +50,23 @@ def _depth(value: Any, limit: int) -> int:
     return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
+TRANSPORT_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
 class SentinaiGraphQL(GraphQL):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's own refusals (bad JSON, no query, a mutation over GET…) as JSON errors,
+        so a client reports them as GraphQL errors instead of failing to parse plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            code = TRANSPORT_CODES.get(error.status_code, "BAD_REQUEST")
+            response = error_response(error.status_code, code, error.reason)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request, response: Any) -> Context:
         runtime = request.app.state.runtime
         # No principal only while rendering the GraphiQL page, which runs no operation.
@@ -70,7 +94,10 @@ class SentinaiGraphQL(GraphQL):
         return f'{{"data":{{{fields}}}{rest}}}'
 
     def decode_json(self, data: str | bytes) -> object:
-        decoded = json.loads(data)
+        try:
+            decoded = json.loads(data)
+        except RecursionError:  # the decoder recurses per level: ~1,000 levels is a 2 KB body
+            raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
         if _depth(decoded, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         return decoded
@@ -101,13 +128,37 @@ class GraphQLEndpoint:
             if response is not None:
                 await response(scope, receive, send)
                 return
-            try:
-                async with asyncio.timeout(self.deadline):
-                    await self.graphql(scope, receive, send)
-            except TimeoutError:
-                message = f"request exceeded its {self.deadline:g} s deadline"
-                late = error_response(503, "DEADLINE_EXCEEDED", message, {"Retry-After": "1"})
-                await late(scope, receive, send)
+            await self._execute(scope, receive, send)
+
+    async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the operation within the deadline. Whatever escapes it becomes a JSON error
+        with an error id, never a bare 500, unless the response has already started."""
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.deadline):
+                await self.graphql(scope, receive, tracked_send)
+        except TimeoutError:
+            if started:
+                raise
+            message = f"request exceeded its {self.deadline:g} s deadline"
+            late = error_response(503, "DEADLINE_EXCEEDED", message, {"Retry-After": "1"})
+            await late(scope, receive, send)
+        except StarletteHTTPException:
+            raise  # Starlette's own refusals (the body limit's 413) carry their status
+        except Exception as error:
+            if started:
+                raise
+            error_id = uuid.uuid4().hex[:16]
+            log.error("unexpected error %s outside any field", error_id, exc_info=error)
+            message = f"Internal error. Quote error id {error_id} when reporting it."
+            failed = error_response(500, "INTERNAL", message, errorId=error_id)
+            await failed(scope, receive, send)
 
     async def _refusal(self, request: Request) -> JSONResponse | None:
         """A response refusing the request before any work, or None to proceed."""

@@ -21,13 +21,16 @@ log = logging.getLogger("sentinai.errors")
 
 
 class CloseReads(SchemaExtension):
-    """Ends the request's read-only transaction once the operation has finished."""
+    """Ends the request once the operation has finished, however it finished: a failure or a
+    cancellation anywhere must not leave its transaction holding a pooled connection."""
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context = self.execution_context.context
-        if hasattr(context, "close"):
-            await context.close()
+        try:
+            yield
+        finally:
+            context = self.execution_context.context
+            if isinstance(context, Context):
+                await context.close()
 
 
 class DocumentReads(SchemaExtension):
@@ -53,7 +56,7 @@ class DocumentReads(SchemaExtension):
             data = await self.planner.render(documents, context)
         except DomainError:
             # E.g. a cursor from another list: leave it to the resolvers, which word the error.
-            await context.close()
+            await context.reset_reads()
             return None
         except Exception as error:  # masked (or a 503) by MaskUnexpectedErrors, like a resolver's
             return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])

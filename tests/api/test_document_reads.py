@@ -203,9 +203,10 @@ query ExceptionDetail($exceptionId: String!) {
 
 
 async def test_the_frontends_exception_detail_with_remediation_plans_matches(
-    factory, gql, resolvers_only, api_a, count_statements
+    factory, gql, resolvers_only, api_a, clock, count_statements
 ):
     await _world(factory, gql, api_a)
+    clock.frozen = at("2026-03-01T12:30:00+00:00")  # both apps judge `sla.remaining` at one instant
     for exception_id in ("DOC-02", "DOC-03"):
         variables = {"exceptionId": exception_id}
         data = await _same_answer(gql, resolvers_only, count_statements, FRONTEND_DETAIL, variables, api_a.viewer)

@@ -114,6 +114,12 @@ class UnitOfWork:
         return self._session
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        """Run one statement. A caller cancelled while it runs stops waiting, but the statement
+        itself runs to its end: interrupting it mid-protocol would leave the connection unusable
+        for the fields that share it, and `__aexit__` waits for it anyway."""
+        return await asyncio.shield(self._execute(statement, params))
+
+    async def _execute(self, statement: Executable, params: Any) -> Result[Any]:
         async with self._lock:
             self._check_open()
             return await self.session.execute(statement, params)

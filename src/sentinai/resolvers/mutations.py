@@ -59,5 +59,5 @@ async def run_mutation(
                 raise
             log.warning("retrying %s after %s (attempt %d)", info.field_name, type(error).__name__, attempt)
             await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**attempt)))
-    await context.after_write()
+    await context.reset_reads()
     return present(value)
