@@ -23,6 +23,7 @@ from sentinai.resolvers.packs import PackMutations, PackQueries
 from sentinai.resolvers.playbooks import PlaybookMutations, PlaybookQueries
 from sentinai.resolvers.remediation import RemediationMutations
 from sentinai.resolvers.tenants import TenantMutations, TenantQueries
+from sentinai.schema.scalars import SCALARS
 
 Query = merge_types("Query", (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries))
 Mutation = merge_types(
@@ -58,7 +59,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(relay_max_results=100, disable_field_suggestions=not settings.introspection),
+        config=StrawberryConfig(
+            relay_max_results=100, disable_field_suggestions=not settings.introspection, scalar_map=SCALARS
+        ),
         extensions=extensions,
     )
     if settings.document_reads:

@@ -20,18 +20,21 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    get_operation_ast,
     is_leaf_type,
     validate,
-    value_from_ast_untyped,
 )
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
+
+from sentinai.input_guard import unacceptable_inputs
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
@@ -75,11 +78,19 @@ class CostBudgets:
 def operation_cost(
     schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> int:
-    """The cost of the operation the request will execute (the document is already validated)."""
+    """The cost of the operation the request will execute (the document is already validated).
+
+    Sizes are the values execution will use: variables coerced with their defaults, and the
+    field's own default where an argument is absent. Zero when execution will refuse the
+    request anyway (no such operation, variables that do not coerce)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next((o for o in operations if o.name and o.name.value == operation_name), operations[0])
-    walker = _Walker(schema, fragments, variables or {})
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}))
+    if isinstance(coerced, list):
+        return 0
+    walker = _Walker(schema, fragments, coerced)
     per_field = MUTATION_COST if operation.operation.value == "mutation" else 0
     root = schema.get_root_type(operation.operation)
     return sum(per_field + cost for cost in walker.fields_cost(root, operation.selection_set))
@@ -87,7 +98,7 @@ def operation_cost(
 
 class _Walker:
     def __init__(
-        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: VariableValues
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
 
@@ -120,10 +131,10 @@ class _Walker:
         if is_leaf_type(named):
             return 0
         if named.name.endswith("Connection"):
-            return 1 + self._size(node, DEFAULT_PAGE) * self._connection_item_cost(named, node)
+            return 1 + self._size(definition, node, DEFAULT_PAGE) * self._connection_item_cost(named, node)
         children = sum(self.fields_cost(named, node.selection_set))
         if _is_list(definition.type):
-            return 1 + self._size(node, LIST_ESTIMATE) * (1 + children)
+            return 1 + self._size(definition, node, LIST_ESTIMATE) * (1 + children)
         return 1 + children
 
     def _connection_item_cost(self, connection: Any, node: FieldNode) -> int:
@@ -135,12 +146,15 @@ class _Walker:
                 per_item = max(per_item, 1 + sum(self.fields_cost(item_type, field.selection_set)))
         return per_item
 
-    def _size(self, node: FieldNode, default: int) -> int:
-        for argument in node.arguments or ():
-            if argument.name.value == "first":
-                first = value_from_ast_untyped(argument.value, self.variables)
-                return max(1, first) if isinstance(first, int) else default
-        return default
+    def _size(self, definition: GraphQLField, node: FieldNode, default: int) -> int:
+        """How many items the field asks for: its `first` as execution will see it."""
+        if "first" not in definition.args:
+            return default
+        try:
+            first = get_argument_values(definition, node, self.variables).get("first")
+        except GraphQLError:  # execution will refuse the argument itself
+            return default
+        return max(1, first) if isinstance(first, int) else default
 
 
 def _is_list(graphql_type: Any) -> bool:
@@ -184,6 +198,8 @@ class QueryCostLimiter(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         errors = self.memo.validate(context)
+        if not errors:
+            errors = unacceptable_inputs(context.graphql_document, context.variables)
         if not errors:
             errors = self._price()
         context.pre_execution_errors = errors

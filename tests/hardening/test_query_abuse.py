@@ -185,3 +185,25 @@ async def test_an_exhausted_pool_answers_503_quickly_instead_of_hanging(database
             assert time.perf_counter() - started < 2
     finally:
         await runtime.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("with_defaults", "literal"),
+    [
+        (
+            "query($n: Int = 100) { exceptions(first: $n) { nodes { events(first: $n) { nodes { eventType } } } } }",
+            "{ exceptions(first: 100) { nodes { events(first: 100) { nodes { eventType } } } } }",
+        ),
+        (
+            'query($n: Int = 100) { entityHistory(entity: "E", first: $n) { nodes { entityHistory(first: $n) '
+            "{ nodes { entityHistory(first: $n) { totalCount } } } } } }",
+            '{ entityHistory(entity: "E", first: 100) { nodes { entityHistory(first: 100) '
+            "{ nodes { entityHistory(first: 100) { totalCount } } } } } }",
+        ),
+    ],
+)
+async def test_variable_defaults_are_priced_as_the_values_execution_uses(gql, api_a, with_defaults, literal):
+    priced = [(await gql.errors(query, key=api_a.viewer))[0] for query in (with_defaults, literal)]
+
+    assert [error["extensions"]["code"] for error in priced] == ["QUERY_TOO_COSTLY"] * 2
+    assert priced[0]["extensions"]["cost"] == priced[1]["extensions"]["cost"]

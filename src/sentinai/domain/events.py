@@ -11,21 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sentinai.db.models import ActorType, ExceptionStatus, Severity
-from sentinai.domain import validation
+from sentinai.domain import shapes, validation
+from sentinai.domain.shapes import Field, Shape
 from sentinai.errors import ValidationError
-
-
-@dataclass(frozen=True)
-class Field:
-    kind: str  # "string" | "number" | "integer" | "list" | "object" | "boolean"
-    required: bool = False
-    choices: frozenset[str] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 def _required(kind: str, **options: Any) -> Field:
@@ -35,7 +26,7 @@ def _required(kind: str, **options: Any) -> Field:
 _SEVERITIES = frozenset(s.value.upper() for s in Severity)
 _UNIT = {"minimum": 0.0, "maximum": 1.0}
 
-PAYLOAD_SCHEMAS: dict[str, dict[str, Field]] = {
+_FIELDS: dict[str, dict[str, Field]] = {
     "ExceptionCreated": {"sourceSystem": Field("string"), "summary": Field("string")},
     "ExceptionUpdated": {"changedFields": _required("list")},
     "ExceptionNormalized": {"normalizedFields": Field("list")},
@@ -83,6 +74,7 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Field]] = {
     "CommentAdded": {"text": _required("string")},
 }
 
+PAYLOAD_SCHEMAS: dict[str, Shape] = {event_type: Shape(fields) for event_type, fields in _FIELDS.items()}
 EVENT_TYPES = frozenset(PAYLOAD_SCHEMAS)
 
 # Written only by SentinAI's own operations (ingestion, workflow mutations, plan decisions), so
@@ -102,39 +94,11 @@ SYSTEM_EVENT_TYPES = frozenset(
 )
 
 
-def _matches(kind: str, value: Any) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    if kind == "list":
-        return isinstance(value, list)
-    return isinstance(value, dict)
-
-
 def validate_payload(event_type: str, payload: Mapping[str, Any], path: str = "payload") -> None:
     """Raise ValidationError naming the first field of `payload` that breaks its type's schema."""
     if event_type not in PAYLOAD_SCHEMAS:
         raise ValidationError("eventType", f"unknown event type {event_type!r}; expected one of {sorted(EVENT_TYPES)}")
-    for name, spec in PAYLOAD_SCHEMAS[event_type].items():
-        where = f"{path}.{name}"
-        if name not in payload or payload[name] is None:
-            if spec.required:
-                raise ValidationError(where, f"is required for {event_type}")
-            continue
-        value = payload[name]
-        if not _matches(spec.kind, value):
-            raise ValidationError(where, f"must be a {spec.kind}")
-        if spec.choices is not None and value not in spec.choices:
-            raise ValidationError(where, f"must be one of {sorted(spec.choices)}")
-        if spec.minimum is not None and value < spec.minimum:
-            raise ValidationError(where, f"must be at least {spec.minimum:g}")
-        if spec.maximum is not None and value > spec.maximum:
-            raise ValidationError(where, f"must be at most {spec.maximum:g}")
+    shapes.check(PAYLOAD_SCHEMAS[event_type], payload, path, required_for=event_type)
 
 
 @dataclass(frozen=True)
@@ -184,3 +148,5 @@ class EventEnvelope:
             raise ValidationError("actorId", "must not be blank")
         if self.state_change.current_step is not None and self.state_change.current_step < 1:
             raise ValidationError("stateChange.currentStep", "must be at least 1")
+        if self.state_change.playbook_id is not None and self.state_change.playbook_id < 1:
+            raise ValidationError("stateChange.playbookId", "must be at least 1")

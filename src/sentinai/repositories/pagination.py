@@ -12,11 +12,12 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BindParameter, ColumnElement, Select, Text, bindparam, case, cast, func, literal_column, tuple_
 
+from sentinai.domain.validation import in_range_utc, text_problem
 from sentinai.errors import ValidationError
 
 T = TypeVar("T")
@@ -33,16 +34,26 @@ class Page(Generic[T]):
 Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]  # (to JSON, from JSON)
 
 
+LAST_POSITION = datetime(9999, 12, 31, tzinfo=UTC)
+"""A timestamp key after every instant the API accepts: where orderings put rows without one."""
+
+
 def _aware(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("cursor timestamps carry a zone")
+    if moment.tzinfo is None or in_range_utc(moment, latest=LAST_POSITION) is None:
+        raise ValueError("cursor timestamps carry a zone and lie in the accepted range")
     return moment
 
 
 def _bigint(value: object) -> int:
     if not isinstance(value, int) or not -(2**63) <= value < 2**63:
         raise ValueError("cursor integers fit in 64 bits")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or text_problem(value) is not None:
+        raise ValueError("cursor strings are text PostgreSQL can hold")
     return value
 
 
@@ -57,7 +68,7 @@ def iso_timestamp_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
 
 
 DATETIME: Codec = (lambda value: value.isoformat(), _aware)
-STRING: Codec = (str, str)
+STRING: Codec = (str, _text)
 INTEGER: Codec = (int, _bigint)
 
 

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, or_, select
 
 from sentinai.db import models
+from sentinai.domain.packs import MAX_AT_RISK_MINUTES
 from sentinai.domain.sla import DEFAULT_AT_RISK, SlaState
 
 E = models.ExceptionRecord
 P = models.TenantPolicyPackVersion
 RESOLVED = models.ExceptionStatus.RESOLVED
-MAX_AT_RISK_MINUTES = 60 * 24 * 365
 
 
 def at_risk_interval(tenant_id: str) -> ColumnElement[Any]:

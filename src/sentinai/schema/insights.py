@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from sentinai.schema.enums import ExceptionStatus, Severity, SimilarityKind, SlaState
+from sentinai.schema.scalars import SafeInt
 
 if TYPE_CHECKING:
     from sentinai.schema.exceptions import ExceptionType
@@ -19,7 +20,7 @@ ExceptionRef = Annotated["ExceptionType", strawberry.lazy("sentinai.schema.excep
 @strawberry.type(name="Sla", description="Where an exception stands against its deadline, now.")
 class SlaType:
     deadline: datetime | None = strawberry.field(description="The deadline, if there is one.")
-    remaining: int | None = strawberry.field(
+    remaining: SafeInt | None = strawberry.field(
         description="Seconds until the deadline (negative once passed); null when resolved or without deadline."
     )
     state: SlaState = strawberry.field(description="ON_TRACK, AT_RISK, BREACHED, MET or NONE.")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sentinai.db import models
-from sentinai.domain import validation
+from sentinai.domain import packs, validation
 from sentinai.domain.actors import Actor
 from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.playbooks import NewStep
@@ -65,13 +65,13 @@ async def revoke_api_key(uow: UnitOfWork, actor: Actor, key_id: uuid.UUID) -> mo
 
 async def publish_domain_pack(uow: UnitOfWork, actor: Actor, domain: str, pack: Any) -> models.DomainPackVersion:
     domain = validation.text("domain", domain, max_length=100) or ""
-    row = await uow.domain_packs.publish(domain, validation.json_object("pack", pack), actor.id)
+    row = await uow.domain_packs.publish(domain, packs.domain_pack("pack", pack), actor.id)
     await uow.audit.record("packs", "domain_pack.published", actor.id, {"domain": domain, "version": row.version})
     return row
 
 
 async def publish_policy_pack(uow: UnitOfWork, actor: Actor, pack: Any) -> models.TenantPolicyPackVersion:
-    row = await uow.policy_packs.publish(validation.json_object("pack", pack), actor.id)
+    row = await uow.policy_packs.publish(packs.policy_pack("pack", pack), actor.id)
     await uow.audit.record("packs", "policy_pack.published", actor.id, {"version": row.version})
     return row
 
