@@ -73,7 +73,7 @@ class ApiKeyRepository(Repository):
         statement = (
             update(K)
             .where(K.tenant_id == self.tenant_id, K.key_id == key_id, K.revoked_at.is_(None))
-            .values(revoked_at=func.now())
+            .values(revoked_at=func.statement_timestamp())
             .returning(K)
             .execution_options(populate_existing=True)
         )

@@ -9,13 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, update
+from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
 from sentinai.domain.sla import SlaState
+from sentinai.domain.validation import same_json
 from sentinai.repositories.base import Repository
-from sentinai.repositories.pagination import DATETIME, STRING, KeysetOrder, Page, SortKey
+from sentinai.repositories.pagination import DATETIME, LAST_POSITION, STRING, KeysetOrder, Page, SortKey
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
@@ -88,7 +89,6 @@ class ExceptionFilter:
 
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(models.Severity)}
-_NO_DEADLINE = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
 
 
 def _severity_codec() -> tuple[Any, Any]:
@@ -116,8 +116,8 @@ ORDERS: dict[str, KeysetOrder] = {
         "sla",
         (
             SortKey(
-                func.coalesce(E.sla_deadline, literal_column("'9999-12-31T00:00:00+00:00'::timestamptz")),
-                lambda e: e.sla_deadline or _NO_DEADLINE,
+                func.coalesce(E.sla_deadline, literal(LAST_POSITION)),
+                lambda e: e.sla_deadline or LAST_POSITION,
                 DATETIME,
             ),
             SortKey(E.exception_id, lambda e: e.exception_id, STRING),
@@ -134,6 +134,11 @@ ORDERS: dict[str, KeysetOrder] = {
         descending=True,
     ),
 }
+
+
+def _same(name: str, stored: Any, sent: Any) -> bool:
+    """Whether a stored source field already holds what was sent (JSON compared as jsonb keeps it)."""
+    return same_json(stored, sent) if name == "attributes" else bool(stored == sent)
 
 
 class ExceptionRepository(Repository):
@@ -185,7 +190,7 @@ class ExceptionRepository(Repository):
                 return created, IngestOutcome.CREATED, ()
             existing = await self.get_for_update(new.exception_id)
             assert existing is not None, "the concurrent insert that won must be visible once committed"
-        changed = tuple(name for name in SOURCE_FIELDS if getattr(existing, name) != getattr(new, name))
+        changed = tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(existing, name), getattr(new, name)))
         if not changed:
             return existing, IngestOutcome.UNCHANGED, ()
         updated = await self.apply_changes(new.exception_id, **{name: getattr(new, name) for name in changed})
@@ -200,7 +205,9 @@ class ExceptionRepository(Repository):
                 severity=new.severity,
                 status=new.status,
                 owner=new.owner,
-                resolved_at=func.now() if new.status == models.ExceptionStatus.RESOLVED else None,
+                created_at=func.statement_timestamp(),
+                updated_at=func.statement_timestamp(),
+                resolved_at=func.statement_timestamp() if new.status == models.ExceptionStatus.RESOLVED else None,
                 domain_pack_version=self._latest_domain_pack(new.domain),
                 policy_pack_version=self._latest_policy_pack(),
                 **{name: getattr(new, name) for name in SOURCE_FIELDS},
@@ -221,12 +228,13 @@ class ExceptionRepository(Repository):
         P = models.TenantPolicyPackVersion
         return select(func.max(P.version)).where(P.tenant_id == self.tenant_id).scalar_subquery()
 
-    async def apply_changes(self, exception_id: str, **changes: Any) -> models.ExceptionRecord:
-        """Write workflow changes (status, owner, playbook, step…) and bump `updated_at`."""
+    async def apply_changes(self, exception_id: str, *, at: Any = None, **changes: Any) -> models.ExceptionRecord:
+        """Write workflow changes (status, owner, playbook, step…) and set `updated_at` to `at`,
+        by default this statement's start (after the row lock the caller holds, unlike now())."""
         statement = (
             update(E)
             .where(E.tenant_id == self.tenant_id, E.exception_id == exception_id)
-            .values(**changes, updated_at=func.now())
+            .values(**changes, updated_at=at if at is not None else func.statement_timestamp())
             .returning(E)
         )
         result = await self.uow.execute(statement.execution_options(populate_existing=True))

@@ -47,7 +47,7 @@ class RemediationPlanRepository(Repository):
         statement = (
             update(R)
             .where(R.tenant_id == self.tenant_id, R.plan_id == plan_id)
-            .values(**changes, updated_at=func.now())
+            .values(**changes, updated_at=func.statement_timestamp())
             .returning(R)
             .execution_options(populate_existing=True)
         )

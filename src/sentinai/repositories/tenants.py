@@ -42,7 +42,7 @@ class TenantRepository(Repository):
         statement = (
             update(T)
             .where(T.tenant_id == tenant_id)
-            .values(status=status, updated_at=func.now())
+            .values(status=status, updated_at=func.statement_timestamp())
             .returning(T)
             .execution_options(populate_existing=True)
         )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import func
 
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
 from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
 from sentinai.domain.lifecycle import check_transition
+from sentinai.domain.validation import same_json
 from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.exceptions import IngestOutcome, NewException
 from sentinai.repositories.unit_of_work import UnitOfWork
@@ -84,9 +84,11 @@ async def record_exception_event(uow: UnitOfWork, envelope: EventEnvelope) -> Re
     if not inserted:
         _check_same_event(event, envelope)
         return RecordedEvent(event, exception, replayed=True)
-    changes = await state_changes(uow, exception, envelope.state_change)
+    # The event's own time is the write's time: `resolvedAt` and `updatedAt` equal it exactly,
+    # however long the write waited for the exception's lock.
+    changes = await state_changes(uow, exception, envelope.state_change, event.created_at)
     if changes:
-        exception = await uow.exceptions.apply_changes(exception.exception_id, **changes)
+        exception = await uow.exceptions.apply_changes(exception.exception_id, at=event.created_at, **changes)
     uow.outbound.append(event)
     return RecordedEvent(event, exception, replayed=False)
 
@@ -99,18 +101,20 @@ async def record_client_event(uow: UnitOfWork, envelope: EventEnvelope) -> Recor
     return await record_exception_event(uow, envelope)
 
 
-async def state_changes(uow: UnitOfWork, exception: models.ExceptionRecord, change: StateChange) -> dict[str, Any]:
-    """The column updates a state change means, after checking every rule it must obey."""
+async def state_changes(
+    uow: UnitOfWork, exception: models.ExceptionRecord, change: StateChange, at: datetime
+) -> dict[str, Any]:
+    """The column updates a state change made at `at` means, after checking every rule it must obey."""
     changes: dict[str, Any] = {}
     if change.status is not None and change.status != exception.status:
         check_transition(exception.status, change.status)
         changes["status"] = change.status
-        changes["resolved_at"] = func.now() if change.status == models.ExceptionStatus.RESOLVED else None
+        changes["resolved_at"] = at if change.status == models.ExceptionStatus.RESOLVED else None
     if change.severity is not None and change.severity != exception.severity:
         changes["severity"] = change.severity
     if change.owner is not None and change.owner != exception.owner:
         changes["owner"] = validation.text("stateChange.owner", change.owner)
-    playbook_id = change.playbook_id or exception.current_playbook_id
+    playbook_id = change.playbook_id if change.playbook_id is not None else exception.current_playbook_id
     if change.playbook_id is not None and change.playbook_id != exception.current_playbook_id:
         changes["current_playbook_id"] = change.playbook_id
         changes["current_step"] = 1
@@ -139,8 +143,8 @@ def _check_same_event(stored: models.ExceptionEvent, replay: EventEnvelope) -> N
         and stored.event_type == replay.event_type
         and stored.actor_type == replay.actor_type
         and stored.actor_id == replay.actor_id
-        and stored.payload == replay.payload
-        and stored.state_change == replay.state_change.as_json()
+        and same_json(stored.payload, replay.payload)
+        and same_json(stored.state_change, replay.state_change.as_json())
     )
     if not same:
         raise ConflictError(f"eventId {replay.event_id} was already used for a different event")

@@ -48,7 +48,7 @@ async def decide_plan(
         raise ForbiddenError("a remediation plan cannot be decided by the one who proposed it")
     status = APPROVED if approve else REJECTED
     plan = await uow.remediation_plans.change(
-        plan_id, status=status, decided_by=actor.id, decided_at=func.now(), decision_note=note
+        plan_id, status=status, decided_by=actor.id, decided_at=func.statement_timestamp(), decision_note=note
     )
     await append_system_event(
         uow, plan.exception_id, "RemediationPlanDecided", actor, {"planId": plan_id, "decision": status.value.upper()}
@@ -75,7 +75,9 @@ async def record_outcome(
     ready = plan.status == APPROVED or (plan.status == PENDING and not plan.requires_approval)
     if not ready:
         raise InvalidTransitionError(plan.status.value.upper(), outcome.value.upper(), "remediation plan")
-    plan = await uow.remediation_plans.change(plan_id, status=outcome, outcome_note=note, executed_at=func.now())
+    plan = await uow.remediation_plans.change(
+        plan_id, status=outcome, outcome_note=note, executed_at=func.statement_timestamp()
+    )
     await append_system_event(
         uow,
         plan.exception_id,

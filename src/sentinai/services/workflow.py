@@ -4,11 +4,13 @@ state change, so the timeline alone explains how the exception got where it is."
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
 from sentinai.domain.events import EventEnvelope, StateChange
+from sentinai.domain.validation import same_json
 from sentinai.errors import ConflictError, NotFoundError, ValidationError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.services.exceptions import RecordedEvent, record_exception_event
@@ -32,16 +34,28 @@ async def _locked(uow: UnitOfWork, exception_id: str) -> models.ExceptionRecord:
 
 
 async def _replay(
-    uow: UnitOfWork, event_id: uuid.UUID | None, exception_id: str, event_type: str
+    uow: UnitOfWork,
+    event_id: uuid.UUID | None,
+    exception_id: str,
+    event_type: str,
+    asked: StateChange | None = None,
+    asked_payload: dict[str, Any] | None = None,
 ) -> RecordedEvent | None:
-    """The stored result when `event_id` was already used for this operation on this exception.
+    """The stored result when `event_id` was already used for this same request.
 
-    The payload is derived from the state at the time, so a retry is recognised by its id,
-    exception and operation, not by its payload.
+    A retry is recognised by its id, exception, operation and what it asked for (`asked`, and
+    the `asked_payload` fields the caller chose, such as a reason); the rest of a payload is
+    derived from the state at the time. The same id with a different request is a Conflict:
+    answering `replayed` would acknowledge a write that never happened.
     """
     if event_id is None or (stored := await uow.events.get(event_id)) is None:
         return None
-    if (stored.exception_id, stored.event_type) != (exception_id, event_type):
+    same = (stored.exception_id, stored.event_type) == (exception_id, event_type)
+    if asked is not None:
+        same = same and same_json(stored.state_change, asked.as_json())
+    for name, value in (asked_payload or {}).items():
+        same = same and same_json(stored.payload.get(name), value)
+    if not same:
         raise ConflictError(f"eventId {event_id} was already used for a different event")
     return RecordedEvent(stored, await _locked(uow, exception_id), replayed=True)
 
@@ -50,7 +64,7 @@ async def assign_exception(
     uow: UnitOfWork, actor: Actor, exception_id: str, owner: str, event_id: uuid.UUID | None = None
 ) -> RecordedEvent:
     owner = validation.text("owner", owner) or ""
-    if replay := await _replay(uow, event_id, exception_id, "ExceptionAssigned"):
+    if replay := await _replay(uow, event_id, exception_id, "ExceptionAssigned", StateChange(owner=owner)):
         return replay
     previous = (await _locked(uow, exception_id)).owner
     envelope = _envelope(
@@ -73,7 +87,8 @@ async def transition_exception(
     event_id: uuid.UUID | None = None,
 ) -> RecordedEvent:
     reason = validation.text("reason", reason, max_length=2000, required=False)
-    if replay := await _replay(uow, event_id, exception_id, "StatusChanged"):
+    asked = StateChange(status=status)
+    if replay := await _replay(uow, event_id, exception_id, "StatusChanged", asked, {"reason": reason}):
         return replay
     current = (await _locked(uow, exception_id)).status
     if current == status:
@@ -86,7 +101,8 @@ async def transition_exception(
 async def attach_playbook(
     uow: UnitOfWork, actor: Actor, exception_id: str, playbook_id: int, event_id: uuid.UUID | None = None
 ) -> RecordedEvent:
-    if replay := await _replay(uow, event_id, exception_id, "PlaybookAttached"):
+    asked = StateChange(playbook_id=playbook_id)
+    if replay := await _replay(uow, event_id, exception_id, "PlaybookAttached", asked):
         return replay
     await _locked(uow, exception_id)
     playbook = await uow.playbooks.get(playbook_id)
