@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import event
 
-from sentinai.app import Runtime, create_app
+from sentinai.api.app import Runtime, create_app
 from sentinai.config import Settings
 from sentinai.db import models
 from sentinai.db.embedded import prepare_embedded_database, start_embedded_server

@@ -182,7 +182,7 @@ def clock(session_clock: TestClock) -> Iterator[TestClock]:
 
 @pytest.fixture(scope="session")
 def runtime(database: Settings, engine: AsyncEngine, session_clock: TestClock):
-    from sentinai.app import Runtime
+    from sentinai.api.app import Runtime
 
     settings = Settings(**{**database.__dict__, "admin_token": ADMIN_TOKEN, "auth_cache_seconds": 0.0})
     built = Runtime.build(settings, engine)
@@ -194,7 +194,7 @@ def runtime(database: Settings, engine: AsyncEngine, session_clock: TestClock):
 async def gql(runtime) -> AsyncIterator:
     import httpx
 
-    from sentinai.app import create_app
+    from sentinai.api.app import create_app
     from tests.graphql_client import GraphQLClient
 
     app = create_app(runtime=runtime)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sentinai.db.models import ActorType, ApiKeyRole, TenantStatus
 from sentinai.db.session import Scope
 from sentinai.domain.actors import PLATFORM_ADMIN, Actor
+from sentinai.domain.enums import ActorType, ApiKeyRole, TenantStatus
 from sentinai.errors import AuthenticationError, ForbiddenError
 from sentinai.repositories.api_keys import KEY_PREFIX, KeyOwner, hash_key
 from sentinai.repositories.unit_of_work import UnitOfWork

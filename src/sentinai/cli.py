@@ -126,7 +126,7 @@ async def cmd_verify_history(settings: Settings, args: argparse.Namespace) -> No
 
 
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
-    from sentinai.api_schema import schema
+    from sentinai.api.schema import schema
 
     sdl = schema.as_str() + "\n"
     if args.path:
@@ -138,7 +138,7 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from sentinai.app import Runtime, create_app
+    from sentinai.api.app import Runtime, create_app
     from sentinai.seeding.demo import demo_keys
 
     started = time.perf_counter()

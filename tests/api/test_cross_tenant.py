@@ -126,7 +126,7 @@ async def test_filters_cannot_reach_another_tenant(gql, api_a, b_world):
 
 
 async def test_there_is_no_argument_that_names_a_tenant_on_tenant_fields(gql, api_a):
-    from sentinai.api_schema import schema
+    from sentinai.api.schema import schema
 
     platform_fields = {"tenants", "createTenant", "setTenantStatus", "node", "viewer"}
     for root in (schema.schema_converter.type_map["Query"], schema.schema_converter.type_map["Mutation"]):

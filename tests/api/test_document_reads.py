@@ -85,7 +85,7 @@ query Timeline($exceptionId: String!, $types: [String!], $actor: ActorType, $aft
 @pytest_asyncio.fixture(scope="session")
 async def resolvers_only(runtime):
     """An app over the same database and clock that resolves every field in Python."""
-    from sentinai.app import Runtime, create_app
+    from sentinai.api.app import Runtime, create_app
 
     settings = replace(runtime.settings, document_reads=False)
     twin = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from sentinai.app import Runtime, create_app
+from sentinai.api.app import Runtime, create_app
 from sentinai.config import Settings
 from sentinai.db import models
 from sentinai.db.embedded import prepare_embedded_database, start_embedded_server

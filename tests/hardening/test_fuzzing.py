@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 from hypothesis_graphql import mutations, nodes, queries
 
-from sentinai.api_schema import schema
+from sentinai.api.schema import schema
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from sentinai.app import Runtime, create_app
+from sentinai.api.app import Runtime, create_app
 from sentinai.config import Settings
 from sentinai.context import Context
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
 
-from sentinai.api_schema import schema
+from sentinai.api.schema import schema
 from sentinai.resolvers.permissions import GUARDS
 
 SDL = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"

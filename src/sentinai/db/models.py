@@ -39,6 +39,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from sentinai.domain.enums import (  # noqa: F401 - re-exported: callers name them models.Severity etc.
+    ActorType,
+    ApiKeyRole,
+    ExceptionStatus,
+    PlanStatus,
+    RiskLevel,
+    Severity,
+    TenantStatus,
+    ToolType,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -50,61 +61,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class TenantStatus(str, enum.Enum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    ARCHIVED = "archived"
-
-
-class Severity(str, enum.Enum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-class ExceptionStatus(str, enum.Enum):
-    OPEN = "open"
-    ANALYZING = "analyzing"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-
-
-class ActorType(str, enum.Enum):
-    AGENT = "agent"
-    USER = "user"
-    SYSTEM = "system"
-
-
-class ToolType(str, enum.Enum):
-    WEBHOOK = "webhook"
-    REST = "rest"
-    EMAIL = "email"
-    WORKFLOW = "workflow"
-
-
-class RiskLevel(str, enum.Enum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-class PlanStatus(str, enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXECUTED = "executed"
-    FAILED = "failed"
-
-
-class ApiKeyRole(str, enum.Enum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    AGENT = "agent"
-    ADMIN = "admin"
 
 
 def _enum(py_enum: type[enum.Enum], name: str) -> Enum:

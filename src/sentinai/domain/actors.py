@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentinai.db.models import ActorType, ApiKeyRole
+from sentinai.domain.enums import ActorType, ApiKeyRole
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentinai.db.models import ActorType, ExceptionStatus, Severity
 from sentinai.domain import shapes, validation
+from sentinai.domain.enums import ActorType, ExceptionStatus, Severity
 from sentinai.domain.shapes import Field, Shape
 from sentinai.errors import ValidationError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sentinai.db.models import ExceptionStatus
+from sentinai.domain.enums import ExceptionStatus
 from sentinai.errors import InvalidTransitionError
 
 OPEN, ANALYZING, ESCALATED, RESOLVED = (

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from sentinai.db.models import ExceptionStatus
+from sentinai.domain.enums import ExceptionStatus
 from sentinai.domain.sla import SlaState
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.insights import Bucket, GroupBy

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
-from sentinai.db.models import ApiKeyRole
+from sentinai.domain.enums import ApiKeyRole
 
 VIEWER, OPERATOR, AGENT, ADMIN = ApiKeyRole.VIEWER, ApiKeyRole.OPERATOR, ApiKeyRole.AGENT, ApiKeyRole.ADMIN
 

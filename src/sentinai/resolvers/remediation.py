@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from sentinai.db.models import PlanStatus
+from sentinai.domain.enums import PlanStatus
 from sentinai.repositories.remediation import NewPlan
 from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanDecide, CanWrite

@@ -9,8 +9,8 @@ import strawberry
 from strawberry import relay
 
 from sentinai.auth import Principal
-from sentinai.db.models import ApiKeyRole
 from sentinai.domain import validation
+from sentinai.domain.enums import ApiKeyRole
 from sentinai.errors import ValidationError
 from sentinai.repositories.audit import AuditFilter
 from sentinai.repositories.pagination import page_size

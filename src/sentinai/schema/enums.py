@@ -6,32 +6,32 @@ import enum
 
 import strawberry
 
-from sentinai.db import models
+from sentinai.domain import enums as domain
 from sentinai.domain import sla
 
-Severity = strawberry.enum(models.Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
+Severity = strawberry.enum(domain.Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
 ExceptionStatus = strawberry.enum(
-    models.ExceptionStatus,
+    domain.ExceptionStatus,
     name="ExceptionStatus",
     description="Where an exception is in its life: OPEN, ANALYZING, ESCALATED or RESOLVED.",
 )
 ActorType = strawberry.enum(
-    models.ActorType, name="ActorType", description="Who acted: an AGENT, a USER or the SYSTEM."
+    domain.ActorType, name="ActorType", description="Who acted: an AGENT, a USER or the SYSTEM."
 )
-ToolKind = strawberry.enum(models.ToolType, name="ToolKind", description="How a tool is called.")
-RiskLevel = strawberry.enum(models.RiskLevel, name="RiskLevel", description="Risk of applying a remediation.")
+ToolKind = strawberry.enum(domain.ToolType, name="ToolKind", description="How a tool is called.")
+RiskLevel = strawberry.enum(domain.RiskLevel, name="RiskLevel", description="Risk of applying a remediation.")
 RemediationPlanStatus = strawberry.enum(
-    models.PlanStatus,
+    domain.PlanStatus,
     name="RemediationPlanStatus",
     description="PENDING until decided; then APPROVED or REJECTED; then EXECUTED or FAILED.",
 )
 Role = strawberry.enum(
-    models.ApiKeyRole,
+    domain.ApiKeyRole,
     name="Role",
     description="What an API key may do: VIEWER reads; OPERATOR and AGENT also write exceptions "
     "(an AGENT may propose but never decide remediation plans); ADMIN also manages the tenant's configuration.",
 )
-TenantStatus = strawberry.enum(models.TenantStatus, name="TenantStatus", description="A tenant's lifecycle state.")
+TenantStatus = strawberry.enum(domain.TenantStatus, name="TenantStatus", description="A tenant's lifecycle state.")
 
 
 @strawberry.enum(name="ExceptionOrder", description="Orderings of the exception list; every one pages by keyset.")

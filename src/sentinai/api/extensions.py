@@ -11,11 +11,11 @@ from graphql import ExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from sentinai.api.planner import Planner
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
 from sentinai.repositories.document_shapes import Document
-from sentinai.resolvers.documents import Planner
 
 log = logging.getLogger("sentinai.errors")
 

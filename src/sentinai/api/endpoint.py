@@ -16,12 +16,12 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 
+from sentinai.api.planner import RenderedField
 from sentinai.auth import Principal
 from sentinai.config import Settings
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import AuthenticationError, ForbiddenError
-from sentinai.resolvers.documents import RenderedField
 
 log = logging.getLogger("sentinai.errors")
 

@@ -13,10 +13,10 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors
+from sentinai.api.planner import Planner
+from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.config import Settings
-from sentinai.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors
-from sentinai.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
-from sentinai.resolvers.documents import Planner
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
 from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries

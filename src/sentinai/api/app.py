@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sentinai.api_schema import build_schema
+from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
+from sentinai.api.schema import build_schema
 from sentinai.auth import Authenticator
 from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
-from sentinai.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from sentinai.input_guard import unacceptable_inputs
+from sentinai.api.input_guard import unacceptable_inputs
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
