@@ -3,14 +3,13 @@
 Built fresh for each request (a loader's cache must never outlive its request or cross
 tenants). Each batch function makes one SQL statement for all the keys collected in
 one tick of the event loop, so a request's statement count follows the query's shape,
-not the number of rows it returns.
+not the number of rows it returns. Rows by id and rows by relation come from the catalogue:
+a node kind's `Node.fetch`, and a relation's join columns (`repositories.related`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
+from sentinai.catalog import KINDS, NODE_KINDS, ToMany, ToOne
 from sentinai.db import models
-from sentinai.domain.validation import text_problem
 from sentinai.errors import DomainError
-from sentinai.repositories.events import EventFilter
+from sentinai.repositories.events import EventPage
 from sentinai.repositories.unit_of_work import UnitOfWork
 
 Reader = Callable[[], Awaitable[UnitOfWork]]
@@ -30,10 +29,7 @@ Reader = Callable[[], Awaitable[UnitOfWork]]
 @dataclass(frozen=True)
 class EventsKey:
     exception_id: str
-    first: int
-    after: str | None
-    where: EventFilter
-    newest_first: bool = False
+    page: EventPage
 
 
 class SharedLoader(DataLoader):
@@ -65,20 +61,15 @@ class Loaders:
     def __init__(self, reader: Reader) -> None:
         self._reader = reader
         self._batches: set[asyncio.Task[Any]] = set()
-        # Rows by id: one loader per kind, shared by nested fields and by `node(id:)`.
-        self._by_kind = {kind: self._by_key(fetch) for kind, (_, fetch) in NODE_KINDS.items()}
-        self.exception = self._by_kind["exception"]
-        self.playbook = self._by_kind["playbook"]
-        self.tool = self._by_kind["tool"]
-        self.policy_pack = self._by_kind["policy_pack"]
-        self.steps = self._by_key(lambda uow, ids: uow.playbooks.steps_for(ids))
-        self.plans = self._by_key(lambda uow, ids: uow.remediation_plans.plans_for(ids))
+        # Rows by id: one loader per node kind, shared by relations and by `node(id:)`.
+        self.by_kind = {kind.name: self._by_key(kind.node.fetch) for kind in NODE_KINDS.values() if kind.node}
+        self._related: dict[tuple[str, str], DataLoader] = {}
+        self.exception = self.by_kind["exception"]
         self.entity_history_count = self._by_key(lambda uow, ids: uow.insights.count_entity_history_for(ids))
         self.latest_policy_pack = self._loader(self._latest_policy_pack)
         # Pages and counts: keys asking for the same shape (page size, cursor, filter) share a statement.
         self.events = self._by_shape(
-            lambda key: ((key.first, key.after, key.where, key.newest_first), key.exception_id),
-            lambda uow, ids, shape: uow.events.events_for(ids, *shape),
+            lambda key: (key.page, key.exception_id), lambda uow, ids, page: uow.events.events_for(ids, page)
         )
         self.event_count = self._by_shape(
             lambda key: (key[1], key[0]), lambda uow, ids, where: uow.events.count_for(ids, where)
@@ -90,6 +81,48 @@ class Loaders:
             lambda key: ((key[1], key[2]), key[0]),
             lambda uow, ids, shape: uow.insights.entity_history_for(ids, *shape),
         )
+
+    # -- relations of the catalogue
+
+    async def one(self, kind: str, relation: str, row: Any) -> Any:
+        """The row `relation` of `kind` points at from `row`, or None."""
+        key = self._join_key(kind, relation, row)
+        return None if key is None else await self._relation(kind, relation).load(key)
+
+    async def many(self, kind: str, relation: str, row: Any) -> list[Any]:
+        """The rows of the to-many `relation` of `kind` from `row`, in the relation's order."""
+        key = self._join_key(kind, relation, row)
+        return [] if key is None else await self._relation(kind, relation).load(key)
+
+    def _join_key(self, kind: str, relation: str, row: Any) -> tuple[Any, ...] | None:
+        declared = KINDS[kind].relations[relation]
+        assert isinstance(declared, (ToOne, ToMany))
+        key = tuple(getattr(row, ours) for ours, _ in declared.on)
+        return None if any(value is None for value in key) else key
+
+    def _relation(self, kind: str, name: str) -> DataLoader:
+        if (kind, name) not in self._related:
+            self._related[(kind, name)] = self._relation_loader(KINDS[kind].relations[name])
+        return self._related[(kind, name)]
+
+    def _relation_loader(self, relation: Any) -> DataLoader:
+        target = KINDS[relation.target]
+        columns = tuple(theirs for _, theirs in relation.on)
+        if isinstance(relation, ToOne):
+
+            async def one(uow: UnitOfWork, keys: list[Any]) -> dict[Any, Any]:
+                found = await uow.related.matching(target, columns, keys)
+                return {key: rows[0] for key, rows in found.items()}
+
+            return self._by_key(one)
+
+        async def many(uow: UnitOfWork, keys: list[Any]) -> dict[Any, Any]:
+            found = await uow.related.matching(target, columns, keys, relation.order)
+            return {key: found.get(key, []) for key in keys}
+
+        return self._by_key(many)
+
+    # -- building loaders
 
     def _loader(self, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
         async def tracked(keys: list[Any]) -> list[Any]:
@@ -142,57 +175,15 @@ class Loaders:
         latest = await (await self._reader()).policy_packs.get()
         return [latest for _ in keys]
 
-    async def node(self, kind: str, node_ids: Sequence[str]) -> list[Any]:
-        """Rows of one kind by the ids inside global ids; None for ids that match nothing."""
-        parse = NODE_KINDS[kind][0]
-        parsed = [parse(node_id) for node_id in node_ids]
-        rows = await self._by_kind[kind].load_many([value for value in parsed if value is not None])
+    async def node(self, type_name: str, node_ids: Sequence[str]) -> list[Any]:
+        """Rows of one node kind by the ids inside global ids; None for ids that match nothing."""
+        kind = NODE_KINDS[type_name]
+        assert kind.node is not None
+        parsed = [kind.node.parse(node_id) for node_id in node_ids]
+        rows = await self.by_kind[kind.name].load_many([value for value in parsed if value is not None])
         found = iter(rows)
         return [next(found) if value is not None else None for value in parsed]
 
     def prime_exceptions(self, rows: Sequence[models.ExceptionRecord]) -> None:
         for row in rows:
             self.exception.prime(row.exception_id, row)
-
-
-_CANONICAL_INTEGER = re.compile(r"[1-9][0-9]{0,17}")
-
-
-def _integer(text: str) -> int | None:
-    """Only the canonical spelling of an id: ASCII digits, no sign, no leading zero (`Playbook:١`
-    and `Playbook:01` are not `Playbook:1`)."""
-    return int(text) if _CANONICAL_INTEGER.fullmatch(text) else None
-
-
-def _uuid(text: str) -> uuid.UUID | None:
-    try:
-        parsed = uuid.UUID(text)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == text else None
-
-
-def _text(text: str) -> str | None:
-    return text if text_problem(text) is None else None
-
-
-def _pack_key(text: str) -> tuple[str, int] | None:
-    domain, _, version = text.rpartition("@")
-    number = _integer(version)
-    return (domain, number) if domain and number is not None and text_problem(domain) is None else None
-
-
-# kind -> (parse the id inside a global id, fetch a batch of parsed ids as {id: row})
-NODE_KINDS: dict[str, tuple[Callable[[str], Any], Callable[[UnitOfWork, list[Any]], Awaitable[dict]]]] = {
-    "event": (_uuid, lambda uow, ids: uow.events.get_many(ids)),
-    "step": (_integer, lambda uow, ids: uow.playbooks.get_steps(ids)),
-    "plan": (_integer, lambda uow, ids: uow.remediation_plans.get_many(ids)),
-    "tenant": (_text, lambda uow, ids: uow.tenants.get_many(ids)),
-    "audit": (_integer, lambda uow, ids: uow.audit.get_many(ids)),
-    "api_key": (_uuid, lambda uow, ids: uow.api_keys.get_many(ids)),
-    "domain_pack": (_pack_key, lambda uow, keys: uow.domain_packs.get_many(keys)),
-    "policy_pack": (_integer, lambda uow, versions: uow.policy_packs.get_many(versions)),
-    "playbook": (_integer, lambda uow, ids: uow.playbooks.get_many(ids)),
-    "tool": (_integer, lambda uow, ids: uow.tools.get_many(ids)),
-    "exception": (_text, lambda uow, ids: uow.exceptions.get_many(ids)),
-}

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from sentinai.repositories.events import EventPage
 from sentinai.repositories.exceptions import ExceptionFilter
 from sentinai.seeding.bulk import SeedPlan, seed_bulk
 from tests.conftest import _libpq
@@ -17,5 +18,5 @@ async def test_bulk_seeding_loads_tenants_exceptions_and_timelines(database, fac
     assert counts == {"tenants": 2, "exceptions": 60, "events": 240}
     async with factory.uow(f"{prefix}-001", read_only=True) as uow:
         assert await uow.exceptions.count(ExceptionFilter()) == 30
-        page = await uow.events.events_for(["EXC-0000001"], 10)
+        page = await uow.events.events_for(["EXC-0000001"], EventPage(10))
         assert len(page["EXC-0000001"].items) == 4

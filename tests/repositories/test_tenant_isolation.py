@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sentinai.db import models
 from sentinai.db.session import Scope
 from sentinai.domain.events import EventEnvelope
+from sentinai.repositories.events import EventPage
 from sentinai.repositories.exceptions import ExceptionFilter
 from sentinai.repositories.playbooks import NewStep
 from sentinai.repositories.remediation import NewPlan
@@ -38,7 +39,7 @@ async def _seed(factory, tenant_id):
 READERS = {
     "exceptions": lambda uow, ids: uow.exceptions.list(ExceptionFilter(), first=100),
     "exception by id": lambda uow, ids: uow.exceptions.get("EXC-SHARED"),
-    "events": lambda uow, ids: uow.events.events_for(["EXC-SHARED"], 100),
+    "events": lambda uow, ids: uow.events.events_for(["EXC-SHARED"], EventPage(100)),
     "playbooks": lambda uow, ids: uow.playbooks.list(first=100),
     "playbook steps": lambda uow, ids: uow.playbooks.steps_for([ids["playbook"]]),
     "policy packs": lambda uow, ids: uow.policy_packs.list(),

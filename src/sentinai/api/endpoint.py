@@ -6,8 +6,10 @@ import asyncio
 import json
 import logging
 import uuid
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -38,8 +40,12 @@ def error_response(
     return JSONResponse(body, status, headers)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _raw_json(value: object) -> orjson.Fragment:
+    if isinstance(value, RenderedField):
+        return orjson.Fragment(value.json)
+    if isinstance(value, Decimal):  # a jsonb number (db.engine.decode_jsonb): PostgreSQL's digits
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -80,18 +86,10 @@ class SentinaiGraphQL(GraphQL):
             now=runtime.clock(),
         )
 
-    def encode_json(self, data: object) -> str:
-        """JSON that PostgreSQL rendered for a root field goes into the response as it is."""
-        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
-            return _dumps(data)
-        if not any(isinstance(value, RenderedField) for value in data["data"].values()):
-            return _dumps(data)
-        fields = ",".join(
-            f"{_dumps(key)}:{value.json if isinstance(value, RenderedField) else _dumps(value)}"
-            for key, value in data["data"].items()
-        )
-        rest = "".join(f",{_dumps(key)}:{_dumps(value)}" for key, value in data.items() if key != "data")
-        return f'{{"data":{{{fields}}}{rest}}}'
+    def encode_json(self, data: object) -> bytes:
+        """orjson, splicing JSON that PostgreSQL rendered (a planned root field, a jsonb number)
+        into the response as it is."""
+        return orjson.dumps(data, default=_raw_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -52,14 +52,20 @@ class DocumentReads(SchemaExtension):
         yield
 
     async def _render(self, documents: dict[str, Document], context: Context) -> ExecutionResult | None:
+        """The planned answer, or None to let the resolvers answer. A refusal (a cursor from
+        another list) is theirs to word; any other failure is logged with an error id and the
+        resolvers answer too, so a client sees the same data, or the same errors with their
+        paths, on either path."""
         try:
             data = await self.planner.render(documents, context)
         except DomainError:
-            # E.g. a cursor from another list: leave it to the resolvers, which word the error.
             await context.reset_reads()
             return None
-        except Exception as error:  # masked (or a 503) by MaskUnexpectedErrors, like a resolver's
-            return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+        except Exception as error:
+            if not is_unavailable(error):
+                log.error("planned read failed (%s); answered field by field", uuid.uuid4().hex[:16], exc_info=error)
+            await context.reset_reads()
+            return None
         return ExecutionResult(data=data)
 
 

@@ -2,20 +2,27 @@
 
 graphql-core resolves a response field by field: for 50 exceptions with their timelines and
 playbooks that is about 5,000 Python calls, most of a request's time. When every field an
-operation selects is one PostgreSQL can render (`exceptions` and `exception`, their columns,
-SLA, timeline page, playbook, steps, tools and remediation plans), `plan` describes the selection as shapes and the
-document repository renders all of it in one statement, as PostGraphile does.
+operation selects is a catalogue field (`sentinai.catalog`: a column, a relation, the SLA) under
+a plannable root, `plan` describes the selection as shapes and the document repository renders
+all of it in one statement, as PostGraphile does.
 
-Anything else (a mutation, a field with its own query such as `similar` or `entityHistory`, `@defer`,
-an argument the resolvers would refuse, a platform-admin caller) is not planned: `plan`
-returns None and graphql-core resolves the operation as before, so errors, guards and
-messages stay those of the resolvers. Arguments go through the resolvers' own checks
-(`page_size`, `repository_filter`, cursor decoding) before anything is planned.
+The resolvers stay the contract, and the planner reads everything from what they declare:
+- a field's Python name, arguments and defaults from its Strawberry definition, and its
+  arguments converted by Strawberry's own `convert_arguments`, as the resolver receives them;
+- what a root or paged field asks for from the very function its resolver calls (`ROOTS`,
+  `PAGES`); when that function refuses an argument, the operation goes to the resolvers, so
+  the error is theirs, word for word;
+- who may read a field from its own permission classes (`resolvers.permissions.permitted`).
+Anything else (a mutation, a field that only a resolver answers such as `similar`, `@defer`, a
+refused guard or argument) is not planned, with the reason logged at debug level.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -32,29 +39,32 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_fields, c
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
 from strawberry import Schema
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 
+from sentinai.catalog import BY_TYPE_NAME, Kind, Paged
 from sentinai.context import Context
 from sentinai.errors import DomainError
 from sentinai.repositories import document_shapes as shapes
-from sentinai.repositories.document_columns import ATTRIBUTES
-from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT, RELATIONS
-from sentinai.repositories.events import EventFilter
-from sentinai.repositories.pagination import page_size
-from sentinai.resolvers.exceptions import repository_filter
-from sentinai.schema.enums import TimelineOrder
-from sentinai.schema.exceptions import ExceptionFilter
+from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT
+from sentinai.resolvers.exceptions import exception_list
+from sentinai.resolvers.insights import entity_history_list, sla_breach_list
+from sentinai.resolvers.permissions import permitted
+from sentinai.schema.exceptions import timeline_page
 
-KINDS = {
-    "Exception": "exception",
-    "ExceptionEvent": "event",
-    "Playbook": "playbook",
-    "PlaybookStep": "step",
-    "Tool": "tool",
-    "Sla": "sla",
-    "RemediationPlan": "plan",
+log = logging.getLogger(__name__)
+
+ROOTS: dict[str, Callable[..., Any]] = {
+    "exceptions": exception_list,
+    "slaBreaches": sla_breach_list,
+    "entityHistory": entity_history_list,
 }
-ROOTS = ("exceptions", "exception")
-PAGE_INFO_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
+"""Root connections of exceptions, by field: the function the resolver calls for its page."""
+ONE_EXCEPTION = "exception"
+PAGES: dict[tuple[str, str], Callable[..., Any]] = {("exception", "events"): timeline_page}
+"""Paged relations, by (kind, field): the function the resolver calls for its page."""
+PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
 
 
 class NotPlannable(Exception):  # noqa: N818 - a signal inside this module, never raised out of it
@@ -69,158 +79,178 @@ class RenderedField:
 
 
 class Planner:
-    """Plans operations against one schema; field names map to the Python attributes of its types."""
+    """Plans operations against one schema, reading field definitions from its Strawberry types."""
 
     def __init__(self, schema: Schema) -> None:
+        self.strawberry = schema
         self.schema: GraphQLSchema = schema._schema
-        self._python_names = {
-            type_name: self._attribute_names(schema, type_name) for type_name in (*KINDS, "ExceptionFilter")
-        }
-
-    @staticmethod
-    def _attribute_names(schema: Schema, type_name: str) -> dict[str, str]:
-        definition = schema.get_type_by_name(type_name)
-        converter = schema.config.name_converter
-        names = {converter.get_graphql_name(field): field.python_name for field in definition.fields}  # type: ignore[union-attr]
-        return {**names, "id": "id"} if "id" in names else names  # Relay's `id` is `_id` in Python
 
     def plan(
         self, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
     ) -> dict[str, shapes.Document] | None:
         """What to render per root response key, or None when the operation must be resolved field by field."""
-        principal = context.principal
-        if principal is None or principal.is_platform_admin or principal.tenant_id is None:
-            return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation != OperationType.QUERY:
-            return None  # before building an executor: mutations never plan
-        executor = Executor.build(self.schema, document, raw_variable_values=variables, operation_name=operation_name)
-        if isinstance(executor, list):
-            return None  # bad variables: graphql-core reports them
-        query = self.schema.query_type
-        assert query is not None
-        collected = collect_fields(self.schema, executor.fragments, executor.variable_values, query, executor.operation)
         try:
-            self._refuse_deferral(collected.new_defer_usages)
-            roots = collected.grouped_field_set.items()
-            return {key: self._root(executor, query, details, context) for key, details in roots}
-        except (NotPlannable, DomainError):
-            return None
+            return self._plan(document, variables, operation_name, context)
+        except NotPlannable as reason:
+            log.debug("answered field by field: %s", reason)
+        except DomainError as refusal:
+            log.debug("answered field by field: the resolvers word the refusal (%s)", refusal)
+        return None
 
     async def render(self, documents: dict[str, shapes.Document], context: Context) -> dict[str, RenderedField]:
         """The planned root fields, rendered in the request's read transaction in one statement."""
         texts = await (await context.reader()).documents.render(list(documents.values()), context.now)
         return {key: RenderedField(text) for key, text in zip(documents, texts)}
 
-    # -- roots
+    def _plan(
+        self, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
+    ) -> dict[str, shapes.Document]:
+        if context.principal is None or context.principal.tenant_id is None:
+            raise NotPlannable("the caller has no tenant")
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            raise NotPlannable("not a single query operation")  # before building an executor
+        executor = Executor.build(self.schema, document, raw_variable_values=variables, operation_name=operation_name)
+        if isinstance(executor, list):
+            raise NotPlannable("variables graphql-core refuses")
+        query = self.schema.query_type
+        assert query is not None
+        collected = collect_fields(self.schema, executor.fragments, executor.variable_values, query, executor.operation)
+        _refuse_deferral(collected.new_defer_usages)
+        walk = _Walk(self, executor, context)
+        return {key: walk.root(query, details) for key, details in collected.grouped_field_set.items()}
 
-    def _root(
-        self, executor: Executor, query: GraphQLObjectType, details: FieldDetailsList, context: Context
-    ) -> shapes.Document:
+    @cached_property
+    def _fields(self) -> dict[str, dict[str, StrawberryField]]:
+        """Strawberry fields by GraphQL type name, then by GraphQL field name."""
+        converter = self.strawberry.config.name_converter
+        fields: dict[str, dict[str, StrawberryField]] = {}
+        for type_name in (self.schema.query_type.name, *BY_TYPE_NAME):  # type: ignore[union-attr]
+            definition = self.strawberry.get_type_by_name(type_name)
+            assert isinstance(definition, StrawberryObjectDefinition)
+            fields[type_name] = {converter.get_graphql_name(field): field for field in definition.fields}
+        return fields
+
+    def field(self, type_name: str, graphql_name: str) -> StrawberryField:
+        return self._fields[type_name][graphql_name]
+
+    def arguments(
+        self, field: StrawberryField, graphql: GraphQLField, details: FieldDetailsList, executor: Executor
+    ) -> dict:
+        """The keyword arguments the field's resolver would receive: coerced by graphql-core,
+        defaults applied, converted by Strawberry (input objects, enums) under Python names."""
+        coerced = get_argument_values(graphql, details[0].node, executor.variable_values)
+        registry = self.strawberry.schema_converter.scalar_registry
+        return convert_arguments(coerced, field.arguments, scalar_registry=registry, config=self.strawberry.config)
+
+
+class _Walk:
+    """One operation's selection turned into shapes."""
+
+    def __init__(self, planner: Planner, executor: Executor, context: Context) -> None:
+        self.planner, self.executor, self.context = planner, executor, context
+
+    def root(self, query: GraphQLObjectType, details: FieldDetailsList) -> shapes.Document:
         name = details[0].node.name.value
-        if name not in ROOTS:
-            raise NotPlannable(name)
-        field = query.fields[name]
-        arguments = get_argument_values(field, details[0].node, executor.variable_values)
-        if name == "exceptions":
-            given = self._input(ExceptionFilter, "ExceptionFilter", arguments["filter"])
-            where, first = repository_filter(given, context.now), page_size(arguments["first"])
-            page = self._page(executor, field, details)
-            return shapes.ExceptionList(where, arguments["orderBy"].value, first, arguments["after"], page)
-        return shapes.OneException(arguments["exceptionId"], self._object(executor, field, details))
+        if name != ONE_EXCEPTION and name not in ROOTS:
+            raise NotPlannable(f"Query.{name} is answered by its resolver")
+        field, graphql = self._checked(query.name, name), query.fields[name]
+        arguments = self.planner.arguments(field, graphql, details, self.executor)
+        if name == ONE_EXCEPTION:
+            return shapes.OneException(arguments["exception_id"], self._object(graphql, details))
+        page = ROOTS[name](self.context.now, **arguments)
+        return shapes.ExceptionList(page, self._page(graphql, details))
 
-    def _input(self, cls: type, type_name: str, coerced: dict[str, Any] | None) -> Any:
-        if coerced is None:
-            return None
-        names = self._python_names[type_name]
-        return cls(**{names[key]: value for key, value in coerced.items()})
+    def _checked(self, type_name: str, graphql_name: str) -> StrawberryField:
+        """The field's Strawberry definition, once its own guards let the caller read it."""
+        field = self.planner.field(type_name, graphql_name)
+        if not permitted(field, self.context.principal):
+            raise NotPlannable(f"{type_name}.{graphql_name} refuses the caller: the resolvers word it")
+        return field
 
-    # -- selections
-
-    def _subfields(self, executor: Executor, of: GraphQLObjectType, details: FieldDetailsList) -> dict[str, Any]:
+    def _subfields(self, of: GraphQLObjectType, details: FieldDetailsList) -> dict[str, FieldDetailsList]:
+        executor = self.executor
         collected = collect_subfields(
-            self.schema, executor.fragments, executor.variable_values, executor.operation, of, details
+            executor.schema, executor.fragments, executor.variable_values, executor.operation, of, details
         )
-        self._refuse_deferral(collected.new_defer_usages)
+        _refuse_deferral(collected.new_defer_usages)
         return collected.grouped_field_set
 
-    @staticmethod
-    def _refuse_deferral(usages: list) -> None:
-        if usages:
-            raise NotPlannable("@defer")
-
-    def _object(self, executor: Executor, field: GraphQLField, details: FieldDetailsList) -> shapes.ObjectShape:
+    def _object(self, field: GraphQLField, details: FieldDetailsList) -> shapes.ObjectShape:
         of = _named_object(field)
-        kind, names = KINDS.get(of.name), self._python_names.get(of.name, {})
+        kind = BY_TYPE_NAME.get(of.name)
         if kind is None:
-            raise NotPlannable(of.name)
-        selected = self._subfields(executor, of, details)
+            raise NotPlannable(f"{of.name} is not in the catalogue")
+        selected = self._subfields(of, details)
         if len(selected) > MAX_KEYS_PER_OBJECT:
             raise NotPlannable(f"{len(selected)} keys on one {of.name}")
-        fields: list[tuple[str, shapes.Field]] = []
-        for key, sub in selected.items():
-            graphql_name = sub[0].node.name.value
-            if graphql_name == "__typename":
-                fields.append((key, shapes.Constant(of.name)))
-                continue
-            name = names.get(graphql_name)
-            if name in ATTRIBUTES[kind]:
-                fields.append((key, shapes.Attribute(name)))
-            elif (kind, name) in RELATIONS:
-                fields.append((key, shapes.Related(name, self._object(executor, of.fields[graphql_name], sub))))
-            elif (kind, name) == ("exception", "events"):
-                fields.append((key, self._events(executor, of.fields[graphql_name], sub)))
-            else:
-                raise NotPlannable(f"{of.name}.{graphql_name}")
-        return shapes.ObjectShape(kind, tuple(fields))
+        return shapes.ObjectShape(kind.name, tuple((key, self._field(kind, of, sub)) for key, sub in selected.items()))
 
-    def _events(self, executor: Executor, field: GraphQLField, details: FieldDetailsList) -> shapes.Paged:
-        arguments = get_argument_values(field, details[0].node, executor.variable_values)
-        where = EventFilter(tuple(arguments["eventTypes"]) if arguments["eventTypes"] else None, arguments["actorType"])
-        newest_first = arguments["order"] == TimelineOrder.NEWEST_FIRST
-        page = shapes.EventPage(page_size(arguments["first"]), arguments["after"], where, newest_first)
-        return shapes.Paged("events", page, self._page(executor, field, details))
+    def _field(self, kind: Kind, of: GraphQLObjectType, details: FieldDetailsList) -> shapes.Field:
+        graphql_name = details[0].node.name.value
+        if graphql_name == "__typename":
+            return shapes.Constant(of.name)
+        name = self._checked(of.name, graphql_name).python_name
+        if name in kind.columns:
+            return shapes.Attribute(name)
+        relation = kind.relations.get(name)
+        if relation is None:
+            raise NotPlannable(f"{of.name}.{graphql_name} is answered by its resolver")
+        graphql = of.fields[graphql_name]
+        if isinstance(relation, Paged):
+            arguments = self.planner.arguments(
+                self.planner.field(of.name, graphql_name), graphql, details, self.executor
+            )
+            page = PAGES[(kind.name, name)](**arguments)
+            return shapes.Paged(name, page, self._page(graphql, details))
+        return shapes.Related(name, self._object(graphql, details))  # to-one, to-many or embedded
 
-    def _page(self, executor: Executor, field: GraphQLField, details: FieldDetailsList) -> shapes.PageShape:
+    def _page(self, field: GraphQLField, details: FieldDetailsList) -> shapes.PageShape:
         connection = _named_object(field)
         fields: list[tuple[str, shapes.PageField]] = []
-        for key, sub in self._subfields(executor, connection, details).items():
+        for key, sub in self._subfields(connection, details).items():
             name = sub[0].node.name.value
             if name == "__typename":
                 fields.append((key, shapes.Constant(connection.name)))
             elif name == "nodes":
-                fields.append((key, shapes.Nodes(self._object(executor, connection.fields[name], sub))))
+                fields.append((key, shapes.Nodes(self._object(connection.fields[name], sub))))
             elif name == "edges":
-                fields.append((key, self._edges(executor, connection.fields[name], sub)))
+                fields.append((key, self._edges(connection.fields[name], sub)))
             elif name == "pageInfo":
-                fields.append((key, self._page_info(executor, connection.fields[name], sub)))
+                fields.append((key, self._page_info(connection.fields[name], sub)))
             elif name == "totalCount":
                 fields.append((key, shapes.TotalCount()))
             else:
                 raise NotPlannable(f"{connection.name}.{name}")
         return shapes.PageShape(tuple(fields))
 
-    def _edges(self, executor: Executor, field: GraphQLField, details: FieldDetailsList) -> shapes.Edges:
+    def _edges(self, field: GraphQLField, details: FieldDetailsList) -> shapes.Edges:
         edge = _named_object(field)
         parts: list[tuple[str, shapes.Constant | shapes.Nodes | str]] = []
-        for key, sub in self._subfields(executor, edge, details).items():
+        for key, sub in self._subfields(edge, details).items():
             name = sub[0].node.name.value
             if name == "__typename":
                 parts.append((key, shapes.Constant(edge.name)))
             elif name == "node":
-                parts.append((key, shapes.Nodes(self._object(executor, edge.fields[name], sub))))
+                parts.append((key, shapes.Nodes(self._object(edge.fields[name], sub))))
             else:
                 parts.append((key, "cursor"))
         return shapes.Edges(tuple(parts))
 
-    def _page_info(self, executor: Executor, field: GraphQLField, details: FieldDetailsList) -> shapes.PageInfo:
+    def _page_info(self, field: GraphQLField, details: FieldDetailsList) -> shapes.PageInfo:
         info = _named_object(field)
         parts: list[tuple[str, shapes.Constant | str]] = []
-        for key, sub in self._subfields(executor, info, details).items():
+        for key, sub in self._subfields(info, details).items():
             name = sub[0].node.name.value
+            if name != "__typename" and name not in PAGE_INFO_FIELDS:
+                raise NotPlannable(f"PageInfo.{name}")
             parts.append((key, shapes.Constant(info.name) if name == "__typename" else name))
-        assert all(part in PAGE_INFO_FIELDS for _, part in parts if isinstance(part, str))
         return shapes.PageInfo(tuple(parts))
+
+
+def _refuse_deferral(usages: list) -> None:
+    if usages:
+        raise NotPlannable("@defer")
 
 
 def _named_object(field: GraphQLField) -> GraphQLObjectType:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -24,6 +27,27 @@ def describe(url: URL) -> str:
     return f"{url.username or '?'}@{host}:{url.port or 5432}/{url.database}"
 
 
+def decode_jsonb(text: str) -> Any:
+    """jsonb as PostgreSQL keeps it: a non-integral or long number becomes a Decimal holding the
+    exact digits PostgreSQL printed, so the API writes it back unchanged (`1.50`, not `1.5`;
+    `0.00000000015`, not `1.5e-10`), as the one-statement path does."""
+    return json.loads(text, parse_float=Decimal, parse_int=_integer)
+
+
+def _integer(text: str) -> int | Decimal:
+    return int(text) if len(text) < 19 else Decimal(text)  # beyond 64 bits JSON encoders balk
+
+
+def encode_json(value: Any) -> str:
+    return json.dumps(value, default=_exact)
+
+
+def _exact(value: object) -> float:
+    if isinstance(value, Decimal):  # a number read back from jsonb and written again
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
     url = url or settings.database_url
     assert url is not None, "the embedded database must be started before the engine is built"
@@ -36,6 +60,8 @@ def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
         # detected by the unit of work's first statement instead, and retried (unit_of_work.py).
         pool_pre_ping=False,
         echo=settings.db_echo,
+        json_deserializer=decode_jsonb,
+        json_serializer=encode_json,
         connect_args={
             "server_settings": {
                 "application_name": "sentinai",

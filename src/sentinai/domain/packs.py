@@ -11,8 +11,7 @@ from typing import Any
 
 from sentinai.domain import shapes, validation
 from sentinai.domain.shapes import Field, Shape
-
-MAX_AT_RISK_MINUTES = 60 * 24 * 365
+from sentinai.domain.sla import MAX_AT_RISK_MINUTES
 
 POLICY_PACK = Shape(
     {

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from sentinai.repositories.events import EventFilter
-from sentinai.repositories.exceptions import ExceptionFilter
+from sentinai.repositories.events import EventPage
+from sentinai.repositories.exceptions import ExceptionPage
 
 
 @dataclass(frozen=True)
@@ -22,32 +22,22 @@ class Constant:
 
 @dataclass(frozen=True)
 class Attribute:
-    """A value of the row itself, by the name the row's kind gives it (see `ATTRIBUTES`)."""
+    """A column of the row's kind in the catalogue, by name."""
 
     name: str
 
 
 @dataclass(frozen=True)
 class Related:
-    """A to-one relation (an object or null) or a to-many one (a list), by name (see `RELATIONS`)."""
+    """A to-one (an object or null), to-many (a list) or embedded relation of the catalogue, by name."""
 
     name: str
     shape: ObjectShape
 
 
 @dataclass(frozen=True)
-class EventPage:
-    """Which page of an exception's timeline: the arguments of `Exception.events`."""
-
-    first: int
-    after: str | None = None
-    where: EventFilter = EventFilter()
-    newest_first: bool = False
-
-
-@dataclass(frozen=True)
 class Paged:
-    """A page of a to-many relation, rendered as a Relay connection."""
+    """A paged relation of the catalogue (the timeline), rendered as a connection."""
 
     name: str
     page: EventPage
@@ -103,12 +93,9 @@ class OneException:
 
 @dataclass(frozen=True)
 class ExceptionList:
-    """`exceptions(filter:, orderBy:, first:, after:)`: a connection."""
+    """A page of the exception list, as a connection."""
 
-    where: ExceptionFilter
-    order: str
-    first: int
-    after: str | None
+    page: ExceptionPage
     shape: PageShape
 
 

@@ -1,16 +1,18 @@
 """Read documents built by PostgreSQL: one statement renders a whole nested selection as JSON.
 
-The GraphQL layer describes what a client selected as *shapes* (`document_shapes.py`: objects,
-lists, pages and the fields in each); this module turns them, with the values each kind of row
-contributes (`document_columns.py`), into one SELECT of nested correlated
-subqueries (`json_build_object`, `json_agg`) and returns the JSON text PostgreSQL built.
+The API layer describes what a client selected as *shapes* (`document_shapes.py`: objects,
+lists, pages, the keys to write and the fields under them); this module turns them, with the
+SQL face of each field and the relations the catalogue declares (`sentinai.catalog`), into one
+SELECT of nested correlated subqueries (`json_build_object`, `json_agg`) and returns the JSON
+text PostgreSQL built. It knows keys and kinds, not GraphQL: names, type names and id formats
+arrive as data.
 No Python object is made per row, so a page of 50 exceptions with their timelines and
 playbooks costs one round trip and one string, like PostGraphile.
 
 The contract is the resolver path's, value for value: the same filters, keyset orderings
-and cursors (`pagination.KeysetOrder.cursor_sql` is `encode`'s SQL twin), global ids,
-enum names, decimals as strings, and timestamps as `datetime.isoformat()` writes them in UTC.
-A test answers the same documents both ways and compares them value by value.
+and cursors (`pagination.KeysetOrder.cursor_sql` is `encode`'s SQL twin), and every value from
+the same catalogue column whose Python face the resolvers use. A property-based test answers
+generated documents both ways and compares them (tests/api/test_read_paths_agree.py).
 Tenant scope is structural as everywhere else: every table is filtered by the unit of
 work's tenant, and row-level security still applies underneath.
 """
@@ -19,13 +21,14 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     FromClause,
     Select,
     String,
@@ -41,8 +44,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
+from sentinai.catalog import KINDS, Embedded, Kind, Relation, SqlEnv, ToMany, ToOne
+from sentinai.catalog import Paged as PagedRelation
+from sentinai.catalog.encodings import Columns, sql_text
+from sentinai.db import models
 from sentinai.repositories.base import Repository
-from sentinai.repositories.document_columns import ATTRIBUTES, NOW, TENANT, Columns, E, P, R, S, T, V, sql_string
 from sentinai.repositories.document_shapes import (
     Attribute,
     Constant,
@@ -55,26 +61,31 @@ from sentinai.repositories.document_shapes import (
     Paged,
     PageInfo,
     PageShape,
-    Related,
 )
 from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST
 from sentinai.repositories.exceptions import ORDERS
 from sentinai.repositories.pagination import KeysetOrder
-from sentinai.repositories.tools import visible_to
 
-_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
+TENANT = bindparam("document_tenant", type_=String)
+"""Statements are cached across requests and tenants, so the tenant is always a parameter."""
+NOW = bindparam("document_now", type_=DateTime(timezone=True))
+"""The request's instant, which SLA states are judged at."""
+ENV = SqlEnv(TENANT, NOW)
+
+_SAFE_KEY = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 MAX_KEYS_PER_OBJECT = 50  # json_build_object takes at most 100 arguments
 
 
 def _json_object(pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-    """Keys are response keys (GraphQL names by the grammar), so they are safe to inline."""
+    """Keys are inlined into the statement, so only names of letters, digits and `_` are taken."""
     if len(pairs) > MAX_KEYS_PER_OBJECT:
         raise ValueError(f"an object of more than {MAX_KEYS_PER_OBJECT} keys cannot be rendered in one call")
     arguments: list[ColumnElement[Any]] = []
     for key, value in pairs:
-        if not _GRAPHQL_NAME.match(key):
-            raise ValueError(f"{key!r} is not a GraphQL name")
-        arguments += [sql_string(key), value]
+        if not _SAFE_KEY.match(key):
+            raise ValueError(f"{key!r} is not a plain name")
+        arguments += [sql_text(key), value]
     return func.json_build_object(*arguments)
 
 
@@ -93,23 +104,22 @@ def _structure(document: Document) -> Hashable | None:
     it has no reusable statement (an SLA filter is judged at the request's own instant)."""
     if isinstance(document, OneException):
         return ("one", document.shape)
-    where = document.where
-    if where.sla_states:
+    page = document.page
+    if page.where.sla_states:
         return None
-    values = (getattr(where, field.name) for field in fields(where) if field.name != "now")
+    values = (getattr(page.where, field.name) for field in fields(page.where) if field.name != "now")
     filters = tuple(tuple(value) if isinstance(value, list) else value for value in values)
-    return ("list", document.shape, filters, document.order, document.first, document.after is not None)
+    return ("list", document.shape, filters, page.order, page.first, page.after is not None)
 
 
 def _values_of(document: Document, n: int) -> dict[str, Any]:
     if isinstance(document, OneException):
         return {f"exception_id_{n}": document.exception_id}
-    if document.after is None:
+    if document.page.after is None:
         return {}
-    keyset = ORDERS[document.order]
-    return {
-        parameter.key: value for parameter, value in zip(keyset.parameters(f"after_{n}"), keyset.decode(document.after))
-    }
+    keyset = ORDERS[document.page.order]
+    positions = keyset.decode(document.page.after)
+    return {parameter.key: value for parameter, value in zip(keyset.parameters(f"after_{n}"), positions)}
 
 
 def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> Select[Any]:
@@ -134,7 +144,7 @@ class DocumentRepository(Repository):
     """Renders shapes over the tenant's rows. Every method returns JSON text, or None."""
 
     async def render(self, documents: Sequence[Document], now: datetime) -> list[str]:
-        """Every document in one statement: JSON text each, "null" for an exception not found.
+        """Every document in one statement: JSON text each, "null" for an object not found.
         SLA states are judged at `now`, the request's instant."""
         values: dict[str, Any] = {TENANT.key: self.tenant_id, NOW.key: now}
         for n, document in enumerate(documents):
@@ -147,78 +157,48 @@ class DocumentRepository(Repository):
         if isinstance(document, OneException):
             where = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
             return select(self._object(document.shape, E.c)).where(*where).scalar_subquery()
-        keyset, where = ORDERS[document.order], document.where
+        page = document.page
+        keyset, where = ORDERS[page.order], page.where
         rows = where.apply(TENANT, select(E).where(E.c.tenant_id == TENANT))
         counted = select(func.count()).select_from(E).where(E.c.tenant_id == TENANT)
         total = where.apply(TENANT, counted).scalar_subquery()
         # A root cursor's values are bound at execution, so the statement serves every page.
-        after = keyset.parameters(f"after_{n}") if document.after is not None else None
-        return self._page(keyset, rows, document.first, after, document.shape, total)
+        after = keyset.parameters(f"after_{n}") if page.after is not None else None
+        return self._page(keyset, rows, page.first, after, document.shape, total)
 
     def _object(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        return _json_object([(key, self._field(shape.kind, field, c)) for key, field in shape.fields])
+        return _json_object([(key, self._field(KINDS[shape.kind], field, c)) for key, field in shape.fields])
 
-    def _field(self, kind: str, field: Field, c: Columns) -> ColumnElement[Any]:
+    def _field(self, kind: Kind, field: Field, c: Columns) -> ColumnElement[Any]:
         if isinstance(field, Constant):
-            return sql_string(field.value)
+            return sql_text(field.value)
         if isinstance(field, Attribute):
-            return ATTRIBUTES[kind][field.name](c)
-        if isinstance(field, Related):
-            return RELATIONS[(kind, field.name)](self, field.shape, c)
-        return self._events(field, c)
-
-    # -- relations
-
-    def _current_playbook(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        return (
-            select(self._object(shape, P.c))
-            .where(P.c.tenant_id == TENANT, P.c.playbook_id == c.current_playbook_id)
-            .correlate(_outer(c))
-            .scalar_subquery()
+            return kind.columns[field.name].sql(c, ENV)
+        relation = kind.relations[field.name]
+        if isinstance(field, Paged):
+            return self._events(relation, field, c)
+        if isinstance(relation, Embedded):
+            return self._object(field.shape, c)  # computed from the same row
+        target = KINDS[relation.target]
+        assert target.table is not None and isinstance(relation, (ToOne, ToMany))
+        t = target.table.c
+        rows = select().select_from(target.table).where(target.scope.condition(t, ENV), *_joined(relation, c, t))
+        if isinstance(relation, ToOne):
+            return rows.add_columns(self._object(field.shape, t)).correlate(_outer(c)).scalar_subquery()
+        ordered = aggregate_order_by(
+            self._object(field.shape, t),
+            *(t[name].desc() if descending else t[name] for name, descending in relation.order),
         )
+        items = func.coalesce(func.json_agg(ordered), literal_column("'[]'::json"))
+        return rows.add_columns(items).correlate(_outer(c)).scalar_subquery()
 
-    def _current_step(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        return (
-            select(self._object(shape, S.c))
-            .where(S.c.tenant_id == TENANT, S.c.playbook_id == c.current_playbook_id)
-            .where(S.c.step_order == c.current_step)
-            .correlate(_outer(c))
-            .scalar_subquery()
-        )
+    # -- the timeline page
 
-    def _steps(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        steps = aggregate_order_by(self._object(shape, S.c), S.c.step_order)
-        return (
-            select(func.coalesce(func.json_agg(steps), literal_column("'[]'::json")))
-            .where(S.c.tenant_id == TENANT, S.c.playbook_id == c.playbook_id)
-            .correlate(_outer(c))
-            .scalar_subquery()
-        )
-
-    def _remediation_plans(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        newest_first = aggregate_order_by(self._object(shape, R.c), R.c.created_at.desc(), R.c.plan_id.desc())
-        return (
-            select(func.coalesce(func.json_agg(newest_first), literal_column("'[]'::json")))
-            .where(R.c.tenant_id == TENANT, R.c.exception_id == c.exception_id)
-            .correlate(_outer(c))
-            .scalar_subquery()
-        )
-
-    def _sla(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        return self._object(shape, c)  # the SLA's values come from the exception's own row
-
-    def _tool(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
-        return (
-            select(self._object(shape, T.c))
-            .where(visible_to(TENANT), T.c.tool_id == c.tool_id)
-            .correlate(_outer(c))
-            .scalar_subquery()
-        )
-
-    def _events(self, field: Paged, c: Columns) -> ColumnElement[Any]:
+    def _events(self, relation: Relation, field: Paged, c: Columns) -> ColumnElement[Any]:
         page = field.page
         keyset = NEWEST_FIRST if page.newest_first else CHRONOLOGICAL
-        of_the_exception = (V.c.tenant_id == TENANT, V.c.exception_id == c.exception_id)
+        assert isinstance(relation, PagedRelation)
+        of_the_exception = (V.c.tenant_id == TENANT, *_joined(relation, c, V.c))
         scoped = select(V).where(*of_the_exception).correlate(_outer(c))
         counted = select(func.count()).select_from(V).where(*of_the_exception).correlate(_outer(c))
         after = keyset.decode(page.after) if page.after is not None else None
@@ -238,14 +218,15 @@ class DocumentRepository(Repository):
     ) -> ColumnElement[Any]:
         """A Relay connection over `first` rows after the position `after` (a decoded cursor),
         numbered in the keyset's order. One row more than asked for is read, so `hasNextPage`
-        needs no second query."""
+        needs no second query. The page is one aggregate row (HAVING TRUE), whatever is selected
+        of it: a count alone, or only constants, is still one row, also when the page is empty."""
         numbered = rows.add_columns(keyset.row_number().label("position"), keyset.cursor_sql().label("cursor"))
         page = keyset.apply_position(numbered, after, first).lateral()
         on_page = page.c.position <= first
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for key, field in shape.fields:
             if isinstance(field, Constant):
-                pairs.append((key, sql_string(field.value)))
+                pairs.append((key, sql_text(field.value)))
             elif isinstance(field, Nodes):
                 nodes = func.json_agg(aggregate_order_by(self._object(field.shape, page.c), page.c.position))
                 pairs.append((key, func.coalesce(nodes.filter(on_page), literal_column("'[]'::json"))))
@@ -258,11 +239,11 @@ class DocumentRepository(Repository):
                 pairs.append((key, _json_object(values)))
             else:
                 pairs.append((key, total))
-        return select(_json_object(pairs)).select_from(page).scalar_subquery()
+        return select(_json_object(pairs)).select_from(page).having(true()).scalar_subquery()
 
     def _edge_value(self, part: Constant | Nodes | str, c: Columns) -> ColumnElement[Any]:
         if isinstance(part, Constant):
-            return sql_string(part.value)
+            return sql_text(part.value)
         if isinstance(part, Nodes):
             return self._object(part.shape, c)
         return c.cursor
@@ -272,7 +253,7 @@ class DocumentRepository(Repository):
         part: Constant | str, c: Columns, first: int, after: Sequence[Any] | None, on_page: ColumnElement[bool]
     ) -> ColumnElement[Any]:
         if isinstance(part, Constant):
-            return sql_string(part.value)
+            return sql_text(part.value)
         if part == "hasNextPage":
             return func.count() > first
         if part == "hasPreviousPage":
@@ -282,13 +263,5 @@ class DocumentRepository(Repository):
         return type_coerce(cursors, ARRAY(Text))[1]
 
 
-Relation = Callable[[DocumentRepository, ObjectShape, Columns], ColumnElement[Any]]
-RELATIONS: dict[tuple[str, str], Relation] = {
-    ("exception", "current_playbook"): DocumentRepository._current_playbook,
-    ("exception", "current_step"): DocumentRepository._current_step,
-    ("playbook", "steps"): DocumentRepository._steps,
-    ("step", "tool"): DocumentRepository._tool,
-    ("exception", "sla"): DocumentRepository._sla,
-    ("exception", "remediation_plans"): DocumentRepository._remediation_plans,
-}
-"""What each kind of row can nest, by name; `Exception.events` is the one page (`Paged`)."""
+def _joined(relation: ToOne | ToMany | PagedRelation, c: Columns, target: Columns) -> list[ColumnElement[bool]]:
+    return [target[theirs] == c[ours] for ours, theirs in relation.on]

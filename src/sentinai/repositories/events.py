@@ -42,6 +42,16 @@ class EventFilter:
         return statement
 
 
+@dataclass(frozen=True)
+class EventPage:
+    """Which page of an exception's timeline: size, cursor, filter and direction."""
+
+    first: int
+    after: str | None = None
+    where: EventFilter = EventFilter()
+    newest_first: bool = False
+
+
 class ExceptionEventRepository(Repository):
     def _scoped(self) -> Select[Any]:
         return select(V).where(V.tenant_id == self.tenant_id)
@@ -82,16 +92,14 @@ class ExceptionEventRepository(Repository):
         assert original is not None, "a conflicting event must exist when nothing was inserted"
         return original, False
 
-    async def events_for(
-        self,
-        exception_ids: Sequence[str],
-        limit: int,
-        after: str | None = None,
-        where: EventFilter = EventFilter(),
-        newest_first: bool = False,
-    ) -> dict[str, Page[models.ExceptionEvent]]:
-        """The first `limit` events of each exception, in one statement (a LATERAL join)."""
-        order = NEWEST_FIRST if newest_first else CHRONOLOGICAL
+    async def events_for(self, exception_ids: Sequence[str], page: EventPage) -> dict[str, Page[models.ExceptionEvent]]:
+        """The same page of each exception's timeline, in one statement (a LATERAL join)."""
+        order, limit, after, where = (
+            NEWEST_FIRST if page.newest_first else CHRONOLOGICAL,
+            page.first,
+            page.after,
+            page.where,
+        )
         ids = sorted(set(exception_ids))
         wanted = (
             func.unnest(bindparam("wanted_ids", ids, type_=ARRAY(String)))

@@ -88,6 +88,16 @@ class ExceptionFilter:
         return statement
 
 
+@dataclass(frozen=True)
+class ExceptionPage:
+    """Which page of the exception list: filter, ordering (a key of ORDERS), size and cursor."""
+
+    where: ExceptionFilter
+    order: str = "newest"
+    first: int = 20
+    after: str | None = None
+
+
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(models.Severity)}
 
 

@@ -29,6 +29,7 @@ from sentinai.repositories.history import HistoryRepository
 from sentinai.repositories.insights import InsightRepository
 from sentinai.repositories.packs import DomainPackRepository, PolicyPackRepository
 from sentinai.repositories.playbooks import PlaybookRepository
+from sentinai.repositories.related import RelatedRowRepository
 from sentinai.repositories.remediation import RemediationPlanRepository
 from sentinai.repositories.tenants import TenantRepository
 from sentinai.repositories.tools import ToolRepository
@@ -190,3 +191,7 @@ class UnitOfWork:
     @cached_property
     def history(self) -> HistoryRepository:
         return HistoryRepository(self)
+
+    @cached_property
+    def related(self) -> RelatedRowRepository:
+        return RelatedRowRepository(self)

@@ -57,6 +57,17 @@ def repository_filter(given: ExceptionFilter | None, now: datetime) -> repo.Exce
     )
 
 
+def exception_list(
+    now: datetime,
+    filter: ExceptionFilter | None = None,
+    order_by: ExceptionOrder = ExceptionOrder.NEWEST,
+    first: int | None = 20,
+    after: str | None = None,
+) -> repo.ExceptionPage:
+    """The page `exceptions` asks for: one reading of its arguments, for both read paths."""
+    return repo.ExceptionPage(repository_filter(filter, now), order_by.value, page_size(first), after)
+
+
 def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
     return ExceptionEventRecorded(
         event=ExceptionEventType.from_row(result.event),
@@ -74,6 +85,13 @@ async def _timeline_change(
     return await run_mutation(info, lambda uow: change(uow, actor, event_id), _recorded, idempotent=True)
 
 
+async def exception_connection(info: strawberry.Info, page: repo.ExceptionPage) -> Connection[ExceptionType]:
+    uow = await info.context.reader()
+    rows = await uow.exceptions.list(page.where, page.order, page.first, page.after)
+    info.context.loaders.prime_exceptions(rows.items)
+    return connection(rows, ExceptionType.from_row, lambda: uow.exceptions.count(page.where), page.after)
+
+
 @strawberry.type
 class ExceptionQueries:
     @strawberry.field(permission_classes=[CanRead], description="Your tenant's exceptions, filtered and ordered.")
@@ -87,11 +105,7 @@ class ExceptionQueries:
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        where, size = repository_filter(filter, info.context.now), page_size(first)
-        uow = await info.context.reader()
-        page = await uow.exceptions.list(where, order_by.value, size, after)
-        info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+        return await exception_connection(info, exception_list(info.context.now, filter, order_by, first, after))
 
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
     async def exception(

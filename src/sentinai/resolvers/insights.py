@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -11,9 +12,9 @@ from sentinai.domain.sla import SlaState
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.insights import Bucket, GroupBy
 from sentinai.repositories.pagination import page_size
-from sentinai.resolvers.exceptions import repository_filter
+from sentinai.resolvers.exceptions import exception_connection, repository_filter
 from sentinai.resolvers.permissions import CanRead
-from sentinai.schema.connections import Connection, connection
+from sentinai.schema.connections import Connection
 from sentinai.schema.enums import ExceptionStatsGroupBy, TimeBucket
 from sentinai.schema.exceptions import ExceptionFilter, ExceptionType
 from sentinai.schema.insights import ExceptionStatsGroup, ExceptionStatsKey
@@ -42,6 +43,22 @@ def _selected_names(selections) -> set[str]:
     return names
 
 
+def sla_breach_list(
+    now: datetime, include_at_risk: bool = True, first: int | None = 20, after: str | None = None
+) -> repo.ExceptionPage:
+    """The page `slaBreaches` asks for, for both read paths: unresolved, most urgent first."""
+    states = [SlaState.BREACHED, SlaState.AT_RISK] if include_at_risk else [SlaState.BREACHED]
+    where = repo.ExceptionFilter(statuses=OPEN_STATUSES, sla_states=states, now=now)
+    return repo.ExceptionPage(where, "sla_deadline", page_size(first), after)
+
+
+def entity_history_list(
+    now: datetime, entity: str, first: int | None = 20, after: str | None = None
+) -> repo.ExceptionPage:
+    """The page `entityHistory` asks for, for both read paths: an entity's exceptions, newest first."""
+    return repo.ExceptionPage(repo.ExceptionFilter(entity=entity), "newest", page_size(first), after)
+
+
 @strawberry.type
 class InsightQueries:
     @strawberry.field(
@@ -55,12 +72,7 @@ class InsightQueries:
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        states = [SlaState.BREACHED, SlaState.AT_RISK] if include_at_risk else [SlaState.BREACHED]
-        where = repo.ExceptionFilter(statuses=OPEN_STATUSES, sla_states=states, now=info.context.now)
-        uow = await info.context.reader()
-        page = await uow.exceptions.list(where, "sla_deadline", page_size(first), after)
-        info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+        return await exception_connection(info, sla_breach_list(info.context.now, include_at_risk, first, after))
 
     @strawberry.field(
         permission_classes=[CanRead], description="An entity's exceptions and their outcomes, newest first."
@@ -72,11 +84,7 @@ class InsightQueries:
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        where = repo.ExceptionFilter(entity=entity)
-        uow = await info.context.reader()
-        page = await uow.exceptions.list(where, "newest", page_size(first), after)
-        info.context.loaders.prime_exceptions(page.items)
-        return connection(page, ExceptionType.from_row, lambda: uow.exceptions.count(where), after)
+        return await exception_connection(info, entity_history_list(info.context.now, entity, first, after))
 
     @strawberry.field(
         permission_classes=[CanRead],

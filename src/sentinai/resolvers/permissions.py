@@ -1,41 +1,69 @@
-"""Declarative guards. Every root field carries one (a test walks the schema to check)."""
+"""Declarative guards. Every root field carries one (a test walks the schema to check).
+
+Both read paths decide with the same `Guard.allows`: graphql-core's through Strawberry's
+permission extension (`has_permission`), the one-statement planner through `permitted` on the
+very permission classes the field declares. Changing a guard's roles changes both.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
+from strawberry.types.field import StrawberryField
 
+from sentinai.auth import Principal
 from sentinai.domain.enums import ApiKeyRole
 
 VIEWER, OPERATOR, AGENT, ADMIN = ApiKeyRole.VIEWER, ApiKeyRole.OPERATOR, ApiKeyRole.AGENT, ApiKeyRole.ADMIN
 
 
-def _guard(name: str, roles: frozenset[ApiKeyRole], platform: bool, message: str) -> type[BasePermission]:
-    def has_permission(self: BasePermission, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        principal = info.context.principal
+class Guard(BasePermission):
+    """Tenant keys of `roles` may pass; the platform admin may when `platform` is true."""
+
+    roles: ClassVar[frozenset[ApiKeyRole]]
+    platform: ClassVar[bool]
+    error_extensions = {"code": "FORBIDDEN"}
+
+    @classmethod
+    def allows(cls, principal: Principal) -> bool:
         if principal.is_platform_admin:
-            return platform
-        return principal.role in roles
+            return cls.platform
+        return principal.role in cls.roles
 
-    return type(
-        name,
-        (BasePermission,),
-        {"message": message, "has_permission": has_permission, "error_extensions": {"code": "FORBIDDEN"}},
-    )
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return self.allows(info.context.principal)
 
 
-Authenticated = _guard("Authenticated", frozenset(ApiKeyRole), True, "authentication required")
-CanRead = _guard("CanRead", frozenset(ApiKeyRole), False, "needs a tenant API key")
-CanWrite = _guard("CanWrite", frozenset({OPERATOR, AGENT, ADMIN}), False, "needs an OPERATOR, AGENT or ADMIN key")
-CanDecide = _guard(
-    "CanDecide",
-    frozenset({OPERATOR, ADMIN}),
-    False,
-    "only an OPERATOR or ADMIN may decide remediation plans (never an AGENT)",
-)
-CanAdminister = _guard("CanAdminister", frozenset({ADMIN}), False, "needs an ADMIN key")
-PlatformAdmin = _guard("PlatformAdmin", frozenset(), True, "needs the platform-admin credential")
+def permitted(field: StrawberryField, principal: Principal) -> bool:
+    """Whether `principal` passes every guard `field` declares (what its permission extension decides)."""
+    return all(issubclass(guard, Guard) and guard.allows(principal) for guard in field.permission_classes)
+
+
+class Authenticated(Guard):
+    roles, platform, message = frozenset(ApiKeyRole), True, "authentication required"
+
+
+class CanRead(Guard):
+    roles, platform, message = frozenset(ApiKeyRole), False, "needs a tenant API key"
+
+
+class CanWrite(Guard):
+    roles, platform, message = frozenset({OPERATOR, AGENT, ADMIN}), False, "needs an OPERATOR, AGENT or ADMIN key"
+
+
+class CanDecide(Guard):
+    roles, platform = frozenset({OPERATOR, ADMIN}), False
+    message = "only an OPERATOR or ADMIN may decide remediation plans (never an AGENT)"
+
+
+class CanAdminister(Guard):
+    roles, platform, message = frozenset({ADMIN}), False, "needs an ADMIN key"
+
+
+class PlatformAdmin(Guard):
+    roles, platform, message = frozenset(), True, "needs the platform-admin credential"
+
 
 GUARDS = (Authenticated, CanRead, CanWrite, CanDecide, CanAdminister, PlatformAdmin)

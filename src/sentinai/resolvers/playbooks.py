@@ -56,7 +56,7 @@ class PlaybookQueries:
         if (playbook_id is None) == (name is None):
             raise ValidationError("playbookId", "give exactly one of playbookId or name")
         if playbook_id is not None:
-            row = await info.context.loaders.playbook.load(playbook_id)
+            row = await info.context.loaders.by_kind["playbook"].load(playbook_id)
         else:
             row = await (await info.context.reader()).playbooks.get_by_name(name, version)
         return PlaybookType.from_row(row) if row else None

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from sentinai.auth import Principal
+from sentinai.catalog import NODE_KINDS
 from sentinai.domain import validation
 from sentinai.domain.enums import ApiKeyRole
 from sentinai.errors import ValidationError
@@ -35,22 +36,7 @@ from sentinai.schema.tenants import (
 )
 from sentinai.services import configuration
 
-# Types `node` resolves, and who may see them through it: the same rules as their list fields.
-NODE_TYPES = frozenset(
-    {
-        "Exception",
-        "ExceptionEvent",
-        "Playbook",
-        "PlaybookStep",
-        "Tool",
-        "RemediationPlan",
-        "DomainPack",
-        "PolicyPack",
-        "Tenant",
-        "ApiKey",
-        "AuditEntry",
-    }
-)
+# Who may see which node types through `node`: the same rules as their list fields.
 PLATFORM_NODE_TYPES = frozenset({"Tenant", "DomainPack"})
 ADMIN_NODE_TYPES = frozenset({"ApiKey"})
 
@@ -88,7 +74,7 @@ class TenantQueries:
             global_id = relay.GlobalID.from_id(id)
         except Exception:  # malformed base64 or missing "Type:" part
             raise ValidationError("id", "is not a valid global id") from None
-        if global_id.type_name not in NODE_TYPES:
+        if global_id.type_name not in NODE_KINDS:
             raise ValidationError("id", "is not a valid global id")
         if not _may_see(info.context.principal, global_id.type_name):
             return None

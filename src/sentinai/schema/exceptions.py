@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from sentinai.db import models
 from sentinai.domain.sla import at_risk_window, sla_state
 from sentinai.loaders import EventsKey
-from sentinai.repositories.events import EventFilter
+from sentinai.repositories.events import EventFilter, EventPage
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
@@ -36,7 +35,7 @@ PolicyPackRef = Annotated["PolicyPackType", strawberry.lazy("sentinai.schema.pac
 
 @strawberry.type(name="ExceptionEvent", description="One step in an exception's append-only timeline.")
 class ExceptionEventType(LoadedNode):
-    node_kind: ClassVar[str] = "event"
+    kind: ClassVar[str] = "event"
     key: relay.NodeID[str]
     event_id: uuid.UUID = strawberry.field(description="The id the writer chose; it makes the write idempotent.")
     exception_id: str = strawberry.field(description="The exception this event belongs to.")
@@ -48,25 +47,12 @@ class ExceptionEventType(LoadedNode):
         description="What the event changed on its exception (status, severity, owner, playbookId, currentStep)."
     )
     created_at: datetime = strawberry.field(description="When the event was recorded.")
-
-    @classmethod
-    def from_row(cls, row: models.ExceptionEvent) -> ExceptionEventType:
-        return cls(
-            key=str(row.event_id),
-            event_id=row.event_id,
-            exception_id=row.exception_id,
-            event_type=row.event_type,
-            actor_type=row.actor_type,
-            actor_id=row.actor_id,
-            payload=row.payload,
-            state_change=row.state_change,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="Exception", description="An operational exception: its current state, timeline and remediation.")
 class ExceptionType(LoadedNode):
-    node_kind: ClassVar[str] = "exception"
+    kind: ClassVar[str] = "exception"
     key: relay.NodeID[str]
     exception_id: str = strawberry.field(description="The tenant's id for the exception (unique within the tenant).")
     domain: str = strawberry.field(description="Business domain, e.g. Finance or Healthcare.")
@@ -88,34 +74,7 @@ class ExceptionType(LoadedNode):
     policy_pack_version: int | None = strawberry.field(description="Tenant policy pack version in force at ingestion.")
     created_at: datetime = strawberry.field(description="When it was first ingested.")
     updated_at: datetime = strawberry.field(description="When its state last changed.")
-    _playbook_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_row(cls, row: models.ExceptionRecord) -> ExceptionType:
-        return cls(
-            key=row.exception_id,
-            exception_id=row.exception_id,
-            domain=row.domain,
-            type=row.type,
-            severity=row.severity,
-            status=row.status,
-            source_system=row.source_system,
-            entity=row.entity,
-            amount=row.amount,
-            sla_deadline=row.sla_deadline,
-            owner=row.owner,
-            current_step_order=row.current_step,
-            summary=row.summary,
-            attributes=row.attributes,
-            enriched_context=row.enriched_context,
-            rca_hypothesis=row.rca_hypothesis,
-            resolved_at=row.resolved_at,
-            domain_pack_version=row.domain_pack_version,
-            policy_pack_version=row.policy_pack_version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            _playbook_id=row.current_playbook_id,
-        )
+    _row: strawberry.Private[Any]
 
     @strawberry.field(description="The timeline (oldest first unless `order` says otherwise), optionally filtered.")
     async def events(
@@ -131,41 +90,30 @@ class ExceptionType(LoadedNode):
             TimelineOrder, strawberry.argument(description="Oldest or newest first.")
         ] = TimelineOrder.CHRONOLOGICAL,
     ) -> Connection[ExceptionEventType]:
-        where = EventFilter(tuple(event_types) if event_types else None, actor_type)
-        key = EventsKey(self.exception_id, page_size(first), after, where, order == TimelineOrder.NEWEST_FIRST)
-        page = await info.context.loaders.events.load(key)
-        count = lambda: info.context.loaders.event_count.load((self.exception_id, where))  # noqa: E731
-        return connection(page, ExceptionEventType.from_row, count, after)
+        page = timeline_page(first, after, event_types, actor_type, order)
+        rows = await info.context.loaders.events.load(EventsKey(self.exception_id, page))
+        count = lambda: info.context.loaders.event_count.load((self.exception_id, page.where))  # noqa: E731
+        return connection(rows, ExceptionEventType.from_row, count, after)
 
     @strawberry.field(description="The playbook being followed, if one is attached.")
     async def current_playbook(self, info: strawberry.Info) -> PlaybookRef | None:
         from sentinai.schema.playbooks import PlaybookType
 
-        if self._playbook_id is None:
-            return None
-        row = await info.context.loaders.playbook.load(self._playbook_id)
+        row = await info.context.loaders.one("exception", "current_playbook", self._row)
         return PlaybookType.from_row(row) if row else None
 
     @strawberry.field(description="The step of the current playbook the exception is on.")
     async def current_step(self, info: strawberry.Info) -> StepRef | None:
         from sentinai.schema.playbooks import PlaybookStepType
 
-        if self._playbook_id is None or self.current_step_order is None:
-            return None
-        steps = await info.context.loaders.steps.load(self._playbook_id)
-        match = next((step for step in steps if step.step_order == self.current_step_order), None)
-        return PlaybookStepType.from_row(match) if match else None
+        row = await info.context.loaders.one("exception", "current_step", self._row)
+        return PlaybookStepType.from_row(row) if row else None
 
     @strawberry.field(description="SLA state now, against the tenant's at-risk window.")
     async def sla(self, info: strawberry.Info) -> SlaType:
         policy = await info.context.loaders.latest_policy_pack.load("latest")
-        status = sla_state(
-            self.sla_deadline, self.resolved_at, info.context.now, at_risk_window(policy.pack_json if policy else None)
-        )
-        remaining = int(status.remaining.total_seconds()) if status.remaining is not None else None
-        return SlaType(
-            deadline=status.deadline, remaining=remaining, state=status.state, breached_at=status.breached_at
-        )
+        window = at_risk_window(policy.pack_json if policy else None)
+        return SlaType.from_row(sla_state(self.sla_deadline, self.resolved_at, info.context.now, window))
 
     @strawberry.field(description="Your tenant's most similar other exceptions, best first, with the reasons.")
     async def similar(
@@ -192,16 +140,23 @@ class ExceptionType(LoadedNode):
     async def policy_pack(self, info: strawberry.Info) -> PolicyPackRef | None:
         from sentinai.schema.packs import PolicyPackType
 
-        if self.policy_pack_version is None:
-            return None
-        row = await info.context.loaders.policy_pack.load(self.policy_pack_version)
+        row = await info.context.loaders.one("exception", "policy_pack", self._row)
         return PolicyPackType.from_row(row) if row else None
 
     @strawberry.field(description="Remediation plans proposed for this exception, newest first.")
     async def remediation_plans(self, info: strawberry.Info) -> list[PlanRef]:
         from sentinai.schema.remediation import RemediationPlanType
 
-        return [RemediationPlanType.from_row(row) for row in await info.context.loaders.plans.load(self.exception_id)]
+        rows = await info.context.loaders.many("exception", "remediation_plans", self._row)
+        return [RemediationPlanType.from_row(row) for row in rows]
+
+
+def timeline_page(
+    first: int | None, after: str | None, event_types: list[str] | None, actor_type: ActorType | None, order: Any
+) -> EventPage:
+    """The page `Exception.events` asks for: one reading of its arguments for both read paths."""
+    where = EventFilter(tuple(event_types) if event_types else None, actor_type)
+    return EventPage(page_size(first), after, where, order == TimelineOrder.NEWEST_FIRST)
 
 
 @strawberry.input(name="ExceptionFilter", description="All given conditions must hold.")

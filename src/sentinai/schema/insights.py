@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
 from sentinai.schema.enums import ExceptionStatus, Severity, SimilarityKind, SlaState
+from sentinai.schema.nodes import CatalogObject
 from sentinai.schema.scalars import SafeInt
 
 if TYPE_CHECKING:
@@ -18,13 +19,15 @@ ExceptionRef = Annotated["ExceptionType", strawberry.lazy("sentinai.schema.excep
 
 
 @strawberry.type(name="Sla", description="Where an exception stands against its deadline, now.")
-class SlaType:
+class SlaType(CatalogObject):
+    kind: ClassVar[str] = "sla"
     deadline: datetime | None = strawberry.field(description="The deadline, if there is one.")
     remaining: SafeInt | None = strawberry.field(
         description="Seconds until the deadline (negative once passed); null when resolved or without deadline."
     )
     state: SlaState = strawberry.field(description="ON_TRACK, AT_RISK, BREACHED, MET or NONE.")
     breached_at: datetime | None = strawberry.field(description="When it was breached (the deadline), if it was.")
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="SimilarityReason", description="One reason a case matched, and what it added to the score.")

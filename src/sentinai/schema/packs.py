@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from sentinai.db import models
 from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="DomainPack", description="A version of a domain's shared configuration (global).")
 class DomainPackType(LoadedNode):
-    node_kind: ClassVar[str] = "domain_pack"
+    kind: ClassVar[str] = "domain_pack"
     key: relay.NodeID[str]
     domain: str = strawberry.field(description="E.g. Finance, Healthcare.")
     version: int = strawberry.field(description="Version number, from 1.")
@@ -23,36 +22,19 @@ class DomainPackType(LoadedNode):
     published_by: str = strawberry.field(description="Who published it.")
     created_at: datetime = strawberry.field(description="When it was published.")
 
-    @classmethod
-    def from_row(cls, row: models.DomainPackVersion) -> DomainPackType:
-        return cls(
-            key=f"{row.domain}@{row.version}",
-            domain=row.domain,
-            version=row.version,
-            pack=row.pack_json,
-            published_by=row.published_by,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="PolicyPack", description="A version of your tenant's policy overlay.")
 class PolicyPackType(LoadedNode):
-    node_kind: ClassVar[str] = "policy_pack"
+    kind: ClassVar[str] = "policy_pack"
     key: relay.NodeID[str]
     version: int = strawberry.field(description="Version number, from 1.")
     pack: JSON = strawberry.field(description="The pack's content.")
     published_by: str = strawberry.field(description="Who published it.")
     created_at: datetime = strawberry.field(description="When it was published.")
 
-    @classmethod
-    def from_row(cls, row: models.TenantPolicyPackVersion) -> PolicyPackType:
-        return cls(
-            key=str(row.version),
-            version=row.version,
-            pack=row.pack_json,
-            published_by=row.published_by,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.input(name="PublishPolicyPackInput", description="The next version of your policy pack.")

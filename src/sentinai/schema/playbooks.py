@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from sentinai.db import models
 from sentinai.schema.enums import ToolKind
 from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="Tool", description="An endpoint a playbook step can call. Secrets are never returned.")
 class ToolType(LoadedNode):
-    node_kind: ClassVar[str] = "tool"
+    kind: ClassVar[str] = "tool"
     key: relay.NodeID[str]
     tool_id: int = strawberry.field(description="Numeric id.")
     name: str = strawberry.field(description="Unique name within its scope (tenant or global).")
@@ -29,24 +29,12 @@ class ToolType(LoadedNode):
     is_global: bool = strawberry.field(description="True for platform-wide tools every tenant can use.")
     created_at: datetime = strawberry.field(description="When it was registered.")
 
-    @classmethod
-    def from_row(cls, row: models.ToolDefinition) -> ToolType:
-        return cls(
-            key=str(row.tool_id),
-            tool_id=row.tool_id,
-            name=row.name,
-            type=row.type,
-            description=row.description,
-            config=row.config,
-            secret_keys=sorted(row.secret_config),
-            is_global=row.tenant_id is None,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="PlaybookStep", description="One ordered step of a playbook.")
 class PlaybookStepType(LoadedNode):
-    node_kind: ClassVar[str] = "step"
+    kind: ClassVar[str] = "step"
     key: relay.NodeID[str]
     step_id: int = strawberry.field(description="Numeric id.")
     playbook_id: int = strawberry.field(description="The playbook it belongs to.")
@@ -54,26 +42,11 @@ class PlaybookStepType(LoadedNode):
     name: str = strawberry.field(description="What the step does.")
     action_type: str = strawberry.field(description="E.g. notify, call_tool, escalate, force_settle.")
     params: JSON = strawberry.field(description="Parameters of the action.")
-    _tool_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_row(cls, row: models.PlaybookStep) -> PlaybookStepType:
-        return cls(
-            key=str(row.step_id),
-            step_id=row.step_id,
-            playbook_id=row.playbook_id,
-            step_order=row.step_order,
-            name=row.name,
-            action_type=row.action_type,
-            params=row.params,
-            _tool_id=row.tool_id,
-        )
+    _row: strawberry.Private[Any]
 
     @strawberry.field(description="The tool this step calls, if any.")
     async def tool(self, info: strawberry.Info) -> ToolType | None:
-        if self._tool_id is None:
-            return None
-        row = await info.context.loaders.tool.load(self._tool_id)
+        row = await info.context.loaders.one("step", "tool", self._row)
         return ToolType.from_row(row) if row else None
 
 
@@ -81,7 +54,7 @@ class PlaybookStepType(LoadedNode):
     name="Playbook", description="An ordered procedure for resolving exceptions. Immutable: changes make a new version."
 )
 class PlaybookType(LoadedNode):
-    node_kind: ClassVar[str] = "playbook"
+    kind: ClassVar[str] = "playbook"
     key: relay.NodeID[str]
     playbook_id: int = strawberry.field(description="Numeric id of this version.")
     name: str = strawberry.field(description="Name shared by all versions.")
@@ -90,27 +63,20 @@ class PlaybookType(LoadedNode):
     conditions: JSON = strawberry.field(description="Matching rules: which exceptions it applies to.")
     created_at: datetime = strawberry.field(description="When this version was created.")
 
-    @classmethod
-    def from_row(cls, row: models.Playbook) -> PlaybookType:
-        return cls(
-            key=str(row.playbook_id),
-            playbook_id=row.playbook_id,
-            name=row.name,
-            version=row.version,
-            description=row.description,
-            conditions=row.conditions,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
     @strawberry.field(description="The steps, in order.")
     async def steps(self, info: strawberry.Info) -> list[PlaybookStepType]:
-        return [PlaybookStepType.from_row(row) for row in await info.context.loaders.steps.load(self.playbook_id)]
+        rows = await info.context.loaders.many("playbook", "steps", self._row)
+        return [PlaybookStepType.from_row(row) for row in rows]
 
     @strawberry.field(description="The tools its steps call, each once, in step order.")
     async def tools(self, info: strawberry.Info) -> list[ToolType]:
-        steps = await info.context.loaders.steps.load(self.playbook_id)
-        tool_ids = list(dict.fromkeys(step.tool_id for step in steps if step.tool_id is not None))
-        return [ToolType.from_row(row) for row in await info.context.loaders.tool.load_many(tool_ids) if row]
+        loaders = info.context.loaders
+        steps = await loaders.many("playbook", "steps", self._row)
+        tools = await asyncio.gather(*(loaders.one("step", "tool", step) for step in steps))
+        unique = {row.tool_id: row for row in tools if row is not None}
+        return [ToolType.from_row(row) for row in unique.values()]
 
 
 @strawberry.input(name="PlaybookStepInput", description="A step of a new playbook; steps are numbered in list order.")

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from sentinai.db import models
 from sentinai.schema.enums import RemediationOutcome, RemediationPlanStatus, RiskLevel
 from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="RemediationPlan", description="A proposed fix for an exception and its approval trail.")
 class RemediationPlanType(LoadedNode):
-    node_kind: ClassVar[str] = "plan"
+    kind: ClassVar[str] = "plan"
     key: relay.NodeID[str]
     plan_id: int = strawberry.field(description="Numeric id.")
     exception_id: str = strawberry.field(description="The exception it remedies.")
@@ -36,28 +35,7 @@ class RemediationPlanType(LoadedNode):
     created_at: datetime = strawberry.field(description="When it was proposed.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
-    @classmethod
-    def from_row(cls, row: models.RemediationPlan) -> RemediationPlanType:
-        return cls(
-            key=str(row.plan_id),
-            plan_id=row.plan_id,
-            exception_id=row.exception_id,
-            root_cause=row.root_cause,
-            confidence=float(row.confidence),
-            action_type=row.action_type,
-            action_params=row.action_params,
-            risk_level=row.risk_level,
-            requires_approval=row.requires_approval,
-            status=row.status,
-            proposed_by=row.proposed_by,
-            decided_by=row.decided_by,
-            decided_at=row.decided_at,
-            decision_note=row.decision_note,
-            outcome_note=row.outcome_note,
-            executed_at=row.executed_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.input(name="ProposeRemediationPlanInput", description="A diagnosis and the action proposed to fix it.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
 from sentinai.db import models
@@ -21,7 +23,8 @@ async def similar_cases(info: strawberry.Info, exception_id: str, first: int) ->
     loaders = info.context.loaders
     scored: list[Scored] = await loaders.similar.load((exception_id, first))
     rows = await loaders.exception.load_many([case.exception_id for case in scored])
-    plans = await loaders.plans.load_many([case.exception_id for case in scored])
+    found = [(case, row) for case, row in zip(scored, rows) if row is not None]
+    plans = await asyncio.gather(*(loaders.many("exception", "remediation_plans", row) for _, row in found))
     return [
         SimilarCase(
             exception=ExceptionType.from_row(row),
@@ -31,8 +34,7 @@ async def similar_cases(info: strawberry.Info, exception_id: str, first: int) ->
             time_to_resolve=int((row.resolved_at - row.created_at).total_seconds()) if row.resolved_at else None,
             remediations=[plan.action_type for plan in row_plans if plan.status == models.PlanStatus.EXECUTED],
         )
-        for case, row, row_plans in zip(scored, rows, plans)
-        if row is not None
+        for (case, row), row_plans in zip(found, plans)
     ]
 
 

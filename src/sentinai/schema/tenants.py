@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from sentinai.db import models
 from sentinai.schema.enums import Role, TenantStatus
 from sentinai.schema.nodes import LoadedNode
 
 
 @strawberry.type(name="Tenant", description="An organisation whose data is isolated from every other's.")
 class TenantType(LoadedNode):
-    node_kind: ClassVar[str] = "tenant"
+    kind: ClassVar[str] = "tenant"
     key: relay.NodeID[str]
     tenant_id: str = strawberry.field(description="The tenant's id.")
     name: str = strawberry.field(description="Display name.")
@@ -25,21 +24,12 @@ class TenantType(LoadedNode):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
-    @classmethod
-    def from_row(cls, row: models.Tenant) -> TenantType:
-        return cls(
-            key=row.tenant_id,
-            tenant_id=row.tenant_id,
-            name=row.name,
-            status=row.status,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="ApiKey", description="An API key of your tenant. The key itself is shown only when created.")
 class ApiKeyType(LoadedNode):
-    node_kind: ClassVar[str] = "api_key"
+    kind: ClassVar[str] = "api_key"
     key: relay.NodeID[str]
     key_id: uuid.UUID = strawberry.field(description="Id, used to revoke it.")
     name: str = strawberry.field(description="What it is for.")
@@ -49,23 +39,12 @@ class ApiKeyType(LoadedNode):
     created_at: datetime = strawberry.field(description="When it was created.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
 
-    @classmethod
-    def from_row(cls, row: models.ApiKey) -> ApiKeyType:
-        return cls(
-            key=str(row.key_id),
-            key_id=row.key_id,
-            name=row.name,
-            role=row.role,
-            key_prefix=row.key_prefix,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="AuditEntry", description="A write-once record of a configuration change.")
 class AuditEntryType(LoadedNode):
-    node_kind: ClassVar[str] = "audit"
+    kind: ClassVar[str] = "audit"
     key: relay.NodeID[str]
     audit_id: int = strawberry.field(description="Numeric id.")
     occurred_at: datetime = strawberry.field(description="When the change happened.")
@@ -76,17 +55,7 @@ class AuditEntryType(LoadedNode):
     actor: str = strawberry.field(description="Who did it.")
     details: JSON = strawberry.field(description="Specifics of the change.")
 
-    @classmethod
-    def from_row(cls, row: models.AuditLog) -> AuditEntryType:
-        return cls(
-            key=str(row.audit_id),
-            audit_id=row.audit_id,
-            occurred_at=row.occurred_at,
-            component=row.component,
-            event=row.event,
-            actor=row.actor,
-            details=row.details,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="Viewer", description="The caller, as their credential identifies them.")
