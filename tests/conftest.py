@@ -203,6 +203,24 @@ async def gql(runtime) -> AsyncIterator:
         yield GraphQLClient(http, ADMIN_TOKEN)
 
 
+@pytest_asyncio.fixture(scope="session")
+async def resolvers_only(runtime) -> AsyncIterator:
+    """An app over the same database and clock with the one-statement planner off: every field is
+    resolved in Python. The differential tests send each document to it and to `gql`."""
+    from dataclasses import replace
+
+    import httpx
+
+    from sentinai.api.app import Runtime, create_app
+    from tests.graphql_client import GraphQLClient
+
+    settings = replace(runtime.settings, document_reads=False)
+    twin = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
+    transport = httpx.ASGITransport(app=create_app(runtime=twin))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sentinai.test") as http:
+        yield GraphQLClient(http, ADMIN_TOKEN)
+
+
 async def _api_tenant(factory: Factory, label: str):
     from sentinai.db import models
     from sentinai.domain.actors import PLATFORM_ADMIN

@@ -7,19 +7,15 @@ field. The answers must be equal value for value, and the planned one must cost 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
-import httpx
 import pytest
-import pytest_asyncio
 
 from sentinai.db import models
 from sentinai.repositories.playbooks import NewStep
 from tests.api.helpers import propose, record
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import at
-from tests.graphql_client import GraphQLClient
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,18 +76,6 @@ query Timeline($exceptionId: String!, $types: [String!], $actor: ActorType, $aft
     none: events(first: 0) { totalCount pageInfo { hasNextPage startCursor } nodes { eventId } }
   }
 }"""
-
-
-@pytest_asyncio.fixture(scope="session")
-async def resolvers_only(runtime):
-    """An app over the same database and clock that resolves every field in Python."""
-    from sentinai.api.app import Runtime, create_app
-
-    settings = replace(runtime.settings, document_reads=False)
-    twin = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
-    transport = httpx.ASGITransport(app=create_app(runtime=twin))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sentinai.test") as http:
-        yield GraphQLClient(http, ADMIN_TOKEN)
 
 
 async def _world(factory, gql, tenant) -> None:
