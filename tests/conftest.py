@@ -103,6 +103,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
 
 
+@pytest_asyncio.fixture
+async def platform_rows(database: Settings) -> AsyncIterator[None]:
+    """For a test that writes rows every tenant sees (global tools, domain packs): they are
+    removed when it ends, so no other test finds them in its lists and counts stay exact."""
+    owner = await asyncpg.connect(_libpq(database.owner_url))
+    try:
+        tools = await owner.fetchval("SELECT coalesce(max(tool_id), 0) FROM tool_definition")
+        packs = await owner.fetchval("SELECT coalesce(max(id), 0) FROM domain_pack_version")
+        yield
+        created = "SELECT tool_id FROM tool_definition WHERE tenant_id IS NULL AND tool_id > $1"
+        await owner.execute(f"UPDATE playbook_step SET tool_id = NULL WHERE tool_id IN ({created})", tools)
+        await owner.execute(created.replace("SELECT tool_id FROM", "DELETE FROM"), tools)
+        await owner.execute("DELETE FROM domain_pack_version WHERE id > $1", packs)
+    finally:
+        await owner.close()
+
+
 @pytest.fixture
 def factory(session_factory: async_sessionmaker[AsyncSession]) -> Factory:
     return Factory(session_factory)

@@ -78,6 +78,11 @@ query Timeline($exceptionId: String!, $types: [String!], $actor: ActorType, $aft
 }"""
 
 
+@pytest.fixture(autouse=True)
+def _global_tools_removed_after_each_test(platform_rows):
+    """`_world` registers a global tool per tenant; other tests must not see them."""
+
+
 async def _world(factory, gql, tenant) -> None:
     """Exceptions with and without amounts, deadlines, owners and playbooks; timelines by
     several actors; a playbook whose steps call the tenant's tool, a global one and none."""

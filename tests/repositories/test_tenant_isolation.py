@@ -211,7 +211,7 @@ async def test_every_key_of_a_tenant_owned_table_leads_with_tenant_id(session_fa
     assert rows and offenders == []
 
 
-async def test_a_tenant_reads_global_tools_but_cannot_write_them(factory, tenant_a):
+async def test_a_tenant_reads_global_tools_but_cannot_write_them(factory, tenant_a, platform_rows):
     async with factory.uow() as platform:
         tool = await platform.tools.register(
             f"global-{uuid.uuid4().hex[:6]}", models.ToolType.EMAIL, {}, {}, global_tool=True
@@ -225,7 +225,9 @@ async def test_a_tenant_reads_global_tools_but_cannot_write_them(factory, tenant
         assert result.rowcount == 0
 
 
-async def test_domain_packs_are_readable_by_every_tenant_and_writable_only_on_the_platform_path(factory, tenant_a):
+async def test_domain_packs_are_readable_by_every_tenant_and_writable_only_on_the_platform_path(
+    factory, tenant_a, platform_rows
+):
     domain = f"Domain-{uuid.uuid4().hex[:6]}"
     async with factory.uow() as platform:
         await platform.domain_packs.publish(domain, {"rules": []}, "admin")
