@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from sentinai.auth import Principal
 from sentinai.db.session import Scope
@@ -33,7 +33,7 @@ class RequestEndedError(RuntimeError):
 
 @dataclass
 class Context:
-    request: Request | None
+    request: HTTPConnection | None
     response: Any
     principal: Principal
     session_factory: async_sessionmaker[AsyncSession]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-Fetch = Callable[[UnitOfWork, list[Any]], Awaitable[dict[Any, Any]]]
+Fetch = Callable[[UnitOfWork, list[Any]], Awaitable[Mapping[Any, Any]]]
 ShapedFetch = Callable[[UnitOfWork, list[Any], Any], Awaitable[dict[Any, Any]]]
 
 

@@ -13,10 +13,12 @@ import orjson
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
+from strawberry.http.ides import GraphQL_IDE
 
 from sentinai.api.planner import RenderedField
 from sentinai.auth import Principal
@@ -59,7 +61,7 @@ def _depth(value: Any, limit: int) -> int:
 TRANSPORT_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
-class SentinaiGraphQL(GraphQL):
+class SentinaiGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's own refusals (bad JSON, no query, a mutation over GET…) as JSON errors,
         so a client reports them as GraphQL errors instead of failing to parse plain text."""
@@ -73,7 +75,7 @@ class SentinaiGraphQL(GraphQL):
             response = error_response(error.status_code, code, error.reason)
         await response(scope, receive, send)
 
-    async def get_context(self, request: Request, response: Any) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         runtime = request.app.state.runtime
         # No principal only while rendering the GraphiQL page, which runs no operation.
         principal: Principal | None = getattr(request.state, "principal", None)
@@ -107,7 +109,7 @@ class GraphQLEndpoint:
     query) needs no credential; its requests do."""
 
     def __init__(self, schema: Schema, settings: Settings) -> None:
-        ide = None if settings.is_production else "graphiql"
+        ide: GraphQL_IDE | None = None if settings.is_production else "graphiql"
         self.graphql = SentinaiGraphQL(schema, graphql_ide=ide, allow_queries_via_get=True)
         self.deadline = settings.request_deadline_seconds
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)

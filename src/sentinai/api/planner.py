@@ -125,7 +125,8 @@ class Planner:
         """Strawberry fields by GraphQL type name, then by GraphQL field name."""
         converter = self.strawberry.config.name_converter
         fields: dict[str, dict[str, StrawberryField]] = {}
-        for type_name in (self.schema.query_type.name, *BY_TYPE_NAME):  # type: ignore[union-attr]
+        assert self.schema.query_type is not None
+        for type_name in (self.schema.query_type.name, *BY_TYPE_NAME):
             definition = self.strawberry.get_type_by_name(type_name)
             assert isinstance(definition, StrawberryObjectDefinition)
             fields[type_name] = {converter.get_graphql_name(field): field for field in definition.fields}

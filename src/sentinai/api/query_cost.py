@@ -197,6 +197,7 @@ class QueryCostLimiter(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        assert context.graphql_document is not None, "Strawberry validates only a parsed document"
         errors = self.memo.validate(context)
         if not errors:
             errors = unacceptable_inputs(context.graphql_document, context.variables)

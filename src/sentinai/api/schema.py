@@ -12,6 +12,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import get_object_definition
 
 from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors
 from sentinai.api.planner import Planner
@@ -30,8 +31,8 @@ Mutation = merge_types(
     "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
 )
 
-Query.__strawberry_definition__.description = "Reads. Everything is scoped to the tenant of your API key."
-Mutation.__strawberry_definition__.description = (
+get_object_definition(Query, strict=True).description = "Reads. Everything is scoped to the tenant of your API key."
+get_object_definition(Mutation, strict=True).description = (
     "Writes. Each field runs in its own transaction and returns its success type or a MutationError; "
     "a failure writes nothing."
 )

@@ -4,6 +4,7 @@ evaluates. Nothing here restates a rule."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -72,7 +73,7 @@ def _condition(condition: Condition, instants: dict[Instant, Any]) -> ColumnElem
     return instants[condition.left].op(condition.op)(instants[condition.right])
 
 
-def state_sql(c: Columns, now: ColumnElement[Any], at_risk: ColumnElement[Any]) -> ColumnElement[str]:
+def state_sql(c: Columns, now: ColumnElement[Any] | datetime, at_risk: ColumnElement[Any]) -> ColumnElement[str]:
     """The state's name. A CASE takes the first rule whose condition holds; a comparison with a
     NULL operand does not hold, as in `domain.sla.holds`."""
     instants = _instants(c, now, at_risk)
@@ -82,7 +83,9 @@ def state_sql(c: Columns, now: ColumnElement[Any], at_risk: ColumnElement[Any]) 
     return case(*whens, else_=sql_text(last.state.name))
 
 
-def in_states(c: Columns, states: list[SlaState], now: ColumnElement[Any], at_risk: ColumnElement[Any]) -> Any:
+def in_states(
+    c: Columns, states: list[SlaState], now: ColumnElement[Any] | datetime, at_risk: ColumnElement[Any]
+) -> Any:
     return state_sql(c, now, at_risk).in_([state.name for state in states])
 
 

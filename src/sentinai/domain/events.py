@@ -24,7 +24,7 @@ def _required(kind: str, **options: Any) -> Field:
 
 
 _SEVERITIES = frozenset(s.value.upper() for s in Severity)
-_UNIT = {"minimum": 0.0, "maximum": 1.0}
+_UNIT: dict[str, Any] = {"minimum": 0.0, "maximum": 1.0}
 
 _FIELDS: dict[str, dict[str, Field]] = {
     "ExceptionCreated": {"sourceSystem": Field("string"), "summary": Field("string")},
@@ -138,7 +138,8 @@ class EventEnvelope:
     event_type: str
     actor_type: ActorType
     actor_id: str | None
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: Any = field(default_factory=dict)
+    """As the client sent it: `validate` requires a JSON object of the event type's shape."""
     state_change: StateChange = field(default_factory=StateChange)
 
     def validate(self) -> None:

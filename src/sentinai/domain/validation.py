@@ -7,7 +7,7 @@ import math
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 from sentinai.errors import ValidationError
 
@@ -83,6 +83,14 @@ def same_json(a: Any, b: Any) -> bool:
 
 def _printable(key: Any) -> str:
     return str(key).encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+@overload
+def text(field: str, value: str | None, *, max_length: int = 200, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def text(field: str, value: str | None, *, max_length: int = 200, required: bool) -> str | None: ...
 
 
 def text(field: str, value: str | None, *, max_length: int = 200, required: bool = True) -> str | None:

@@ -96,7 +96,7 @@ def _outer(c: Columns) -> FromClause:
 
 
 STATEMENT_CACHE_SIZE = 512
-_statements: OrderedDict[Hashable, Select[Any]] = OrderedDict()
+_statements: OrderedDict[Hashable, Select[*tuple[Any, ...]]] = OrderedDict()
 
 
 def _structure(document: Document) -> Hashable | None:
@@ -122,7 +122,7 @@ def _values_of(document: Document, n: int) -> dict[str, Any]:
     return {parameter.key: value for parameter, value in zip(keyset.parameters(f"after_{n}"), positions)}
 
 
-def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> Select[Any]:
+def _statement(documents: tuple[Document, ...], builder: DocumentRepository) -> Select[*tuple[Any, ...]]:
     """The statement for these documents, built once per structure: building one costs
     milliseconds of SQLAlchemy construction, more than PostgreSQL takes to run it."""
     structures = tuple(_structure(document) for document in documents)
@@ -155,8 +155,8 @@ class DocumentRepository(Repository):
 
     def _document(self, document: Document, n: int) -> ColumnElement[Any]:
         if isinstance(document, OneException):
-            where = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
-            return select(self._object(document.shape, E.c)).where(*where).scalar_subquery()
+            match = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
+            return select(self._object(document.shape, E.c)).where(*match).scalar_subquery()
         page = document.page
         keyset, where = ORDERS[page.order], page.where
         rows = where.apply(TENANT, select(E).where(E.c.tenant_id == TENANT))

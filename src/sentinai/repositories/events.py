@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -16,6 +16,7 @@ from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, INTEGER, KeysetOrder, Page, SortKey
 
 V = models.ExceptionEvent
+Ts = TypeVarTuple("Ts")
 
 CHRONOLOGICAL = KeysetOrder(
     "timeline",
@@ -34,7 +35,7 @@ class EventFilter:
     event_types: tuple[str, ...] | None = None
     actor_type: models.ActorType | None = None
 
-    def apply(self, statement: Select[Any]) -> Select[Any]:
+    def apply(self, statement: Select[*Ts]) -> Select[*Ts]:
         if self.event_types:
             statement = statement.where(V.event_type.in_(self.event_types))
         if self.actor_type is not None:
@@ -124,7 +125,7 @@ class ExceptionEventRepository(Repository):
             .where(V.tenant_id == self.tenant_id, V.exception_id.in_(list(set(exception_ids))))
             .group_by(V.exception_id)
         )
-        counts = dict((await self.uow.execute(statement)).all())
+        counts: dict[str, int] = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
     async def get_many(self, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, models.ExceptionEvent]:

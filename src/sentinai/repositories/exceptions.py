@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sentinai.db import models
@@ -20,6 +20,7 @@ from sentinai.repositories.pagination import DATETIME, LAST_POSITION, STRING, Ke
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
+Ts = TypeVarTuple("Ts")
 
 # Fields the source system owns: a re-ingestion may change them. Status, severity, owner and
 # playbook progress belong to the workflow once the exception exists, so ingestion never
@@ -44,7 +45,8 @@ class NewException:
     amount: Decimal | None = None
     sla_deadline: datetime | None = None
     summary: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: Any = field(default_factory=dict)
+    """A JSON object once `services.exceptions.validate_new_exception` has checked what the client sent."""
     status: models.ExceptionStatus = models.ExceptionStatus.OPEN
     owner: str | None = None
 
@@ -63,7 +65,7 @@ class ExceptionFilter:
     sla_states: Sequence[SlaState] | None = None
     now: datetime | None = None  # the instant SLA states are judged at; required with `sla_states`
 
-    def apply(self, tenant_id: str, statement: Select[Any]) -> Select[Any]:
+    def apply(self, tenant_id: str | ColumnElement[str], statement: Select[*Ts]) -> Select[*Ts]:
         equalities = {
             E.domain: self.domain,
             E.type: self.type,

@@ -162,7 +162,7 @@ class InsightRepository(Repository):
         statement = select(target.exception_id, earlier).where(
             target.tenant_id == self.tenant_id, target.exception_id.in_(list(set(exception_ids)))
         )
-        counts = dict((await self.uow.execute(statement)).all())
+        counts: dict[str, int] = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
     async def stats(

@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Text, bindparam, case, cast, func, literal_column, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    tuple_,
+)
+from sqlalchemy.orm import QueryableAttribute
 
 from sentinai.domain.validation import in_range_utc, text_problem
 from sentinai.errors import ValidationError
@@ -57,7 +70,7 @@ def _text(value: object) -> str:
     return value
 
 
-def iso_timestamp_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
+def iso_timestamp_sql(column: SQLColumnExpression[Any]) -> ColumnElement[str]:
     """`datetime.isoformat()` of a UTC timestamp, in SQL: microseconds only when not zero
     (PostgreSQL's own JSON rendering drops trailing zeros, Python's keeps all six digits)."""
     utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
@@ -74,7 +87,8 @@ INTEGER: Codec = (int, _bigint)
 
 @dataclass(frozen=True)
 class SortKey:
-    column: ColumnElement[Any]
+    column: ColumnElement[Any] | QueryableAttribute[Any]
+    """A column expression, or a mapped attribute (`models.X.created_at`)."""
     value_of: Callable[[Any], Any]
     codec: Codec
 
@@ -128,7 +142,7 @@ class KeysetOrder:
     def cursor_sql(self) -> ColumnElement[str]:
         """`encode` in SQL. The text is the same as `encode`'s for ASCII values; either way it
         decodes to the same position (Python escapes other characters, PostgreSQL keeps them)."""
-        text = literal_column("'[" + json.dumps(self.name) + "'", Text)
+        text: ColumnElement[str] = literal_column("'[" + json.dumps(self.name) + "'", Text)
         for key in self.keys:
             value = iso_timestamp_sql(key.column) if key.codec is DATETIME else key.column
             text = text + literal_column("','", Text) + cast(func.to_json(value), Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,8 @@ BY_NAME = KeysetOrder(
 class NewStep:
     name: str
     action_type: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Any = field(default_factory=dict)
+    """A JSON object once the service has checked what the client sent."""
     tool_id: int | None = None
 
 
@@ -90,7 +92,7 @@ class PlaybookRepository(Repository):
         rows = (await self.uow.execute(BY_NAME.apply(statement, after, first))).scalars().all()
         return BY_NAME.page(rows, first)
 
-    async def steps_for(self, playbook_ids: Sequence[int]) -> dict[int, list[models.PlaybookStep]]:
+    async def steps_for(self, playbook_ids: Sequence[int]) -> dict[int, builtins.list[models.PlaybookStep]]:
         """Every step of every given playbook, in order, in one statement."""
         statement = (
             select(ST)

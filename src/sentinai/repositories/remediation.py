@@ -19,12 +19,14 @@ R = models.RemediationPlan
 class NewPlan:
     exception_id: str
     root_cause: str
-    confidence: Decimal
+    confidence: float | Decimal
+    """As the client sent it; a Decimal of 3 places once `services.remediation` has checked it."""
     action_type: str
     risk_level: models.RiskLevel
     requires_approval: bool
     proposed_by: str
-    action_params: dict[str, Any] = field(default_factory=dict)
+    action_params: Any = field(default_factory=dict)
+    """A JSON object once the service has checked what the client sent."""
 
 
 class RemediationPlanRepository(Repository):

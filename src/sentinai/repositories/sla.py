@@ -14,7 +14,7 @@ from sentinai.domain.sla import SlaState
 E = models.ExceptionRecord.__table__
 
 
-def any_sla_state(states: list[SlaState], now: datetime, tenant_id: str) -> ColumnElement[bool]:
+def any_sla_state(states: list[SlaState], now: datetime, tenant_id: str | ColumnElement[str]) -> ColumnElement[bool]:
     return in_states(E.c, states, now, at_risk_interval(tenant_id))
 
 

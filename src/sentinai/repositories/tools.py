@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,6 +79,6 @@ class ToolRepository(Repository):
         statement = select(func.count()).select_from(self._listed(include_global).subquery())
         return int(await self.uow.scalar(statement))
 
-    async def list_global(self) -> list[models.ToolDefinition]:
+    async def list_global(self) -> builtins.list[models.ToolDefinition]:
         statement = select(TD).where(TD.tenant_id.is_(None)).order_by(TD.name)
         return list((await self.uow.execute(statement)).scalars())

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVarTuple, overload
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from sentinai.db import models
 from sentinai.db.session import Scope, enter_scope
@@ -37,6 +38,8 @@ from sentinai.repositories.tools import ToolRepository
 CONNECT_ATTEMPTS = 3
 """Each attempt gets another pooled connection (or a new one); after a server restart the
 pool discards all connections older than the first failure, so the second attempt succeeds."""
+
+Ts = TypeVarTuple("Ts")
 
 OutboundPublisher = Callable[[list[models.ExceptionEvent]], Awaitable[None]]
 """Hands committed events to the outside (a message bus in a later phase); runs after commit."""
@@ -114,13 +117,19 @@ class UnitOfWork:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._session
 
-    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+    @overload
+    async def execute(self, statement: TypedReturnsRows[*Ts], params: Any = None) -> Result[*Ts]: ...
+
+    @overload
+    async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]: ...
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
         """Run one statement. A caller cancelled while it runs stops waiting, but the statement
         itself runs to its end: interrupting it mid-protocol would leave the connection unusable
         for the fields that share it, and `__aexit__` waits for it anyway."""
         return await asyncio.shield(self._execute(statement, params))
 
-    async def _execute(self, statement: Executable, params: Any) -> Result[Any]:
+    async def _execute(self, statement: Executable, params: Any) -> Result[*tuple[Any, ...]]:
         async with self._lock:
             self._check_open()
             return await self.session.execute(statement, params)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.domain import validation
 from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
@@ -16,8 +18,8 @@ from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanRead, CanWrite
 from sentinai.schema.connections import Connection, connection
-from sentinai.schema.enums import ExceptionOrder
-from sentinai.schema.errors import result_union
+from sentinai.schema.enums import ExceptionOrder, IngestOutcome
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.exceptions import (
     AdvancePlaybookStepInput,
     AssignExceptionInput,
@@ -34,9 +36,15 @@ from sentinai.schema.exceptions import (
 from sentinai.services import exceptions as service
 from sentinai.services import workflow
 
-IngestExceptionResult = result_union("IngestExceptionResult", IngestExceptionSuccess)
-RecordExceptionEventResult = result_union("RecordExceptionEventResult", ExceptionEventRecorded)
-ExceptionChangeResult = result_union("ExceptionChangeResult", ExceptionEventRecorded)
+IngestExceptionResult: TypeAlias = Annotated[
+    IngestExceptionSuccess | MutationErrors, result_union("IngestExceptionResult")
+]
+RecordExceptionEventResult: TypeAlias = Annotated[
+    ExceptionEventRecorded | MutationErrors, result_union("RecordExceptionEventResult")
+]
+ExceptionChangeResult: TypeAlias = Annotated[
+    ExceptionEventRecorded | MutationErrors, result_union("ExceptionChangeResult")
+]
 
 
 def repository_filter(given: ExceptionFilter | None, now: datetime) -> repo.ExceptionFilter:
@@ -77,15 +85,15 @@ def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
 
 
 async def _timeline_change(
-    info: strawberry.Info, event_id: uuid.UUID | None, change: Callable[..., Awaitable[service.RecordedEvent]]
-) -> object:
+    info: Info[Context, None], event_id: uuid.UUID | None, change: Callable[..., Awaitable[service.RecordedEvent]]
+) -> ExceptionChangeResult:
     """A workflow change, recorded as a timeline event. Its id is fixed before the first attempt,
     so a retry after a lost connection replays the same event instead of adding another."""
     actor, event_id = info.context.principal.actor, event_id or uuid.uuid4()
     return await run_mutation(info, lambda uow: change(uow, actor, event_id), _recorded, idempotent=True)
 
 
-async def exception_connection(info: strawberry.Info, page: repo.ExceptionPage) -> Connection[ExceptionType]:
+async def exception_connection(info: Info[Context, None], page: repo.ExceptionPage) -> Connection[ExceptionType]:
     uow = await info.context.reader()
     rows = await uow.exceptions.list(page.where, page.order, page.first, page.after)
     info.context.loaders.prime_exceptions(rows.items)
@@ -97,7 +105,7 @@ class ExceptionQueries:
     @strawberry.field(permission_classes=[CanRead], description="Your tenant's exceptions, filtered and ordered.")
     async def exceptions(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Conditions to match.")] = None,
         order_by: Annotated[
             ExceptionOrder, strawberry.argument(description="Ordering (default NEWEST).")
@@ -110,7 +118,7 @@ class ExceptionQueries:
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
     async def exception(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         exception_id: Annotated[str, strawberry.argument(description="The tenant's exception id.")],
     ) -> ExceptionType | None:
         row = await info.context.loaders.exception.load(exception_id)
@@ -124,7 +132,7 @@ class ExceptionMutations:
         description="Create an exception, or update what its source owns. Idempotent on exceptionId.",
     )
     async def ingest_exception(
-        self, info: strawberry.Info, input: Input[IngestExceptionInput]
+        self, info: Info[Context, None], input: Input[IngestExceptionInput]
     ) -> IngestExceptionResult:
         new = repo.NewException(
             exception_id=input.exception_id,
@@ -144,7 +152,7 @@ class ExceptionMutations:
             lambda uow: service.ingest_exception(uow, new, actor),
             lambda result: IngestExceptionSuccess(
                 exception=ExceptionType.from_row(result.exception),
-                outcome=result.outcome,
+                outcome=IngestOutcome(result.outcome.value),
                 changed_fields=list(result.changed_fields),
             ),
             idempotent=True,
@@ -156,7 +164,7 @@ class ExceptionMutations:
         "A replay of the same eventId changes nothing and returns the original event.",
     )
     async def record_exception_event(
-        self, info: strawberry.Info, input: Input[RecordExceptionEventInput]
+        self, info: Info[Context, None], input: Input[RecordExceptionEventInput]
     ) -> RecordExceptionEventResult:
         actor = info.context.principal.actor
         change = input.state_change
@@ -177,7 +185,7 @@ class ExceptionMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
     async def assign_exception(
-        self, info: strawberry.Info, input: Input[AssignExceptionInput]
+        self, info: Info[Context, None], input: Input[AssignExceptionInput]
     ) -> ExceptionChangeResult:
         return await _timeline_change(
             info,
@@ -189,7 +197,7 @@ class ExceptionMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
     async def transition_exception(
-        self, info: strawberry.Info, input: Input[TransitionExceptionInput]
+        self, info: Info[Context, None], input: Input[TransitionExceptionInput]
     ) -> ExceptionChangeResult:
         return await _timeline_change(
             info,
@@ -200,7 +208,9 @@ class ExceptionMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
-    async def attach_playbook(self, info: strawberry.Info, input: Input[AttachPlaybookInput]) -> ExceptionChangeResult:
+    async def attach_playbook(
+        self, info: Info[Context, None], input: Input[AttachPlaybookInput]
+    ) -> ExceptionChangeResult:
         return await _timeline_change(
             info,
             input.event_id,
@@ -211,7 +221,7 @@ class ExceptionMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
     async def advance_playbook_step(
-        self, info: strawberry.Info, input: Input[AdvancePlaybookStepInput]
+        self, info: Info[Context, None], input: Input[AdvancePlaybookStepInput]
     ) -> ExceptionChangeResult:
         return await _timeline_change(
             info,

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.domain.enums import ExceptionStatus
 from sentinai.domain.sla import SlaState
 from sentinai.repositories import exceptions as repo
@@ -67,7 +69,7 @@ class InsightQueries:
     )
     async def sla_breaches(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         include_at_risk: Annotated[bool, strawberry.argument(description="Also list AT_RISK ones.")] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -79,7 +81,7 @@ class InsightQueries:
     )
     async def entity_history(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         entity: Annotated[str, strawberry.argument(description="The entity, e.g. a counterparty or patient id.")],
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -92,7 +94,7 @@ class InsightQueries:
     )
     async def exception_stats(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Which exceptions to count.")] = None,
         group_by: Annotated[
             list[ExceptionStatsGroupBy] | None,

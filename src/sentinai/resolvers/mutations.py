@@ -6,17 +6,20 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.db.faults import is_retryable
 from sentinai.errors import DomainError
 from sentinai.repositories.unit_of_work import UnitOfWork
-from sentinai.schema.errors import to_schema_error
+from sentinai.schema.errors import MutationErrors, to_schema_error
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+S = TypeVar("S")
 T = TypeVar("T")
 
 Input = Annotated[
@@ -30,13 +33,13 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.05, 1.0
 
 
 async def run_mutation(
-    info: strawberry.Info,
+    info: Info[Context, None],
     operation: Callable[[UnitOfWork], Awaitable[R]],
-    present: Callable[[R], Any],
+    present: Callable[[R], S],
     *,
     platform: bool = False,
     idempotent: bool = False,
-) -> Any:
+) -> S | MutationErrors:
     """Run `operation` in its own transaction. An expected failure rolls everything back
     and becomes a typed result; anything else propagates (and is masked).
 

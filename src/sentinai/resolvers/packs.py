@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
-from sentinai.schema.errors import result_union
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.packs import (
     DomainPackType,
     PolicyPackType,
@@ -19,8 +21,12 @@ from sentinai.schema.packs import (
 )
 from sentinai.services import configuration
 
-PublishPolicyPackResult = result_union("PublishPolicyPackResult", PublishPolicyPackSuccess)
-PublishDomainPackResult = result_union("PublishDomainPackResult", PublishDomainPackSuccess)
+PublishPolicyPackResult: TypeAlias = Annotated[
+    PublishPolicyPackSuccess | MutationErrors, result_union("PublishPolicyPackResult")
+]
+PublishDomainPackResult: TypeAlias = Annotated[
+    PublishDomainPackSuccess | MutationErrors, result_union("PublishDomainPackResult")
+]
 
 
 @strawberry.type
@@ -28,7 +34,7 @@ class PackQueries:
     @strawberry.field(permission_classes=[Authenticated], description="A domain pack: latest, or a given version.")
     async def domain_pack(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         domain: Annotated[str, strawberry.argument(description="The domain, e.g. Finance.")],
         version: Annotated[int | None, strawberry.argument(description="Version (default: latest).")] = None,
     ) -> DomainPackType | None:
@@ -38,7 +44,7 @@ class PackQueries:
     @strawberry.field(permission_classes=[CanRead], description="Your policy pack: latest, or a given version.")
     async def policy_pack(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         version: Annotated[int | None, strawberry.argument(description="Version (default: latest).")] = None,
     ) -> PolicyPackType | None:
         row = await (await info.context.reader()).policy_packs.get(version)
@@ -51,7 +57,7 @@ class PackMutations:
         permission_classes=[CanAdminister], description="Publish the next version of your policy pack."
     )
     async def publish_policy_pack(
-        self, info: strawberry.Info, input: Input[PublishPolicyPackInput]
+        self, info: Info[Context, None], input: Input[PublishPolicyPackInput]
     ) -> PublishPolicyPackResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -62,7 +68,7 @@ class PackMutations:
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Publish the next version of a domain pack.")
     async def publish_domain_pack(
-        self, info: strawberry.Info, input: Input[PublishDomainPackInput]
+        self, info: Info[Context, None], input: Input[PublishDomainPackInput]
     ) -> PublishDomainPackResult:
         actor = info.context.principal.actor
         return await run_mutation(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import strawberry
+from strawberry import Info
 from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 
 from sentinai.auth import Principal
+from sentinai.context import Context
 from sentinai.domain.enums import ApiKeyRole
 
 VIEWER, OPERATOR, AGENT, ADMIN = ApiKeyRole.VIEWER, ApiKeyRole.OPERATOR, ApiKeyRole.AGENT, ApiKeyRole.ADMIN
@@ -32,7 +33,7 @@ class Guard(BasePermission):
             return cls.platform
         return principal.role in cls.roles
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         return self.allows(info.context.principal)
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.errors import ValidationError
 from sentinai.repositories.pagination import page_size
 from sentinai.repositories.playbooks import NewStep
 from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanAdminister, CanRead, PlatformAdmin
 from sentinai.schema.connections import Connection, connection
-from sentinai.schema.errors import result_union
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.playbooks import (
     CreatePlaybookInput,
     CreatePlaybookSuccess,
@@ -23,8 +25,10 @@ from sentinai.schema.playbooks import (
 )
 from sentinai.services import configuration
 
-CreatePlaybookResult = result_union("CreatePlaybookResult", CreatePlaybookSuccess)
-RegisterToolResult = result_union("RegisterToolResult", RegisterToolSuccess)
+CreatePlaybookResult: TypeAlias = Annotated[
+    CreatePlaybookSuccess | MutationErrors, result_union("CreatePlaybookResult")
+]
+RegisterToolResult: TypeAlias = Annotated[RegisterToolSuccess | MutationErrors, result_union("RegisterToolResult")]
 
 
 @strawberry.type
@@ -32,7 +36,7 @@ class PlaybookQueries:
     @strawberry.field(permission_classes=[CanRead], description="Your playbooks, every version, by name then version.")
     async def playbooks(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         name: Annotated[str | None, strawberry.argument(description="Only versions of this playbook.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -48,7 +52,7 @@ class PlaybookQueries:
     )
     async def playbook(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         playbook_id: Annotated[int | None, strawberry.argument(description="A specific playbook version's id.")] = None,
         name: Annotated[str | None, strawberry.argument(description="Playbook name.")] = None,
         version: Annotated[int | None, strawberry.argument(description="Version of `name` (default: latest).")] = None,
@@ -58,13 +62,14 @@ class PlaybookQueries:
         if playbook_id is not None:
             row = await info.context.loaders.by_kind["playbook"].load(playbook_id)
         else:
+            assert name is not None, "exactly one of the two, checked above"
             row = await (await info.context.reader()).playbooks.get_by_name(name, version)
         return PlaybookType.from_row(row) if row else None
 
     @strawberry.field(permission_classes=[CanRead], description="Tools you can use: yours and the global ones.")
     async def tools(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         include_global: Annotated[bool, strawberry.argument(description="Include platform-wide tools.")] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -80,7 +85,9 @@ class PlaybookMutations:
     @strawberry.mutation(
         permission_classes=[CanAdminister], description="Create a playbook; an existing name gets its next version."
     )
-    async def create_playbook(self, info: strawberry.Info, input: Input[CreatePlaybookInput]) -> CreatePlaybookResult:
+    async def create_playbook(
+        self, info: Info[Context, None], input: Input[CreatePlaybookInput]
+    ) -> CreatePlaybookResult:
         steps = [NewStep(step.name, step.action_type, step.params, step.tool_id) for step in input.steps]
         actor = info.context.principal.actor
         return await run_mutation(
@@ -92,7 +99,7 @@ class PlaybookMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Register a tool for your tenant.")
-    async def register_tool(self, info: strawberry.Info, input: Input[RegisterToolInput]) -> RegisterToolResult:
+    async def register_tool(self, info: Info[Context, None], input: Input[RegisterToolInput]) -> RegisterToolResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,
@@ -105,7 +112,9 @@ class PlaybookMutations:
     @strawberry.mutation(
         permission_classes=[PlatformAdmin], description="Register a global tool every tenant can use (platform admin)."
     )
-    async def register_global_tool(self, info: strawberry.Info, input: Input[RegisterToolInput]) -> RegisterToolResult:
+    async def register_global_tool(
+        self, info: Info[Context, None], input: Input[RegisterToolInput]
+    ) -> RegisterToolResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,

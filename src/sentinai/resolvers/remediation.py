@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import Annotated, TypeAlias
 
+import strawberry
+from strawberry import Info
+
+from sentinai.context import Context
 from sentinai.domain.enums import PlanStatus
 from sentinai.repositories.remediation import NewPlan
 from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import CanDecide, CanWrite
-from sentinai.schema.errors import result_union
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.remediation import (
     DecideRemediationPlanInput,
     ProposeRemediationPlanInput,
@@ -18,7 +22,9 @@ from sentinai.schema.remediation import (
 )
 from sentinai.services import remediation
 
-RemediationPlanResult = result_union("RemediationPlanResult", RemediationPlanSuccess)
+RemediationPlanResult: TypeAlias = Annotated[
+    RemediationPlanSuccess | MutationErrors, result_union("RemediationPlanResult")
+]
 
 
 def _present(row) -> RemediationPlanSuccess:
@@ -29,7 +35,7 @@ def _present(row) -> RemediationPlanSuccess:
 class RemediationMutations:
     @strawberry.mutation(permission_classes=[CanWrite], description="Propose a remediation plan for an exception.")
     async def propose_remediation_plan(
-        self, info: strawberry.Info, input: Input[ProposeRemediationPlanInput]
+        self, info: Info[Context, None], input: Input[ProposeRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         plan = NewPlan(
@@ -49,7 +55,7 @@ class RemediationMutations:
         description="Approve a pending plan. Never by its proposer, never by an AGENT key.",
     )
     async def approve_remediation_plan(
-        self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
+        self, info: Info[Context, None], input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -61,7 +67,7 @@ class RemediationMutations:
         description="Reject a pending plan. Never by its proposer, never by an AGENT key.",
     )
     async def reject_remediation_plan(
-        self, info: strawberry.Info, input: Input[DecideRemediationPlanInput]
+        self, info: Info[Context, None], input: Input[DecideRemediationPlanInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -70,7 +76,7 @@ class RemediationMutations:
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Record how executing a plan went.")
     async def record_remediation_outcome(
-        self, info: strawberry.Info, input: Input[RecordRemediationOutcomeInput]
+        self, info: Info[Context, None], input: Input[RecordRemediationOutcomeInput]
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         outcome = input.outcome

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, TypeAlias, TypeVar
 
 import strawberry
-from strawberry import relay
+from strawberry import Info, relay
 
 from sentinai.auth import Principal
 from sentinai.catalog import NODE_KINDS
+from sentinai.context import Context
 from sentinai.domain import validation
 from sentinai.domain.enums import ApiKeyRole
 from sentinai.errors import ValidationError
@@ -19,7 +20,7 @@ from sentinai.resolvers.mutations import Input, run_mutation
 from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import TenantStatus
-from sentinai.schema.errors import result_union
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.tenants import (
     ApiKeySuccess,
     ApiKeyType,
@@ -36,6 +37,8 @@ from sentinai.schema.tenants import (
 )
 from sentinai.services import configuration
 
+T = TypeVar("T")
+
 # Who may see which node types through `node`: the same rules as their list fields.
 PLATFORM_NODE_TYPES = frozenset({"Tenant", "DomainPack"})
 ADMIN_NODE_TYPES = frozenset({"ApiKey"})
@@ -47,17 +50,18 @@ def _may_see(principal: Principal, type_name: str) -> bool:
     return type_name not in ADMIN_NODE_TYPES or principal.role == ApiKeyRole.ADMIN
 
 
-TenantResult = result_union("TenantResult", TenantSuccess)
-ApiKeyResult = result_union("ApiKeyResult", ApiKeySuccess)
+TenantResult: TypeAlias = Annotated[TenantSuccess | MutationErrors, result_union("TenantResult")]
+ApiKeyResult: TypeAlias = Annotated[ApiKeySuccess | MutationErrors, result_union("ApiKeyResult")]
 
 
 @strawberry.type
 class TenantQueries:
     @strawberry.field(permission_classes=[Authenticated], description="Who you are: your tenant and role.")
-    async def viewer(self, info: strawberry.Info) -> Viewer:
+    async def viewer(self, info: Info[Context, None]) -> Viewer:
         principal = info.context.principal
         if principal.is_platform_admin:
             return Viewer(tenant=None, role="PLATFORM_ADMIN", actor_id=principal.actor.id)
+        assert principal.role is not None, "every tenant key has a role"
         row = await (await info.context.reader()).tenants.current()
         return Viewer(
             tenant=TenantType.from_row(row) if row else None, role=principal.role.name, actor_id=principal.actor.id
@@ -68,7 +72,7 @@ class TenantQueries:
         description="Any object by its global id; null if it does not exist in your tenant.",
     )
     async def node(
-        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> relay.Node | None:
         try:
             global_id = relay.GlobalID.from_id(id)
@@ -83,7 +87,7 @@ class TenantQueries:
     @strawberry.field(permission_classes=[PlatformAdmin], description="Every tenant (platform admin only).")
     async def tenants(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         status: Annotated[TenantStatus | None, strawberry.argument(description="Only tenants in this status.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -98,7 +102,7 @@ class TenantQueries:
     )
     async def api_keys(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         include_revoked: Annotated[bool, strawberry.argument(description="Include revoked keys.")] = False,
     ) -> list[ApiKeyType]:
         rows = await (await info.context.reader()).api_keys.list(include_revoked)
@@ -107,7 +111,7 @@ class TenantQueries:
     @strawberry.field(permission_classes=[CanRead], description="Your tenant's audit log, newest first.")
     async def audit_log(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Conditions to match.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
@@ -128,7 +132,7 @@ class TenantQueries:
         permission_classes=[CanAdminister],
         description="Recompute your tenant's hash chains over the timelines and the audit log (tamper evidence).",
     )
-    async def verify_history(self, info: strawberry.Info) -> list[HistoryVerification]:
+    async def verify_history(self, info: Info[Context, None]) -> list[HistoryVerification]:
         uow = await info.context.reader()
         reports = [await uow.history.verify(chain) for chain in ("exception_event", "audit_log")]
         return [
@@ -148,7 +152,7 @@ class TenantMutations:
     @strawberry.mutation(
         permission_classes=[PlatformAdmin], description="Create a tenant and its first ADMIN key (platform admin only)."
     )
-    async def create_tenant(self, info: strawberry.Info, input: Input[CreateTenantInput]) -> TenantResult:
+    async def create_tenant(self, info: Info[Context, None], input: Input[CreateTenantInput]) -> TenantResult:
         actor = info.context.principal.actor
 
         async def create(uow):
@@ -166,7 +170,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[PlatformAdmin], description="Suspend, archive or reactivate a tenant.")
-    async def set_tenant_status(self, info: strawberry.Info, input: Input[SetTenantStatusInput]) -> TenantResult:
+    async def set_tenant_status(self, info: Info[Context, None], input: Input[SetTenantStatusInput]) -> TenantResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,
@@ -176,7 +180,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Create an API key; the key is shown once.")
-    async def create_api_key(self, info: strawberry.Info, input: Input[CreateApiKeyInput]) -> ApiKeyResult:
+    async def create_api_key(self, info: Info[Context, None], input: Input[CreateApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         return await run_mutation(
             info,
@@ -185,7 +189,7 @@ class TenantMutations:
         )
 
     @strawberry.mutation(permission_classes=[CanAdminister], description="Revoke an API key of your tenant.")
-    async def revoke_api_key(self, info: strawberry.Info, input: Input[RevokeApiKeyInput]) -> ApiKeyResult:
+    async def revoke_api_key(self, info: Info[Context, None], input: Input[RevokeApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         key_id: uuid.UUID = input.key_id
         return await run_mutation(
@@ -195,7 +199,7 @@ class TenantMutations:
         )
 
 
-def _forgetting(info: strawberry.Info, result: object) -> object:
+def _forgetting(info: Info[Context, None], result: T) -> T:
     """After a revocation or a status change, this process stops trusting cached credentials."""
     info.context.forget_credentials()
     return result

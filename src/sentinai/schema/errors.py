@@ -5,9 +5,10 @@ success type and all of these, so clients handle failures the same way everywher
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Union
+from typing import TypeAlias
 
 import strawberry
+from strawberry.types.union import StrawberryUnion
 
 from sentinai import errors
 
@@ -53,10 +54,11 @@ class Conflict(MutationError):
     pass
 
 
-ERROR_TYPES = (ValidationFailed, NotFound, InvalidTransition, Forbidden, Conflict)
+MutationErrors: TypeAlias = ValidationFailed | NotFound | InvalidTransition | Forbidden | Conflict
+"""Every expected failure: the members each mutation's result union adds to its success type."""
 
 
-def to_schema_error(error: errors.DomainError) -> MutationError:
+def to_schema_error(error: errors.DomainError) -> MutationErrors:
     message = error.message
     if isinstance(error, errors.ValidationError):
         return ValidationFailed(code=ErrorCode.VALIDATION_FAILED, message=message, field=error.field)
@@ -71,7 +73,7 @@ def to_schema_error(error: errors.DomainError) -> MutationError:
     return Forbidden(code=ErrorCode.FORBIDDEN, message=message)
 
 
-def result_union(name: str, success: type) -> object:
-    """`<Name>Result = <Success> | ValidationFailed | NotFound | InvalidTransition | Forbidden | Conflict`."""
-    members = Union[(success, *ERROR_TYPES)]  # noqa: UP007 - a runtime union of classes
-    return Annotated[members, strawberry.union(name, description=f"Result of `{name[0].lower()}{name[1:-6]}`.")]
+def result_union(name: str) -> StrawberryUnion:
+    """The GraphQL union `name` of a mutation's result, declared as
+    `<Name>Result: TypeAlias = Annotated[<Success> | MutationErrors, result_union("<Name>Result")]`."""
+    return strawberry.union(name, description=f"Result of `{name[0].lower()}{name[1:-6]}`.")

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
-from strawberry import relay
+from strawberry import Info, relay
 from strawberry.scalars import JSON
 
+from sentinai.context import Context
 from sentinai.domain.sla import at_risk_window, sla_state
 from sentinai.loaders import EventsKey
 from sentinai.repositories.events import EventFilter, EventPage
@@ -79,7 +80,7 @@ class ExceptionType(LoadedNode):
     @strawberry.field(description="The timeline (oldest first unless `order` says otherwise), optionally filtered.")
     async def events(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
         event_types: Annotated[list[str] | None, strawberry.argument(description="Only these event types.")] = None,
@@ -96,21 +97,21 @@ class ExceptionType(LoadedNode):
         return connection(rows, ExceptionEventType.from_row, count, after)
 
     @strawberry.field(description="The playbook being followed, if one is attached.")
-    async def current_playbook(self, info: strawberry.Info) -> PlaybookRef | None:
+    async def current_playbook(self, info: Info[Context, None]) -> PlaybookRef | None:
         from sentinai.schema.playbooks import PlaybookType
 
         row = await info.context.loaders.one("exception", "current_playbook", self._row)
         return PlaybookType.from_row(row) if row else None
 
     @strawberry.field(description="The step of the current playbook the exception is on.")
-    async def current_step(self, info: strawberry.Info) -> StepRef | None:
+    async def current_step(self, info: Info[Context, None]) -> StepRef | None:
         from sentinai.schema.playbooks import PlaybookStepType
 
         row = await info.context.loaders.one("exception", "current_step", self._row)
         return PlaybookStepType.from_row(row) if row else None
 
     @strawberry.field(description="SLA state now, against the tenant's at-risk window.")
-    async def sla(self, info: strawberry.Info) -> SlaType:
+    async def sla(self, info: Info[Context, None]) -> SlaType:
         policy = await info.context.loaders.latest_policy_pack.load("latest")
         window = at_risk_window(policy.pack_json if policy else None)
         return SlaType.from_row(sla_state(self.sla_deadline, self.resolved_at, info.context.now, window))
@@ -118,7 +119,7 @@ class ExceptionType(LoadedNode):
     @strawberry.field(description="Your tenant's most similar other exceptions, best first, with the reasons.")
     async def similar(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         first: Annotated[int, strawberry.argument(description="How many, at most 20.")] = 5,
     ) -> list[SimilarCaseRef]:
         from sentinai.schema.similarity import similar_cases
@@ -128,7 +129,7 @@ class ExceptionType(LoadedNode):
     @strawberry.field(description="Earlier exceptions of the same entity, newest first.")
     async def entity_history(
         self,
-        info: strawberry.Info,
+        info: Info[Context, None],
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 10).")] = 10,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
@@ -137,14 +138,14 @@ class ExceptionType(LoadedNode):
         return connection(page, ExceptionType.from_row, count, after)
 
     @strawberry.field(description="The tenant policy pack version in force when this exception was ingested.")
-    async def policy_pack(self, info: strawberry.Info) -> PolicyPackRef | None:
+    async def policy_pack(self, info: Info[Context, None]) -> PolicyPackRef | None:
         from sentinai.schema.packs import PolicyPackType
 
         row = await info.context.loaders.one("exception", "policy_pack", self._row)
         return PolicyPackType.from_row(row) if row else None
 
     @strawberry.field(description="Remediation plans proposed for this exception, newest first.")
-    async def remediation_plans(self, info: strawberry.Info) -> list[PlanRef]:
+    async def remediation_plans(self, info: Info[Context, None]) -> list[PlanRef]:
         from sentinai.schema.remediation import RemediationPlanType
 
         rows = await info.context.loaders.many("exception", "remediation_plans", self._row)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-import strawberry
-from strawberry import relay
+from strawberry import Info, relay
 
 from sentinai.catalog import KINDS
+from sentinai.context import Context
 
 
 class CatalogObject:
@@ -17,15 +17,20 @@ class CatalogObject:
 
     kind: ClassVar[str]
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, _row: Any, **values: Any) -> None:
+            """What each subclass's Strawberry decorator generates: its fields, by keyword."""
+
     @classmethod
-    def from_row(cls, row: Any) -> Any:
-        return cls(_row=row, **KINDS[cls.kind].values(row))  # type: ignore[call-arg]
+    def from_row(cls, row: Any) -> Self:
+        return cls(_row=row, **KINDS[cls.kind].values(row))
 
 
 class LoadedNode(CatalogObject, relay.Node):
     """A Node type: `node(id:)` resolves every one the same way, batched and from the request's cache."""
 
     @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list:
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False) -> list:
         rows = await info.context.loaders.node(KINDS[cls.kind].type_name, list(node_ids))
         return [cls.from_row(row) if row else None for row in rows]

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import strawberry
-from strawberry import relay
+from strawberry import Info, relay
 from strawberry.scalars import JSON
 
+from sentinai.context import Context
 from sentinai.schema.enums import ToolKind
 from sentinai.schema.nodes import LoadedNode
 
@@ -45,7 +46,7 @@ class PlaybookStepType(LoadedNode):
     _row: strawberry.Private[Any]
 
     @strawberry.field(description="The tool this step calls, if any.")
-    async def tool(self, info: strawberry.Info) -> ToolType | None:
+    async def tool(self, info: Info[Context, None]) -> ToolType | None:
         row = await info.context.loaders.one("step", "tool", self._row)
         return ToolType.from_row(row) if row else None
 
@@ -66,12 +67,12 @@ class PlaybookType(LoadedNode):
     _row: strawberry.Private[Any]
 
     @strawberry.field(description="The steps, in order.")
-    async def steps(self, info: strawberry.Info) -> list[PlaybookStepType]:
+    async def steps(self, info: Info[Context, None]) -> list[PlaybookStepType]:
         rows = await info.context.loaders.many("playbook", "steps", self._row)
         return [PlaybookStepType.from_row(row) for row in rows]
 
     @strawberry.field(description="The tools its steps call, each once, in step order.")
-    async def tools(self, info: strawberry.Info) -> list[ToolType]:
+    async def tools(self, info: Info[Context, None]) -> list[ToolType]:
         loaders = info.context.loaders
         steps = await loaders.many("playbook", "steps", self._row)
         tools = await asyncio.gather(*(loaders.one("step", "tool", step) for step in steps))

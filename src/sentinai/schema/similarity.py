@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import strawberry
+from strawberry import Info
 
+from sentinai.context import Context
 from sentinai.db import models
 from sentinai.errors import ValidationError
 from sentinai.repositories.insights import WEIGHTS
@@ -17,7 +18,7 @@ from sentinai.schema.insights import SimilarCase, SimilarityReason
 MAX_SIMILAR = 20
 
 
-async def similar_cases(info: strawberry.Info, exception_id: str, first: int) -> list[SimilarCase]:
+async def similar_cases(info: Info[Context, None], exception_id: str, first: int) -> list[SimilarCase]:
     if not 0 <= first <= MAX_SIMILAR:
         raise ValidationError("first", f"must be between 0 and {MAX_SIMILAR}")
     loaders = info.context.loaders

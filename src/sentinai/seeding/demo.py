@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -220,14 +221,15 @@ def _change_for(event_type: str, rng: random.Random, playbook_id: int, step_coun
     return StateChange()
 
 
-def _payload(event_type: str, rng: random.Random) -> dict:
-    return {
+def _payload(event_type: str, rng: random.Random) -> dict[str, Any]:
+    payloads: dict[str, dict[str, Any]] = {
         "TriageCompleted": {"severity": rng.choice(["LOW", "MEDIUM", "HIGH", "CRITICAL"]), "confidence": 0.87},
         "PolicyEvaluated": {"decision": "REQUIRES_REVIEW", "policyPackVersion": 1},
         "ResolutionSuggested": {"summary": "Re-instruct with corrected SSI", "confidence": 0.8},
         "CommentAdded": {"text": "Counterparty contacted, awaiting confirmation"},
         "FeedbackCaptured": {"outcome": "resolved", "rating": rng.randint(3, 5)},
-    }[event_type]
+    }
+    return payloads[event_type]
 
 
 async def demo_keys(session_factory: async_sessionmaker[AsyncSession], data_dir: Path) -> dict[str, str]:
