@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
+from sentinai.api.endpoint import MAX_BODY_BYTES, TRANSPORT_CODES, GraphQLEndpoint, error_response
 from sentinai.api.schema import build_schema
 from sentinai.auth import Authenticator
 from sentinai.config import Settings
@@ -58,6 +59,14 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "revision": revision})
 
 
+async def http_refusal(request: Request, refusal: Exception) -> Response:
+    """Starlette's own refusals (the body limit's 413, an unknown path's 404) as JSON errors."""
+    assert isinstance(refusal, HTTPException)
+    code = TRANSPORT_CODES.get(refusal.status_code, "BAD_REQUEST")
+    message = f"request body exceeds {MAX_BODY_BYTES} bytes" if refusal.status_code == 413 else refusal.detail
+    return error_response(refusal.status_code, code, message, dict(refusal.headers or {}))
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """The ASGI app. Give `runtime` to reuse an engine (tests); otherwise the lifespan builds one.
 
@@ -82,12 +91,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     endpoint = GraphQLEndpoint(build_schema(settings), settings)
     app = Starlette(
         routes=[
-            # The body limit also covers bodies sent without a Content-Length (chunked).
-            Route("/graphql", endpoint, max_body_size=MAX_BODY_BYTES),
+            Route("/graphql", endpoint),  # the endpoint limits bodies itself, answering JSON
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_refusal},
     )
     if runtime is not None:
         app.state.runtime = runtime

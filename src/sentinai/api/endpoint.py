@@ -42,6 +42,12 @@ def error_response(
     return JSONResponse(body, status, headers)
 
 
+def _reason(error: ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8"
+    return str(error).split(";")[0][:120]
+
+
 def _raw_json(value: object) -> orjson.Fragment:
     if isinstance(value, RenderedField):
         return orjson.Fragment(value.json)
@@ -58,7 +64,13 @@ def _depth(value: Any, limit: int) -> int:
     return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
-TRANSPORT_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+TRANSPORT_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "BODY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
 class SentinaiGraphQL(GraphQL[Context, None]):
@@ -98,9 +110,29 @@ class SentinaiGraphQL(GraphQL[Context, None]):
             decoded = json.loads(data)
         except RecursionError:  # the decoder recurses per level: ~1,000 levels is a 2 KB body
             raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        except ValueError as error:  # not UTF-8, or a number of more than 4,300 digits
+            raise HTTPException(400, f"the body is not JSON this server can read: {_reason(error)}") from None
         if _depth(decoded, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         return decoded
+
+
+class BodyTooLargeError(Exception):
+    """The body grew past MAX_BODY_BYTES while it was read (a chunked body has no Content-Length)."""
+
+
+def _limited(receive: Receive) -> Receive:
+    read = 0
+
+    async def receive_at_most() -> Message:
+        nonlocal read
+        message = await receive()
+        read += len(message.get("body", b""))
+        if read > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        return message
+
+    return receive_at_most
 
 
 class GraphQLEndpoint:
@@ -128,7 +160,7 @@ class GraphQLEndpoint:
             if response is not None:
                 await response(scope, receive, send)
                 return
-            await self._execute(scope, receive, send)
+            await self._execute(scope, _limited(receive), send)
 
     async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the operation within the deadline. Whatever escapes it becomes a JSON error
@@ -149,8 +181,13 @@ class GraphQLEndpoint:
             message = f"request exceeded its {self.deadline:g} s deadline"
             late = error_response(503, "DEADLINE_EXCEEDED", message, {"Retry-After": "1"})
             await late(scope, receive, send)
+        except BodyTooLargeError:
+            if started:
+                raise
+            too_large = error_response(413, "BODY_TOO_LARGE", f"request body exceeds {MAX_BODY_BYTES} bytes")
+            await too_large(scope, receive, send)
         except StarletteHTTPException:
-            raise  # Starlette's own refusals (the body limit's 413) carry their status
+            raise  # Starlette's own refusals: app.http_refusal answers them as JSON
         except Exception as error:
             if started:
                 raise

@@ -177,12 +177,22 @@ class ValidationMemo:
         if query is not None and query in self._results:
             self._results.move_to_end(query)
             return self._results[query]
-        errors = validate(context.schema._schema, context.graphql_document, context.validation_rules)
+        errors = [
+            _client_error(error)
+            for error in validate(context.schema._schema, context.graphql_document, context.validation_rules)
+        ]
         if query is not None:
             self._results[query] = errors
             if len(self._results) > self.size:
                 self._results.popitem(last=False)
         return errors
+
+
+def _client_error(error: GraphQLError) -> GraphQLError:
+    """A validation error is the client's, whatever raised it inside graphql-core (a scalar's
+    parser raising ValueError for an Int of 5,000 digits): it is never masked as INTERNAL."""
+    extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
+    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, extensions)
 
 
 class QueryCostLimiter(SchemaExtension):

@@ -32,6 +32,7 @@ from sentinai.catalog.kinds import (
     integer_id,
     text_id,
     uuid_id,
+    version_id,
     versioned_id,
 )
 from sentinai.catalog.sla import at_risk_interval, breached_at_sql, remaining_sql, state_sql
@@ -198,7 +199,7 @@ POLICY_PACK = Kind(
         "pack": enc.json_value("pack_json"),
         "created_at": enc.timestamp("created_at"),
     },
-    node=Node(integer_id, lambda uow, versions: uow.policy_packs.get_many(versions)),
+    node=Node(version_id, lambda uow, versions: uow.policy_packs.get_many(versions)),
 )
 
 DOMAIN_PACK = Kind(

@@ -117,6 +117,12 @@ def integer_id(text: str) -> int | None:
     return int(text) if _CANONICAL_INTEGER.fullmatch(text) else None
 
 
+def version_id(text: str) -> int | None:
+    """A pack version: a canonical integer that fits its int4 column."""
+    number = integer_id(text)
+    return number if number is not None and number < 2**31 else None
+
+
 def uuid_id(text: str) -> uuid.UUID | None:
     try:
         parsed = uuid.UUID(text)
@@ -132,5 +138,5 @@ def text_id(text: str) -> str | None:
 def versioned_id(text: str) -> tuple[str, int] | None:
     """`Finance@3`: a domain and a version."""
     domain, _, version = text.rpartition("@")
-    number = integer_id(version)
+    number = version_id(version)
     return (domain, number) if domain and number is not None and text_problem(domain) is None else None
