@@ -68,12 +68,13 @@ def repository_filter(given: ExceptionFilter | None, now: datetime) -> repo.Exce
 def exception_list(
     now: datetime,
     filter: ExceptionFilter | None = None,
-    order_by: ExceptionOrder = ExceptionOrder.NEWEST,
+    order_by: ExceptionOrder | None = ExceptionOrder.NEWEST,
     first: int | None = 20,
     after: str | None = None,
 ) -> repo.ExceptionPage:
     """The page `exceptions` asks for: one reading of its arguments, for both read paths."""
-    return repo.ExceptionPage(repository_filter(filter, now), order_by.value, page_size(first), after)
+    order = (order_by or ExceptionOrder.NEWEST).value  # null means the default, as Relay clients send it
+    return repo.ExceptionPage(repository_filter(filter, now), order, page_size(first), after)
 
 
 def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
@@ -108,7 +109,7 @@ class ExceptionQueries:
         info: Info[Context, None],
         filter: Annotated[ExceptionFilter | None, strawberry.argument(description="Conditions to match.")] = None,
         order_by: Annotated[
-            ExceptionOrder, strawberry.argument(description="Ordering (default NEWEST).")
+            ExceptionOrder | None, strawberry.argument(description="Ordering (default NEWEST; null means the default).")
         ] = ExceptionOrder.NEWEST,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,

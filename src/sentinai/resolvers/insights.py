@@ -46,10 +46,10 @@ def _selected_names(selections) -> set[str]:
 
 
 def sla_breach_list(
-    now: datetime, include_at_risk: bool = True, first: int | None = 20, after: str | None = None
+    now: datetime, include_at_risk: bool | None = True, first: int | None = 20, after: str | None = None
 ) -> repo.ExceptionPage:
     """The page `slaBreaches` asks for, for both read paths: unresolved, most urgent first."""
-    states = [SlaState.BREACHED, SlaState.AT_RISK] if include_at_risk else [SlaState.BREACHED]
+    states = [SlaState.BREACHED] if include_at_risk is False else [SlaState.BREACHED, SlaState.AT_RISK]
     where = repo.ExceptionFilter(statuses=OPEN_STATUSES, sla_states=states, now=now)
     return repo.ExceptionPage(where, "sla_deadline", page_size(first), after)
 
@@ -70,7 +70,10 @@ class InsightQueries:
     async def sla_breaches(
         self,
         info: Info[Context, None],
-        include_at_risk: Annotated[bool, strawberry.argument(description="Also list AT_RISK ones.")] = True,
+        include_at_risk: Annotated[
+            bool | None,
+            strawberry.argument(description="Also list AT_RISK ones (default true; null means the default)."),
+        ] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:

@@ -70,14 +70,18 @@ class PlaybookQueries:
     async def tools(
         self,
         info: Info[Context, None],
-        include_global: Annotated[bool, strawberry.argument(description="Include platform-wide tools.")] = True,
+        include_global: Annotated[
+            bool | None,
+            strawberry.argument(description="Include platform-wide tools (default true; null means the default)."),
+        ] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ToolType]:
         uow = await info.context.reader()
         size = page_size(first)
-        page = await uow.tools.page(size, after, include_global)
-        return connection(page, ToolType.from_row, lambda: uow.tools.count(include_global), after)
+        with_global = include_global is not False
+        page = await uow.tools.page(size, after, with_global)
+        return connection(page, ToolType.from_row, lambda: uow.tools.count(with_global), after)
 
 
 @strawberry.type

@@ -103,9 +103,12 @@ class TenantQueries:
     async def api_keys(
         self,
         info: Info[Context, None],
-        include_revoked: Annotated[bool, strawberry.argument(description="Include revoked keys.")] = False,
+        include_revoked: Annotated[
+            bool | None,
+            strawberry.argument(description="Include revoked keys (default false; null means the default)."),
+        ] = False,
     ) -> list[ApiKeyType]:
-        rows = await (await info.context.reader()).api_keys.list(include_revoked)
+        rows = await (await info.context.reader()).api_keys.list(include_revoked is True)
         return [ApiKeyType.from_row(row) for row in rows]
 
     @strawberry.field(permission_classes=[CanRead], description="Your tenant's audit log, newest first.")

@@ -88,7 +88,8 @@ class ExceptionType(LoadedNode):
             ActorType | None, strawberry.argument(description="Only events by this kind of actor.")
         ] = None,
         order: Annotated[
-            TimelineOrder, strawberry.argument(description="Oldest or newest first.")
+            TimelineOrder | None,
+            strawberry.argument(description="Oldest or newest first (default CHRONOLOGICAL; null means the default)."),
         ] = TimelineOrder.CHRONOLOGICAL,
     ) -> Connection[ExceptionEventType]:
         page = timeline_page(first, after, event_types, actor_type, order)
@@ -120,11 +121,13 @@ class ExceptionType(LoadedNode):
     async def similar(
         self,
         info: Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="How many, at most 20.")] = 5,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many, at most 20 (default 5; null means the default).")
+        ] = 5,
     ) -> list[SimilarCaseRef]:
         from sentinai.schema.similarity import similar_cases
 
-        return await similar_cases(info, self.exception_id, first)
+        return await similar_cases(info, self.exception_id, 5 if first is None else first)
 
     @strawberry.field(description="Earlier exceptions of the same entity, newest first.")
     async def entity_history(
