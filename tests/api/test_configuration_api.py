@@ -95,8 +95,8 @@ async def test_domain_packs_are_published_by_the_platform_admin_and_read_by_tena
         "query($d: String!) { domainPack(domain: $d) { version pack } }", {"d": domain}, key=api_a.viewer
     )
     assert read["domainPack"] == {"version": 1, "pack": {"rules": 1}}
-    errors = await gql.errors(doc.PUBLISH_DOMAIN, {"input": {"domain": domain, "pack": {}}}, key=api_a.admin)
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    refused = await gql.data(doc.PUBLISH_DOMAIN, {"input": {"domain": domain, "pack": {}}}, key=api_a.admin)
+    assert refused["publishDomainPack"]["__typename"] == "Forbidden"
 
 
 async def test_a_plan_is_proposed_by_an_agent_and_decided_by_someone_else(gql, api_a):
@@ -122,8 +122,8 @@ async def test_a_plan_is_proposed_by_an_agent_and_decided_by_someone_else(gql, a
 async def test_an_agent_never_decides_and_a_proposer_never_decides_their_own_plan(gql, api_a):
     await ingest(gql, api_a.operator, "EXC-R2")
     by_agent = (await propose(gql, api_a.agent, "EXC-R2"))["plan"]
-    errors = await gql.errors(doc.APPROVE, {"input": {"planId": by_agent["planId"]}}, key=api_a.agent)
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    refused = await gql.data(doc.APPROVE, {"input": {"planId": by_agent["planId"]}}, key=api_a.agent)
+    assert refused["approveRemediationPlan"]["__typename"] == "Forbidden"
     by_operator = (await propose(gql, api_a.operator, "EXC-R2"))["plan"]
     own = (await gql.data(doc.APPROVE, {"input": {"planId": by_operator["planId"]}}, key=api_a.operator))[
         "approveRemediationPlan"
@@ -226,5 +226,5 @@ async def test_the_platform_admin_registers_global_tools_that_every_tenant_reads
     for tenant in (api_a, api_b):
         listed = (await gql.data("{ tools { totalCount nodes { name isGlobal } } }", key=tenant.viewer))["tools"]
         assert listed == {"totalCount": 1, "nodes": [{"name": name, "isGlobal": True}]}
-    errors = await gql.errors(document, {"input": {"name": "x", "type": "EMAIL"}}, key=api_a.admin)
-    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    refused = await gql.data(document, {"input": {"name": "x", "type": "EMAIL"}}, key=api_a.admin)
+    assert refused["registerGlobalTool"]["__typename"] == "Forbidden"

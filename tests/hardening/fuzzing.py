@@ -53,7 +53,7 @@ def platform_admin_mutations() -> set[str]:
     return {
         schema.config.name_converter.get_graphql_name(field)
         for field in definition.fields
-        if PlatformAdmin in field.permission_classes
+        if any(issubclass(guard, PlatformAdmin) for guard in field.permission_classes)
     }
 
 

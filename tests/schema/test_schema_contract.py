@@ -5,7 +5,7 @@ from pathlib import Path
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
 
 from sentinai.api.schema import schema
-from sentinai.resolvers.permissions import GUARDS
+from sentinai.resolvers.permissions import Guard
 
 SDL = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
 
@@ -19,7 +19,7 @@ def test_every_root_field_carries_a_guard():
         f"{root}.{field.graphql_name or field.python_name}"
         for root in ("Query", "Mutation")
         for field in _root_fields(root)
-        if not any(guard in GUARDS for guard in field.permission_classes)
+        if not any(issubclass(guard, Guard) for guard in field.permission_classes)
     ]
     assert unguarded == []
 

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sentinai.api.endpoint import MAX_BODY_BYTES, TRANSPORT_CODES, GraphQLEndpoint, error_response
+from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
+from sentinai.api.http import TRANSPORT_CODES, error_response
 from sentinai.api.schema import build_schema
 from sentinai.auth import Authenticator
 from sentinai.config import Settings

@@ -11,6 +11,7 @@ from graphql import ExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from sentinai.api.errors import with_code
 from sentinai.api.planner import Planner
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
@@ -69,7 +70,7 @@ class DocumentReads(SchemaExtension):
         return ExecutionResult(data=data)
 
 
-def _is_expected(error: GraphQLError) -> bool:
+def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is None or isinstance(original, (DomainError, GraphQLError))
 
@@ -80,10 +81,10 @@ class MaskUnexpectedErrors(MaskErrors):
     error id, and logged in full under that id."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not _is_expected(error))
+        super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self.anonymise_error(error) if self.should_mask_error(error) else _with_code(error) for error in errors]
+        return [self.anonymise_error(error) if self.should_mask_error(error) else with_code(error) for error in errors]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if is_unavailable(error.original_error):
@@ -114,13 +115,3 @@ class MaskUnexpectedErrors(MaskErrors):
             path=error.path,
             extensions={"code": "SERVICE_UNAVAILABLE"},
         )
-
-
-def _with_code(error: GraphQLError) -> GraphQLError:
-    original = error.original_error
-    if isinstance(original, DomainError) and not (error.extensions or {}).get("code"):
-        extensions = {**(error.extensions or {}), "code": original.code}
-        if hasattr(original, "field"):
-            extensions["field"] = original.field
-        return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, original, extensions)
-    return error

@@ -25,6 +25,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLSchema,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
     get_operation_ast,
@@ -34,6 +35,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from sentinai.api.errors import error_code
 from sentinai.api.input_guard import unacceptable_inputs
 
 LIST_ESTIMATE = 10
@@ -188,11 +190,22 @@ class ValidationMemo:
         return errors
 
 
+def _operation_not_chosen(document: Any, operation_name: str | None) -> list[GraphQLError]:
+    """The specification refuses a document of several operations that names none to run."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        message = "The document holds several operations: say which to run with `operationName`."
+        return [GraphQLError(message, extensions={"code": "GRAPHQL_VALIDATION_FAILED"})]
+    return []
+
+
 def _client_error(error: GraphQLError) -> GraphQLError:
     """A validation error is the client's, whatever raised it inside graphql-core (a scalar's
     parser raising ValueError for an Int of 5,000 digits): it is never masked as INTERNAL."""
-    extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
-    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, extensions)
+    plain = GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, None, error.extensions)
+    return GraphQLError(
+        plain.message, plain.nodes, plain.source, plain.positions, plain.path, None, {"code": error_code(plain)}
+    )
 
 
 class QueryCostLimiter(SchemaExtension):
@@ -208,7 +221,8 @@ class QueryCostLimiter(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None, "Strawberry validates only a parsed document"
-        errors = self.memo.validate(context)
+        provided = context._provided_operation_name  # `operation_name` falls back to the first operation's
+        errors = self.memo.validate(context) or _operation_not_chosen(context.graphql_document, provided)
         if not errors:
             errors = unacceptable_inputs(context.graphql_document, context.variables)
         if not errors:

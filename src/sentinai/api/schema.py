@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -12,9 +15,10 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import get_object_definition
+from strawberry.types import ExecutionContext, get_object_definition
 
-from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors
+from sentinai.api.errors import error_code
+from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, is_expected
 from sentinai.api.planner import Planner
 from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.config import Settings
@@ -37,9 +41,20 @@ get_object_definition(Mutation, strict=True).description = (
     "a failure writes nothing."
 )
 
+client_errors = logging.getLogger("sentinai.client_errors")
+
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000
+
+
+class SentinaiSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """A client's mistake (a refused guard, a bad argument, a limit) is one INFO line; an
+        unexpected error is logged in full, with its error id, by MaskUnexpectedErrors."""
+        for error in errors:
+            if is_expected(error):
+                client_errors.info("%s %s at %s", error_code(error), error.message, error.path)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -57,7 +72,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     extensions += [lambda: QueryCostLimiter(budgets, memo), MaskUnexpectedErrors, CloseReads]
-    built = strawberry.Schema(
+    built = SentinaiSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(

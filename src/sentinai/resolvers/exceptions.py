@@ -16,7 +16,7 @@ from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import CanRead, CanWrite
+from sentinai.resolvers.permissions import CanRead, CanWrite, answered
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ExceptionOrder, IngestOutcome
 from sentinai.schema.errors import MutationErrors, result_union
@@ -113,7 +113,7 @@ class ExceptionQueries:
         ] = ExceptionOrder.NEWEST,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[ExceptionType]:
+    ) -> Connection[ExceptionType] | None:
         return await exception_connection(info, exception_list(info.context.now, filter, order_by, first, after))
 
     @strawberry.field(permission_classes=[CanRead], description="One exception by its id, or null.")
@@ -129,7 +129,7 @@ class ExceptionQueries:
 @strawberry.type
 class ExceptionMutations:
     @strawberry.mutation(
-        permission_classes=[CanWrite],
+        permission_classes=[answered(CanWrite)],
         description="Create an exception, or update what its source owns. Idempotent on exceptionId.",
     )
     async def ingest_exception(
@@ -160,7 +160,7 @@ class ExceptionMutations:
         )
 
     @strawberry.mutation(
-        permission_classes=[CanWrite],
+        permission_classes=[answered(CanWrite)],
         description="Append an event and apply the state change it carries, atomically. "
         "A replay of the same eventId changes nothing and returns the original event.",
     )
@@ -184,7 +184,9 @@ class ExceptionMutations:
             info, lambda uow: service.record_client_event(uow, envelope), _recorded, idempotent=True
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Assign an owner (recorded on the timeline).")
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)], description="Assign an owner (recorded on the timeline)."
+    )
     async def assign_exception(
         self, info: Info[Context, None], input: Input[AssignExceptionInput]
     ) -> ExceptionChangeResult:
@@ -196,7 +198,9 @@ class ExceptionMutations:
             ),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Change the status along an allowed transition.")
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)], description="Change the status along an allowed transition."
+    )
     async def transition_exception(
         self, info: Info[Context, None], input: Input[TransitionExceptionInput]
     ) -> ExceptionChangeResult:
@@ -208,7 +212,7 @@ class ExceptionMutations:
             ),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Start following a playbook at step 1.")
+    @strawberry.mutation(permission_classes=[answered(CanWrite)], description="Start following a playbook at step 1.")
     async def attach_playbook(
         self, info: Info[Context, None], input: Input[AttachPlaybookInput]
     ) -> ExceptionChangeResult:
@@ -220,7 +224,9 @@ class ExceptionMutations:
             ),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Move to the next step of the attached playbook.")
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)], description="Move to the next step of the attached playbook."
+    )
     async def advance_playbook_step(
         self, info: Info[Context, None], input: Input[AdvancePlaybookStepInput]
     ) -> ExceptionChangeResult:

@@ -76,7 +76,7 @@ class InsightQueries:
         ] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[ExceptionType]:
+    ) -> Connection[ExceptionType] | None:
         return await exception_connection(info, sla_breach_list(info.context.now, include_at_risk, first, after))
 
     @strawberry.field(
@@ -88,7 +88,7 @@ class InsightQueries:
         entity: Annotated[str, strawberry.argument(description="The entity, e.g. a counterparty or patient id.")],
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[ExceptionType]:
+    ) -> Connection[ExceptionType] | None:
         return await exception_connection(info, entity_history_list(info.context.now, entity, first, after))
 
     @strawberry.field(
@@ -106,7 +106,7 @@ class InsightQueries:
         bucket: Annotated[
             TimeBucket | None, strawberry.argument(description="Also group by creation time in these buckets.")
         ] = None,
-    ) -> list[ExceptionStatsGroup]:
+    ) -> list[ExceptionStatsGroup] | None:
         dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
         uow, now = await info.context.reader(), info.context.now
         where = repository_filter(filter, now)

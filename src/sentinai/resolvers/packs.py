@@ -9,7 +9,7 @@ from strawberry import Info
 
 from sentinai.context import Context
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
+from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin, answered
 from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.packs import (
     DomainPackType,
@@ -54,7 +54,7 @@ class PackQueries:
 @strawberry.type
 class PackMutations:
     @strawberry.mutation(
-        permission_classes=[CanAdminister], description="Publish the next version of your policy pack."
+        permission_classes=[answered(CanAdminister)], description="Publish the next version of your policy pack."
     )
     async def publish_policy_pack(
         self, info: Info[Context, None], input: Input[PublishPolicyPackInput]
@@ -66,7 +66,9 @@ class PackMutations:
             lambda row: PublishPolicyPackSuccess(policy_pack=PolicyPackType.from_row(row)),
         )
 
-    @strawberry.mutation(permission_classes=[PlatformAdmin], description="Publish the next version of a domain pack.")
+    @strawberry.mutation(
+        permission_classes=[answered(PlatformAdmin)], description="Publish the next version of a domain pack."
+    )
     async def publish_domain_pack(
         self, info: Info[Context, None], input: Input[PublishDomainPackInput]
     ) -> PublishDomainPackResult:

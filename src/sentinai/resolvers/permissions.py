@@ -7,6 +7,7 @@ very permission classes the field declares. Changing a guard's roles changes bot
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 from strawberry import Info
@@ -16,6 +17,7 @@ from strawberry.types.field import StrawberryField
 from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.domain.enums import ApiKeyRole
+from sentinai.schema.errors import ErrorCode, Forbidden
 
 VIEWER, OPERATOR, AGENT, ADMIN = ApiKeyRole.VIEWER, ApiKeyRole.OPERATOR, ApiKeyRole.AGENT, ApiKeyRole.ADMIN
 
@@ -35,6 +37,18 @@ class Guard(BasePermission):
 
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         return self.allows(info.context.principal)
+
+
+@cache
+def answered(guard: type[Guard]) -> type[Guard]:
+    """`guard` for a mutation: a refused caller gets the `Forbidden` member of the mutation's
+    result union, as the schema declares, instead of a top-level error. It inherits the guard's
+    roles, so changing the guard changes it too."""
+
+    def on_unauthorized(self: Guard) -> Forbidden:
+        return Forbidden(code=ErrorCode.FORBIDDEN, message=self.message or "forbidden")
+
+    return type(guard.__name__, (guard,), {"on_unauthorized": on_unauthorized})
 
 
 def permitted(field: StrawberryField, principal: Principal) -> bool:

@@ -12,7 +12,7 @@ from sentinai.errors import ValidationError
 from sentinai.repositories.pagination import page_size
 from sentinai.repositories.playbooks import NewStep
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import CanAdminister, CanRead, PlatformAdmin
+from sentinai.resolvers.permissions import CanAdminister, CanRead, PlatformAdmin, answered
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.playbooks import (
@@ -40,7 +40,7 @@ class PlaybookQueries:
         name: Annotated[str | None, strawberry.argument(description="Only versions of this playbook.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[PlaybookType]:
+    ) -> Connection[PlaybookType] | None:
         uow = await info.context.reader()
         size = page_size(first)
         page = await uow.playbooks.list(size, after, name)
@@ -76,7 +76,7 @@ class PlaybookQueries:
         ] = True,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[ToolType]:
+    ) -> Connection[ToolType] | None:
         uow = await info.context.reader()
         size = page_size(first)
         with_global = include_global is not False
@@ -87,7 +87,8 @@ class PlaybookQueries:
 @strawberry.type
 class PlaybookMutations:
     @strawberry.mutation(
-        permission_classes=[CanAdminister], description="Create a playbook; an existing name gets its next version."
+        permission_classes=[answered(CanAdminister)],
+        description="Create a playbook; an existing name gets its next version.",
     )
     async def create_playbook(
         self, info: Info[Context, None], input: Input[CreatePlaybookInput]
@@ -102,7 +103,7 @@ class PlaybookMutations:
             lambda row: CreatePlaybookSuccess(playbook=PlaybookType.from_row(row)),
         )
 
-    @strawberry.mutation(permission_classes=[CanAdminister], description="Register a tool for your tenant.")
+    @strawberry.mutation(permission_classes=[answered(CanAdminister)], description="Register a tool for your tenant.")
     async def register_tool(self, info: Info[Context, None], input: Input[RegisterToolInput]) -> RegisterToolResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -114,7 +115,8 @@ class PlaybookMutations:
         )
 
     @strawberry.mutation(
-        permission_classes=[PlatformAdmin], description="Register a global tool every tenant can use (platform admin)."
+        permission_classes=[answered(PlatformAdmin)],
+        description="Register a global tool every tenant can use (platform admin).",
     )
     async def register_global_tool(
         self, info: Info[Context, None], input: Input[RegisterToolInput]

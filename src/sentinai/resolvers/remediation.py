@@ -11,7 +11,7 @@ from sentinai.context import Context
 from sentinai.domain.enums import PlanStatus
 from sentinai.repositories.remediation import NewPlan
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import CanDecide, CanWrite
+from sentinai.resolvers.permissions import CanDecide, CanWrite, answered
 from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.remediation import (
     DecideRemediationPlanInput,
@@ -33,7 +33,9 @@ def _present(row) -> RemediationPlanSuccess:
 
 @strawberry.type
 class RemediationMutations:
-    @strawberry.mutation(permission_classes=[CanWrite], description="Propose a remediation plan for an exception.")
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)], description="Propose a remediation plan for an exception."
+    )
     async def propose_remediation_plan(
         self, info: Info[Context, None], input: Input[ProposeRemediationPlanInput]
     ) -> RemediationPlanResult:
@@ -51,7 +53,7 @@ class RemediationMutations:
         return await run_mutation(info, lambda uow: remediation.propose_plan(uow, actor, plan), _present)
 
     @strawberry.mutation(
-        permission_classes=[CanDecide],
+        permission_classes=[answered(CanDecide)],
         description="Approve a pending plan. Never by its proposer, never by an AGENT key.",
     )
     async def approve_remediation_plan(
@@ -63,7 +65,7 @@ class RemediationMutations:
         )
 
     @strawberry.mutation(
-        permission_classes=[CanDecide],
+        permission_classes=[answered(CanDecide)],
         description="Reject a pending plan. Never by its proposer, never by an AGENT key.",
     )
     async def reject_remediation_plan(
@@ -74,7 +76,7 @@ class RemediationMutations:
             info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note), _present
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite], description="Record how executing a plan went.")
+    @strawberry.mutation(permission_classes=[answered(CanWrite)], description="Record how executing a plan went.")
     async def record_remediation_outcome(
         self, info: Info[Context, None], input: Input[RecordRemediationOutcomeInput]
     ) -> RemediationPlanResult:

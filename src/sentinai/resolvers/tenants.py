@@ -17,7 +17,7 @@ from sentinai.errors import ValidationError
 from sentinai.repositories.audit import AuditFilter
 from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.mutations import Input, run_mutation
-from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin
+from sentinai.resolvers.permissions import Authenticated, CanAdminister, CanRead, PlatformAdmin, answered
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import TenantStatus
 from sentinai.schema.errors import MutationErrors, result_union
@@ -91,7 +91,7 @@ class TenantQueries:
         status: Annotated[TenantStatus | None, strawberry.argument(description="Only tenants in this status.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[TenantType]:
+    ) -> Connection[TenantType] | None:
         uow = await info.context.reader()
         size = page_size(first)
         page = await uow.tenants.list(size, after, status)
@@ -107,7 +107,7 @@ class TenantQueries:
             bool | None,
             strawberry.argument(description="Include revoked keys (default false; null means the default)."),
         ] = False,
-    ) -> list[ApiKeyType]:
+    ) -> list[ApiKeyType] | None:
         rows = await (await info.context.reader()).api_keys.list(include_revoked is True)
         return [ApiKeyType.from_row(row) for row in rows]
 
@@ -118,7 +118,7 @@ class TenantQueries:
         filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Conditions to match.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 20).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-    ) -> Connection[AuditEntryType]:
+    ) -> Connection[AuditEntryType] | None:
         given = filter or AuditLogFilter()
         where = AuditFilter(
             given.component,
@@ -135,7 +135,7 @@ class TenantQueries:
         permission_classes=[CanAdminister],
         description="Recompute your tenant's hash chains over the timelines and the audit log (tamper evidence).",
     )
-    async def verify_history(self, info: Info[Context, None]) -> list[HistoryVerification]:
+    async def verify_history(self, info: Info[Context, None]) -> list[HistoryVerification] | None:
         uow = await info.context.reader()
         reports = [await uow.history.verify(chain) for chain in ("exception_event", "audit_log")]
         return [
@@ -153,7 +153,8 @@ class TenantQueries:
 @strawberry.type
 class TenantMutations:
     @strawberry.mutation(
-        permission_classes=[PlatformAdmin], description="Create a tenant and its first ADMIN key (platform admin only)."
+        permission_classes=[answered(PlatformAdmin)],
+        description="Create a tenant and its first ADMIN key (platform admin only).",
     )
     async def create_tenant(self, info: Info[Context, None], input: Input[CreateTenantInput]) -> TenantResult:
         actor = info.context.principal.actor
@@ -172,7 +173,9 @@ class TenantMutations:
             platform=True,
         )
 
-    @strawberry.mutation(permission_classes=[PlatformAdmin], description="Suspend, archive or reactivate a tenant.")
+    @strawberry.mutation(
+        permission_classes=[answered(PlatformAdmin)], description="Suspend, archive or reactivate a tenant."
+    )
     async def set_tenant_status(self, info: Info[Context, None], input: Input[SetTenantStatusInput]) -> TenantResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -182,7 +185,9 @@ class TenantMutations:
             platform=True,
         )
 
-    @strawberry.mutation(permission_classes=[CanAdminister], description="Create an API key; the key is shown once.")
+    @strawberry.mutation(
+        permission_classes=[answered(CanAdminister)], description="Create an API key; the key is shown once."
+    )
     async def create_api_key(self, info: Info[Context, None], input: Input[CreateApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         return await run_mutation(
@@ -191,7 +196,7 @@ class TenantMutations:
             lambda made: ApiKeySuccess(api_key=ApiKeyType.from_row(made[0]), secret=made[1]),
         )
 
-    @strawberry.mutation(permission_classes=[CanAdminister], description="Revoke an API key of your tenant.")
+    @strawberry.mutation(permission_classes=[answered(CanAdminister)], description="Revoke an API key of your tenant.")
     async def revoke_api_key(self, info: Info[Context, None], input: Input[RevokeApiKeyInput]) -> ApiKeyResult:
         actor = info.context.principal.actor
         key_id: uuid.UUID = input.key_id

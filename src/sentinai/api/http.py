@@ -1,0 +1,80 @@
+"""GraphQL over HTTP on the wire: media types, their negotiation, and error bodies.
+
+Both media types of the GraphQL-over-HTTP specification are served. With
+`application/graphql-response+json` a request error (the document does not parse or validate,
+its variables do not coerce, no single operation can be chosen) is a 4xx and carries no `data`;
+with the legacy `application/json` it is a 200, also without `data`. Every error the server
+produces, from the transport up, is a JSON body `{"errors": [{"message", "extensions": {"code"}}]}`
+in the negotiated media type (the codes are listed in docs/api.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+MEDIA_TYPE_KEY = "sentinai.media_type"
+"""Where the negotiated media type is kept in the ASGI scope's state for the rest of the request."""
+
+TRANSPORT_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "BODY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in, or None when the client accepts neither of ours (406).
+    No Accept header, `*/*` and `application/*` get `application/json`, what every legacy client
+    parses; a client naming `application/graphql-response+json` gets it."""
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, str] | None = None
+    for part in accept.split(","):
+        media, _, parameters = part.strip().partition(";")
+        quality = _quality(parameters)
+        media = media.strip().lower()
+        chosen = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "*/*": JSON, "application/*": JSON}.get(media)
+        if chosen is None or quality <= 0:
+            continue
+        preference = (quality, chosen == GRAPHQL_RESPONSE)  # on a tie the specification's own type wins
+        if best is None or preference > (best[0], best[1] == GRAPHQL_RESPONSE):
+            best = (quality, chosen)
+    return best[1] if best else None
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    media_type: str = JSON,
+    **extensions: Any,
+) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="sentinai"'}
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    return Response(orjson.dumps(body), status, headers, media_type=media_type)
+
+
+def media_type_of(scope: MutableMapping[str, Any]) -> str:
+    return str(scope.get("state", {}).get(MEDIA_TYPE_KEY, JSON))
