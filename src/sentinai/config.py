@@ -65,6 +65,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
+def _origins(raw: str, *, production: bool) -> tuple[str, ...]:
+    """`SENTINAI_CORS_ORIGINS`: comma-separated origins such as `https://console.example.com`."""
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        if origin == "*":
+            if production:
+                raise ConfigurationError("SENTINAI_CORS_ORIGINS may not be * in production: list the origins")
+            continue
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise ConfigurationError(f"SENTINAI_CORS_ORIGINS: {origin!r} is not an origin like https://host[:port]")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment.
@@ -92,7 +106,9 @@ class Settings:
     max_concurrent_requests: int = 64
     request_deadline_seconds: float = 10.0
     document_reads: bool = True
-    """Answer plannable read operations with one SQL statement (`resolvers.documents`)."""
+    """Answer plannable read operations with one SQL statement (`api.planner`)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API from another origin (none by default)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -111,6 +127,7 @@ class Settings:
         environment = env.get("SENTINAI_ENV", "development")
         if admin_token is not None and len(admin_token) < 24:
             raise ConfigurationError("SENTINAI_ADMIN_TOKEN must be at least 24 characters long")
+        cors_origins = _origins(env.get("SENTINAI_CORS_ORIGINS", ""), production=environment == "production")
         return cls(
             database_url=normalise_database_url(database_url) if database_url else None,
             migration_database_url=normalise_database_url(migration_url) if migration_url else None,
@@ -131,6 +148,7 @@ class Settings:
             max_concurrent_requests=_int(env, "SENTINAI_MAX_CONCURRENT_REQUESTS", 64, minimum=1),
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
             document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
+            cors_origins=cors_origins,
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

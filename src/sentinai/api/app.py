@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -68,6 +70,23 @@ async def http_refusal(request: Request, refusal: Exception) -> Response:
     return error_response(refusal.status_code, code, message, dict(refusal.headers or {}))
 
 
+def cors(settings: Settings) -> list[Middleware]:
+    """Cross-origin browser calls from the configured origins only. The middleware wraps the
+    whole app, so a preflight is answered before authentication (it carries no credential)."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """The ASGI app. Give `runtime` to reuse an engine (tests); otherwise the lifespan builds one.
 
@@ -98,6 +117,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_refusal},
+        middleware=cors(settings),
     )
     if runtime is not None:
         app.state.runtime = runtime
