@@ -175,11 +175,12 @@ class Loaders:
         latest = await (await self._reader()).policy_packs.get()
         return [latest for _ in keys]
 
-    async def node(self, type_name: str, node_ids: Sequence[str]) -> list[Any]:
-        """Rows of one node kind by the ids inside global ids; None for ids that match nothing."""
+    async def node(self, type_name: str, node_ids: Sequence[str], tenant_id: str | None) -> list[Any]:
+        """Rows of one node kind by the ids inside global ids, read for `tenant_id`; None for ids
+        that match nothing there."""
         kind = NODE_KINDS[type_name]
         assert kind.node is not None
-        parsed = [kind.node.parse(node_id) for node_id in node_ids]
+        parsed = [kind.node.key_of(node_id, tenant_id) for node_id in node_ids]
         rows = await self.by_kind[kind.name].load_many([value for value in parsed if value is not None])
         found = iter(rows)
         return [next(found) if value is not None else None for value in parsed]

@@ -64,7 +64,7 @@ EXCEPTION = Kind(
     models.ExceptionRecord,
     Scope.TENANT,
     {
-        NODE_ID: enc.global_id("Exception", "exception_id"),
+        NODE_ID: enc.global_id("Exception", "exception_id", per_tenant=True),
         **_plain("exception_id", "domain", "type", "source_system", "entity", "owner", "summary"),
         **_plain("rca_hypothesis", "domain_pack_version", "policy_pack_version"),
         "attributes": enc.json_value("attributes"),
@@ -86,7 +86,7 @@ EXCEPTION = Kind(
         "sla": Embedded("sla"),
     },
     resolver_only=frozenset({"similar", "entity_history"}),
-    node=Node(text_id, lambda uow, ids: uow.exceptions.get_many(ids)),
+    node=Node(text_id, lambda uow, ids: uow.exceptions.get_many(ids), per_tenant=True),
 )
 
 SLA = Kind(
@@ -113,14 +113,14 @@ EVENT = Kind(
     models.ExceptionEvent,
     Scope.TENANT,
     {
-        NODE_ID: enc.global_id("ExceptionEvent", "event_id"),
+        NODE_ID: enc.global_id("ExceptionEvent", "event_id", per_tenant=True),
         **_plain("event_id", "exception_id", "event_type", "actor_id"),
         "payload": enc.json_value("payload"),
         "state_change": enc.json_value("state_change"),
         "actor_type": enc.enum_name("actor_type"),
         "created_at": enc.timestamp("created_at"),
     },
-    node=Node(uuid_id, lambda uow, ids: uow.events.get_many(ids)),
+    node=Node(uuid_id, lambda uow, ids: uow.events.get_many(ids), per_tenant=True),
 )
 
 PLAYBOOK = Kind(
@@ -194,12 +194,12 @@ POLICY_PACK = Kind(
     models.TenantPolicyPackVersion,
     Scope.TENANT,
     {
-        NODE_ID: enc.global_id("PolicyPack", "version"),
+        NODE_ID: enc.global_id("PolicyPack", "version", per_tenant=True),
         **_plain("version", "published_by"),
         "pack": enc.json_value("pack_json"),
         "created_at": enc.timestamp("created_at"),
     },
-    node=Node(version_id, lambda uow, versions: uow.policy_packs.get_many(versions)),
+    node=Node(version_id, lambda uow, versions: uow.policy_packs.get_many(versions), per_tenant=True),
 )
 
 DOMAIN_PACK = Kind(

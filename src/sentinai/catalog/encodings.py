@@ -101,18 +101,28 @@ def derived(python: PythonFace, sql: SqlFace) -> Column:
     return Column(python, sql)
 
 
-def global_id(type_name: str, *sources: str, separator: str = "@") -> Column:
-    """A Relay node id: base64 of `Type:key`. The Python face is the key alone (Strawberry's
-    `NodeID`), from which Strawberry writes the same base64; PostgreSQL wraps base64 at 76
-    characters, so the SQL face unwraps it."""
+TENANT_SEPARATOR = ":"
+"""Between the tenant and the key in a per-tenant global id (`Exception:northbank:STL-1`). A tenant
+id never holds it, so the first one ends the tenant whatever the key holds."""
+
+
+def global_id(type_name: str, *sources: str, separator: str = "@", per_tenant: bool = False) -> Column:
+    """A Relay node id: base64 of `Type:key`, or of `Type:tenant:key` for a kind whose keys are
+    only unique within a tenant (the same exception id in two tenants is two objects, and a
+    client cache shared by two keys must not merge them). The Python face is what follows
+    `Type:` (Strawberry's `NodeID`), from which Strawberry writes the same base64; PostgreSQL
+    wraps base64 at 76 characters, so the SQL face unwraps it."""
 
     def python(row: Any) -> str:
-        return separator.join(str(getattr(row, source)) for source in sources)
+        key = separator.join(str(getattr(row, source)) for source in sources)
+        return f"{row.tenant_id}{TENANT_SEPARATOR}{key}" if per_tenant else key
 
     def sql(c: Columns, env: SqlEnv) -> ColumnElement[str]:
         key: ColumnElement[Any] = cast(c[sources[0]], Text)
         for source in sources[1:]:
             key = key + sql_text(separator) + cast(c[source], Text)
+        if per_tenant:
+            key = cast(c.tenant_id, Text) + sql_text(TENANT_SEPARATOR) + key
         raw = func.convert_to(sql_text(type_name + ":") + key, sql_text("UTF8"))
         return func.replace(func.encode(raw, sql_text("base64")), literal_column("E'\\n'"), sql_text(""))
 

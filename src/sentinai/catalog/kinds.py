@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, or_, true
 
-from sentinai.catalog.encodings import Column, Columns, SqlEnv
+from sentinai.catalog.encodings import TENANT_SEPARATOR, Column, Columns, SqlEnv
 from sentinai.domain.validation import text_problem
 
 NODE_ID = "_id"
@@ -82,6 +82,19 @@ class Node:
 
     parse: Callable[[str], Any]
     fetch: Fetch
+    per_tenant: bool = False
+    """Its global ids name the tenant (`Type:tenant:key`): see `encodings.global_id`."""
+
+    def key_of(self, node_id: str, tenant_id: str | None) -> Any:
+        """The parsed key inside a global id, or None when it is not an id of this kind in the
+        caller's tenant. A per-tenant id of another tenant reads as not found. An id without a
+        tenant, as issued before 2026-12-02, is still read in the caller's tenant until
+        2027-06-30 (docs/api.md); a key that itself holds `:` only has the new form."""
+        if self.per_tenant and TENANT_SEPARATOR in node_id:
+            tenant, _, node_id = node_id.partition(TENANT_SEPARATOR)
+            if tenant != tenant_id:
+                return None
+        return self.parse(node_id)
 
 
 @dataclass(frozen=True)

@@ -32,5 +32,6 @@ class LoadedNode(CatalogObject, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False) -> list:
-        rows = await info.context.loaders.node(KINDS[cls.kind].type_name, list(node_ids))
+        tenant_id = info.context.principal.tenant_id
+        rows = await info.context.loaders.node(KINDS[cls.kind].type_name, list(node_ids), tenant_id)
         return [cls.from_row(row) if row else None for row in rows]
