@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -135,6 +136,16 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
         sys.stdout.write(sdl)
 
 
+def cmd_export_possible_types(settings: Settings, args: argparse.Namespace) -> None:
+    from sentinai.api.schema import possible_types, schema
+
+    text = json.dumps(possible_types(schema), indent=2) + "\n"
+    if args.path:
+        Path(args.path).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -227,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("path", nargs="?")
     export.set_defaults(handler=cmd_export_schema)
+
+    possible = commands.add_parser(
+        "export-possible-types", help="print or write Apollo Client's possibleTypes (docs/possible-types.json)"
+    )
+    possible.add_argument("path", nargs="?")
+    possible.set_defaults(handler=cmd_export_possible_types)
     return parser
 
 

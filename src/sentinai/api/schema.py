@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLInterfaceType, GraphQLUnionType
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -84,6 +84,18 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         planner = Planner(built)
         built.extensions = (*built.extensions, lambda: DocumentReads(planner))
     return built
+
+
+def possible_types(built: strawberry.Schema) -> dict[str, list[str]]:
+    """Apollo Client's `possibleTypes`: the object types behind each union and interface, which
+    a client needs to read fragments on them when introspection is off (as in production)."""
+    graphql_schema = built._schema
+    abstract = [t for t in graphql_schema.type_map.values() if isinstance(t, (GraphQLUnionType, GraphQLInterfaceType))]
+    return {
+        t.name: sorted(member.name for member in graphql_schema.get_possible_types(t))
+        for t in sorted(abstract, key=lambda t: t.name)
+        if not t.name.startswith("__")
+    }
 
 
 schema = build_schema()
