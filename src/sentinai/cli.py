@@ -18,10 +18,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
+from sentinai import telemetry
 from sentinai.config import ConfigurationError, Settings
 from sentinai.db import models
 from sentinai.db.engine import DatabaseUnavailableError, create_engine, create_session_factory, wait_for_database
@@ -166,10 +168,13 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
+    telemetry.json_request_log()
+    telemetry.tracing_from_environment(os.environ)
     _announce(args, keys, time.perf_counter() - started)
     try:
         await server.serve()
     finally:
+        telemetry.shutdown_tracing()
         await runtime.engine.dispose()
 
 

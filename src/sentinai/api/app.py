@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sentinai import telemetry
 from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
 from sentinai.api.http import TRANSPORT_CODES, error_response
 from sentinai.api.schema import build_schema
@@ -43,6 +45,12 @@ class Runtime:
         engine = engine or create_engine(settings)
         factory = create_session_factory(engine)
         return cls(settings, engine, factory, Authenticator(factory, settings.admin_token, settings.auth_cache_seconds))
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus' text format: this process's request, cost, rejection, pool and retry metrics."""
+    telemetry.pool_state(request.app.state.runtime.engine)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> Response:
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         routes=[
             Route("/graphql", endpoint),  # the endpoint limits bodies itself, answering JSON
             Route("/healthz", healthz),
+            Route("/metrics", metrics),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 
+from opentelemetry.trace import SpanKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.http.ides import GraphQL_IDE
 
+from sentinai import telemetry
 from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
 from sentinai.api.view import SentinaiGraphQL
 from sentinai.config import Settings
@@ -42,6 +44,21 @@ def _limited(receive: Receive) -> Receive:
     return receive_at_most
 
 
+def _observed(send: Send, record: telemetry.RequestRecord) -> Send:
+    """Notes the response's status and gives it the request's `X-Request-Id`."""
+
+    async def send_observed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            record.status = message["status"]
+            message = {
+                **message,
+                "headers": [*message.get("headers", []), (b"x-request-id", record.request_id.encode())],
+            }
+        await send(message)
+
+    return send_observed
+
+
 class GraphQLEndpoint:
     """Sheds load before doing any work, authenticates every operation before Strawberry sees
     it, and bounds each request by a deadline. The GraphiQL page (a browser's GET without a
@@ -54,17 +71,31 @@ class GraphQLEndpoint:
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every request is observed: an `X-Request-Id` on its response, a span, metrics and one
+        JSON log line (`telemetry`), whatever becomes of it."""
         request = Request(scope, receive)
+        record = telemetry.RequestRecord(telemetry.request_id(request.headers.get("x-request-id")), request.method)
+        token = telemetry.CURRENT.set(record)
+        try:
+            with telemetry.span(f"{request.method} /graphql", SpanKind.SERVER) as span:
+                await self._serve(scope, receive, _observed(send, record), request)
+        finally:
+            telemetry.CURRENT.reset(token)
+            telemetry.finish(record, span)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, request: Request) -> None:
         if request.method == "GET" and "query" not in request.query_params:
             await self.graphql(scope, receive, send)
             return
         media_type = negotiate(request.headers.get("accept"))
         if media_type is None:
+            telemetry.refused("not_acceptable")
             message = "accept application/graphql-response+json or application/json"
             await error_response(406, "NOT_ACCEPTABLE", message)(scope, receive, send)
             return
         scope.setdefault("state", {})[MEDIA_TYPE_KEY] = media_type
         if self.admission.locked():  # shed before any work, even before authentication
+            telemetry.refused("overloaded")
             busy = error_response(503, "OVERLOADED", "server busy: retry shortly", {"Retry-After": "1"}, media_type)
             await busy(scope, receive, send)
             return
@@ -89,12 +120,14 @@ class GraphQLEndpoint:
             async with asyncio.timeout(self.deadline):
                 await self.graphql(scope, receive, tracked_send)
         except TimeoutError:
+            telemetry.refused("deadline_exceeded")
             if started:
                 raise
             message = f"request exceeded its {self.deadline:g} s deadline"
             late = error_response(503, "DEADLINE_EXCEEDED", message, {"Retry-After": "1"}, media_type)
             await late(scope, receive, send)
         except BodyTooLargeError:
+            telemetry.refused("body_too_large")
             if started:
                 raise
             too_large = f"request body exceeds {MAX_BODY_BYTES} bytes"
@@ -105,6 +138,7 @@ class GraphQLEndpoint:
             if started:
                 raise
             error_id = uuid.uuid4().hex[:16]
+            telemetry.note_errors(["INTERNAL"], [error_id])
             log.error("unexpected error %s outside any field", error_id, exc_info=error)
             message = f"Internal error. Quote error id {error_id} when reporting it."
             failed = error_response(500, "INTERNAL", message, None, media_type, errorId=error_id)
@@ -114,19 +148,27 @@ class GraphQLEndpoint:
         """A response refusing the request before any work, or None to proceed."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            telemetry.refused("body_too_large")
             return error_response(
                 413, "BODY_TOO_LARGE", f"request body exceeds {MAX_BODY_BYTES} bytes", None, media_type
             )
         try:
             authenticator = request.app.state.runtime.authenticator
-            request.state.principal = await authenticator.authenticate(request.headers.get("authorization"))
+            principal = request.state.principal = await authenticator.authenticate(request.headers.get("authorization"))
         except AuthenticationError as error:
+            telemetry.refused("unauthenticated")
             return error_response(401, error.code, error.message, None, media_type)
         except ForbiddenError as error:
+            telemetry.refused("tenant_not_active")
             return error_response(403, error.code, error.message, None, media_type)
         except Exception as error:
             if not is_unavailable(error):
                 raise
+            telemetry.refused("database_unavailable")
             unavailable = "database unavailable: retry shortly"
             return error_response(503, "SERVICE_UNAVAILABLE", unavailable, {"Retry-After": "1"}, media_type)
+        record = telemetry.current()
+        if record is not None:
+            record.tenant = principal.tenant_id
+            record.role = principal.role.name if principal.role else "PLATFORM_ADMIN"
         return None

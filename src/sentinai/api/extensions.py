@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from graphql import ExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types.graphql import OperationType
 
+from sentinai import telemetry
 from sentinai.api.errors import with_code
 from sentinai.api.planner import Planner
 from sentinai.context import Context
@@ -34,6 +36,23 @@ class CloseReads(SchemaExtension):
                 await context.close()
 
 
+class Observed(SchemaExtension):
+    """The operation's name and type for the request's record, inside a span of its own."""
+
+    def on_operation(self) -> Iterator[None]:
+        execution = self.execution_context
+        record = telemetry.current()
+        try:
+            kind = execution.operation_type.value
+        except RuntimeError:  # no operation to run: a request error follows
+            kind = None
+        if record is not None:
+            record.operation, record.operation_type = execution.operation_name, kind
+        attributes = {"graphql.operation.name": execution.operation_name or "", "graphql.operation.type": kind or ""}
+        with telemetry.span("graphql.operation", attributes=attributes):
+            yield
+
+
 class DocumentReads(SchemaExtension):
     """Answers a read operation with one SQL statement when `Planner` can plan all of it;
     otherwise graphql-core resolves it field by field."""
@@ -50,6 +69,9 @@ class DocumentReads(SchemaExtension):
             )
             if documents:
                 execution.result = await self._render(documents, context)
+            record = telemetry.current()
+            if record is not None and execution.operation_type == OperationType.QUERY:
+                record.path = "one_statement" if execution.result is not None else "field_by_field"
         yield
 
     async def _render(self, documents: dict[str, Document], context: Context) -> ExecutionResult | None:

@@ -35,6 +35,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from sentinai import telemetry
 from sentinai.api.errors import error_code
 from sentinai.api.input_guard import unacceptable_inputs
 
@@ -235,6 +236,9 @@ class QueryCostLimiter(SchemaExtension):
         self.cost = operation_cost(
             context.schema._schema, context.graphql_document, context.operation_name, context.variables
         )
+        record = telemetry.current()
+        if record is not None:
+            record.cost = self.cost
         if self.cost > self.budgets.max_per_request:
             return [
                 GraphQLError(

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, get_object_definition
 
 from sentinai.api.errors import error_code
-from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, is_expected
+from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, Observed, is_expected
 from sentinai.api.planner import Planner
 from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.config import Settings
@@ -71,7 +71,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    extensions += [lambda: QueryCostLimiter(budgets, memo), MaskUnexpectedErrors, CloseReads]
+    extensions += [Observed, lambda: QueryCostLimiter(budgets, memo), MaskUnexpectedErrors, CloseReads]
     built = SentinaiSchema(
         query=Query,
         mutation=Mutation,

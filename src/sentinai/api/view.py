@@ -24,6 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types.execution import ExecutionResult
 
+from sentinai import telemetry
 from sentinai.api.errors import with_code
 from sentinai.api.http import GRAPHQL_RESPONSE, TRANSPORT_CODES, error_response, media_type_of
 from sentinai.api.planner import RenderedField
@@ -60,6 +61,7 @@ class SentinaiGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         result.errors = [with_code(error) for error in result.errors] if result.errors else result.errors
         processed = await super().process_result(request, result)
+        _observe(result)
         if is_request_error(result):
             processed.pop("data", None)  # nothing executed: the specification's request error has no data
         return processed
@@ -106,8 +108,19 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
+def _observe(result: ExecutionResult) -> None:
+    errors = result.errors or []
+    codes = [str((error.extensions or {}).get("code")) for error in errors]
+    telemetry.note_errors(
+        codes, [str((error.extensions or {})["errorId"]) for error in errors if "errorId" in (error.extensions or {})]
+    )
+    if is_request_error(result):
+        telemetry.refused(codes[0].lower())
+
+
 def _refusal(error: HTTPException, media_type: str) -> Response:
     reason = error.reason
+    telemetry.refused(TRANSPORT_CODES.get(error.status_code, "BAD_REQUEST").lower())
     if "not allowed when using GET" in reason:
         return error_response(405, "METHOD_NOT_ALLOWED", reason, {"Allow": "POST"}, media_type)
     if reason == "Unsupported content type":

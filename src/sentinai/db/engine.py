@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from sentinai import telemetry
 from sentinai.config import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def _exact(value: object) -> float:
 def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
     url = url or settings.database_url
     assert url is not None, "the embedded database must be started before the engine is built"
-    return create_async_engine(
+    engine = create_async_engine(
         url.render_as_string(hide_password=False),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -71,6 +72,8 @@ def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
             },
         },
     )
+    telemetry.observe_engine(engine)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from sentinai import telemetry
 from sentinai.db import models
 from sentinai.db.session import Scope, enter_scope
 from sentinai.repositories.api_keys import ApiKeyRepository
@@ -78,7 +79,8 @@ class UnitOfWork:
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             self._session = self._session_factory()
             try:
-                await self._session.connection(execution_options=options)
+                with telemetry.POOL_WAITING.track_inprogress():
+                    await self._session.connection(execution_options=options)
                 await enter_scope(self._session, self.scope)
                 return self
             except DBAPIError as error:

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry import Info
 
+from sentinai import telemetry
 from sentinai.context import Context
 from sentinai.db.faults import is_retryable
 from sentinai.errors import DomainError
@@ -61,6 +62,7 @@ async def run_mutation(
             if not (idempotent and attempt < MAX_ATTEMPTS and is_retryable(error)):
                 raise
             log.warning("retrying %s after %s (attempt %d)", info.field_name, type(error).__name__, attempt)
+            telemetry.RETRIES.labels(info.field_name).inc()
             await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**attempt)))
     await context.reset_reads()
     return present(value)
