@@ -78,10 +78,12 @@ class GraphQLEndpoint:
         token = telemetry.CURRENT.set(record)
         try:
             with telemetry.span(f"{request.method} /graphql", SpanKind.SERVER) as span:
-                await self._serve(scope, receive, _observed(send, record), request)
+                try:
+                    await self._serve(scope, receive, _observed(send, record), request)
+                finally:
+                    telemetry.finish(record, span)
         finally:
             telemetry.CURRENT.reset(token)
-            telemetry.finish(record, span)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request: Request) -> None:
         if request.method == "GET" and "query" not in request.query_params:

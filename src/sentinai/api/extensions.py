@@ -40,17 +40,19 @@ class Observed(SchemaExtension):
     """The operation's name and type for the request's record, inside a span of its own."""
 
     def on_operation(self) -> Iterator[None]:
-        execution = self.execution_context
-        record = telemetry.current()
-        try:
-            kind = execution.operation_type.value
-        except RuntimeError:  # no operation to run: a request error follows
-            kind = None
-        if record is not None:
-            record.operation, record.operation_type = execution.operation_name, kind
-        attributes = {"graphql.operation.name": execution.operation_name or "", "graphql.operation.type": kind or ""}
-        with telemetry.span("graphql.operation", attributes=attributes):
+        with telemetry.span("graphql.operation") as span:
             yield
+            # Named only now: the document is parsed inside the operation.
+            execution = self.execution_context
+            try:
+                name, kind = execution.operation_name, execution.operation_type.value
+            except RuntimeError:  # no document: a request error
+                name, kind = None, None
+            span.set_attribute("graphql.operation.name", name or "")
+            span.set_attribute("graphql.operation.type", kind or "")
+            record = telemetry.current()
+            if record is not None:
+                record.operation, record.operation_type = name, kind
 
 
 class DocumentReads(SchemaExtension):
