@@ -66,6 +66,8 @@ def test_the_quick_start_serves_demo_data_and_answers_the_readme_query(tmp_path,
         assert "errors" not in body, body
         detail = body["data"]["exception"]
         assert detail["exceptionId"] == variables["exceptionId"] and detail["events"]["edges"]
+        assert detail["currentPlaybook"]["steps"] and detail["currentStep"], "the example shows a playbook panel"
+        assert detail["remediationPlans"], "and a remediation plan"
         assert "/graphql" in "".join(lines)
         with capsys.disabled():
             print(f"\n  quick start: command to first served README query in {elapsed:.1f} s")

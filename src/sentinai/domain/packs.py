@@ -12,6 +12,7 @@ from typing import Any
 from sentinai.domain import shapes, validation
 from sentinai.domain.shapes import Field, Shape
 from sentinai.domain.sla import MAX_AT_RISK_MINUTES
+from sentinai.errors import ValidationError
 
 POLICY_PACK = Shape(
     {
@@ -22,9 +23,11 @@ POLICY_PACK = Shape(
                 closed=True,
             ),
         ),
+        "domains": Field("list", items="string"),
     }
 )
-"""`sla.atRiskMinutes`: how close to its deadline an open exception counts as AT_RISK."""
+"""`sla.atRiskMinutes`: how close to its deadline an open exception counts as AT_RISK.
+`domains`: the domains this tenant works in; when present, exceptions of any other are refused."""
 
 DOMAIN_PACK = Shape(
     {
@@ -33,6 +36,18 @@ DOMAIN_PACK = Shape(
     }
 )
 """`exceptionTypes`: the types an exception of this domain may have."""
+
+
+def check_exception_kind(domain: str, type_: str, tenant_domains: Any, domain_types: Any) -> None:
+    """An exception's domain and type against the packs in force: the tenant's latest policy
+    pack (`domains`) and its domain's latest domain pack (`exceptionTypes`). A pack that
+    declares nothing restricts nothing."""
+    if isinstance(tenant_domains, list) and domain not in tenant_domains:
+        known = ", ".join(sorted(map(str, tenant_domains))) or "none"
+        raise ValidationError("domain", f"unknown domain {domain!r}: this tenant's policy pack allows {known}")
+    if isinstance(domain_types, list) and type_ not in domain_types:
+        known = ", ".join(sorted(map(str, domain_types))) or "none"
+        raise ValidationError("type", f"unknown type {type_!r} for domain {domain!r}: its domain pack declares {known}")
 
 
 def policy_pack(field: str, pack: Any) -> dict[str, Any]:

@@ -50,6 +50,18 @@ class PolicyPackRepository(Repository):
         statement = statement.where(P.version == version) if version else statement.order_by(P.version.desc()).limit(1)
         return (await self.uow.execute(statement)).scalar_one_or_none()
 
+    async def kinds_in_force(self, domain: str) -> tuple[Any, Any]:
+        """What the latest packs declare for ingestion, in one statement: the tenant's latest
+        policy pack's `domains` and `domain`'s latest domain pack's `exceptionTypes` (None when absent)."""
+        tenant_domains = (
+            select(P.pack_json["domains"]).where(P.tenant_id == self.tenant_id).order_by(P.version.desc()).limit(1)
+        )
+        domain_types = (
+            select(D.pack_json["exceptionTypes"]).where(D.domain == domain).order_by(D.version.desc()).limit(1)
+        )
+        row = (await self.uow.execute(select(tenant_domains.scalar_subquery(), domain_types.scalar_subquery()))).one()
+        return row[0], row[1]
+
     async def list(self) -> list[models.TenantPolicyPackVersion]:
         statement = select(P).where(P.tenant_id == self.tenant_id).order_by(P.version.desc())
         return list((await self.uow.execute(statement)).scalars())

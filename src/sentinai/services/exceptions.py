@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sentinai.db import models
-from sentinai.domain import validation
+from sentinai.domain import packs, validation
 from sentinai.domain.actors import Actor
 from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
 from sentinai.domain.lifecycle import check_transition
@@ -54,7 +54,9 @@ async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> 
 
     Appends ExceptionCreated, or ExceptionUpdated naming the changed fields.
     """
-    record, outcome, changed = await uow.exceptions.upsert_exception(validate_new_exception(new))
+    checked = validate_new_exception(new)
+    await _check_kind(uow, checked)
+    record, outcome, changed = await uow.exceptions.upsert_exception(checked)
     if outcome == IngestOutcome.CREATED:
         await append_system_event(
             uow,
@@ -67,6 +69,18 @@ async def ingest_exception(uow: UnitOfWork, new: NewException, actor: Actor) -> 
         names = [_camel(name) for name in changed]
         await append_system_event(uow, record.exception_id, "ExceptionUpdated", actor, {"changedFields": names})
     return Ingested(record, outcome, tuple(_camel(name) for name in changed))
+
+
+async def _check_kind(uow: UnitOfWork, new: NewException) -> None:
+    """The domain and type against the packs in force. An exception already stored with the same
+    domain and type was accepted under the packs of its day: its replays stay idempotent."""
+    tenant_domains, domain_types = await uow.policy_packs.kinds_in_force(new.domain)
+    try:
+        packs.check_exception_kind(new.domain, new.type, tenant_domains, domain_types)
+    except ValidationError:
+        stored = await uow.exceptions.get(new.exception_id)
+        if stored is None or (stored.domain, stored.type) != (new.domain, new.type):
+            raise
 
 
 async def record_exception_event(uow: UnitOfWork, envelope: EventEnvelope) -> RecordedEvent:
