@@ -161,7 +161,8 @@ async def _seed_tenant(
             f"How {tenant.name} resolves its most common exceptions",
             {"domain": tenant.domain},
         )
-        await configuration.publish_policy_pack(uow, admin, {"autoApproveBelow": 1000, "sla": {"atRiskMinutes": 240}, "domains": [tenant.domain]})
+        policy = {"autoApproveBelow": 1000, "sla": {"atRiskMinutes": 240}, "domains": [tenant.domain]}
+        await configuration.publish_policy_pack(uow, admin, policy)
         now = datetime.now(UTC)
         for n in range(1, count + 1):
             await _seed_exception(uow, tenant, rng, n, now, playbook.playbook_id, len(steps), agent, supervisor)
