@@ -22,6 +22,7 @@ from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErr
 from sentinai.api.planner import Planner
 from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.config import Settings
+from sentinai.resolvers.changes import ChangeQueries
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
 from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
@@ -30,7 +31,9 @@ from sentinai.resolvers.remediation import RemediationMutations
 from sentinai.resolvers.tenants import TenantMutations, TenantQueries
 from sentinai.schema.scalars import SCALARS
 
-Query = merge_types("Query", (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries))
+Query = merge_types(
+    "Query", (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries, ChangeQueries)
+)
 Mutation = merge_types(
     "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
 )

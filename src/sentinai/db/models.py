@@ -398,3 +398,32 @@ class HistoryChainLink(Base):
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     row_key: Mapped[str] = mapped_column(Text, nullable=False)
     row_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class ChangeLogHead(Base):
+    """The last position of each tenant's change log (written only by the change-log trigger)."""
+
+    __tablename__ = "change_log_head"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class ChangeLog(Base):
+    """One committed change of a tenant at its position: a timeline event or an audit row.
+
+    Written by a trigger in the writer's own transaction, under the tenant's head lock, so the
+    positions any snapshot sees are a gap-free prefix (alembic/versions/0005_change_log.sql)."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (
+        CheckConstraint("source IN ('exception_event', 'audit_log')", name="source"),
+        Index("ix_change_log_tenant_id_exception_id_position", "tenant_id", "exception_id", "position"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    row_key: Mapped[str] = mapped_column(Text, nullable=False)
+    exception_id: Mapped[str | None] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP, nullable=False, server_default=func.statement_timestamp())

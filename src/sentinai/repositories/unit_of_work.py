@@ -24,6 +24,7 @@ from sentinai.db import models
 from sentinai.db.session import Scope, enter_scope
 from sentinai.repositories.api_keys import ApiKeyRepository
 from sentinai.repositories.audit import AuditLogRepository
+from sentinai.repositories.changes import ChangeLogRepository
 from sentinai.repositories.documents import DocumentRepository
 from sentinai.repositories.events import ExceptionEventRepository
 from sentinai.repositories.exceptions import ExceptionRepository
@@ -190,6 +191,10 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> AuditLogRepository:
         return AuditLogRepository(self)
+
+    @cached_property
+    def changes(self) -> ChangeLogRepository:
+        return ChangeLogRepository(self)
 
     @cached_property
     def insights(self) -> InsightRepository:
