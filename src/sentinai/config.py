@@ -109,6 +109,9 @@ class Settings:
     """Answer plannable read operations with one SQL statement (`api.planner`)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API from another origin (none by default)."""
+    max_subscriptions_per_connection: int = 20
+    max_subscriptions_per_key: int = 200
+    """Live subscriptions one API key may hold open in one process, over all its connections."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -149,6 +152,8 @@ class Settings:
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
             document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
             cors_origins=cors_origins,
+            max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
+            max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

@@ -41,6 +41,12 @@ class Context:
     """Drops this process's cached key lookups (after a revocation or a tenant status change)."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     """The request's clock: every SLA computation in one request uses the same instant."""
+    runtime: Any = None
+    """The process's long-lived resources (`api.app.Runtime`): authenticator, change notifier, clock."""
+    connection_params: dict[str, Any] | None = None
+    """A WebSocket's `connection_init` payload (Strawberry sets it)."""
+    authorization: str | None = None
+    """A WebSocket's credential, checked again while its subscriptions live."""
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -74,6 +80,19 @@ class Context:
         """A new unit of work for one mutation field; the caller commits it."""
         scope = Scope.platform() if platform else self.tenant_scope
         return UnitOfWork(self.session_factory, scope)
+
+    def for_operation(self) -> Context:
+        """A fresh context for one operation of a WebSocket: same caller, its own reads and loaders."""
+        return Context(
+            self.request,
+            self.response,
+            self.principal,
+            self.session_factory,
+            forget_credentials=self.forget_credentials,
+            now=self.runtime.clock() if self.runtime is not None else datetime.now(UTC),
+            runtime=self.runtime,
+            authorization=self.authorization,
+        )
 
     async def reset_reads(self) -> None:
         """Forget what this request has read: its next read starts a new snapshot (after a

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from sentinai import telemetry
 from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
@@ -26,6 +27,7 @@ from sentinai.auth import Authenticator
 from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
+from sentinai.db.notifications import ChangeNotifier
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,12 @@ class Runtime:
     session_factory: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    notifier: ChangeNotifier = field(init=False)
+    subscriptions: Counter[object] = field(init=False, default_factory=Counter)
+    """Open live subscriptions per API key (the platform admin has none)."""
+
+    def __post_init__(self) -> None:
+        self.notifier = ChangeNotifier(self.engine)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -114,12 +122,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
+            await built.notifier.stop()
             await built.engine.dispose()
 
     endpoint = GraphQLEndpoint(build_schema(settings), settings)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),  # the endpoint limits bodies itself, answering JSON
+            WebSocketRoute("/graphql", endpoint.graphql),  # subscriptions: graphql-transport-ws
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/readyz", readyz),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import timedelta
 
 from opentelemetry.trace import SpanKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.http.ides import GraphQL_IDE
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from sentinai import telemetry
 from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
@@ -66,7 +68,15 @@ class GraphQLEndpoint:
 
     def __init__(self, schema: Schema, settings: Settings) -> None:
         ide: GraphQL_IDE | None = None if settings.is_production else "graphiql"
-        self.graphql = SentinaiGraphQL(schema, graphql_ide=ide, allow_queries_via_get=True)
+        self.graphql = SentinaiGraphQL(
+            schema,
+            graphql_ide=ide,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.cors_origins,
+            connection_init_wait_timeout=timedelta(seconds=10),
+        )
         self.deadline = settings.request_deadline_seconds
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
 

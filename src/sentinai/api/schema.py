@@ -28,6 +28,7 @@ from sentinai.resolvers.insights import InsightQueries
 from sentinai.resolvers.packs import PackMutations, PackQueries
 from sentinai.resolvers.playbooks import PlaybookMutations, PlaybookQueries
 from sentinai.resolvers.remediation import RemediationMutations
+from sentinai.resolvers.subscriptions import ChangeSubscriptions
 from sentinai.resolvers.tenants import TenantMutations, TenantQueries
 from sentinai.schema.scalars import SCALARS
 
@@ -37,6 +38,8 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
 )
+
+Subscription = merge_types("Subscription", (ChangeSubscriptions,))
 
 get_object_definition(Query, strict=True).description = "Reads. Everything is scoped to the tenant of your API key."
 get_object_definition(Mutation, strict=True).description = (
@@ -78,6 +81,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     built = SentinaiSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(
             relay_max_results=100, disable_field_suggestions=not settings.introspection, scalar_map=SCALARS
         ),

@@ -6,11 +6,17 @@
 - A request error (nothing executed: parse, validation, variable or operation-selection
   failures) carries no `data`, and is a 400 under `application/graphql-response+json`.
 - Responses are written with orjson; JSON that PostgreSQL rendered is spliced in as it is.
+- Subscriptions run over WebSocket (`graphql-transport-ws` only). The API key comes in the
+  `connection_init` payload, as `{"Authorization": "Bearer <key>"}`; each subscription gets a
+  context of its own (its reads never share a snapshot with another's); queries and mutations
+  stay on HTTP, behind admission control and deadlines.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +27,16 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler as GraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation, _OperationStreamClosed
 from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
+from strawberry.utils.aio import aclosing
 
 from sentinai import telemetry
 from sentinai.api.errors import with_code
@@ -30,11 +44,69 @@ from sentinai.api.http import GRAPHQL_RESPONSE, TRANSPORT_CODES, error_response,
 from sentinai.api.planner import RenderedField
 from sentinai.auth import Principal
 from sentinai.context import Context
+from sentinai.errors import AuthenticationError, ForbiddenError
 
 MAX_JSON_DEPTH = 32
 
 
+SLOW_CONSUMER_SECONDS = 10.0
+"""A client that has not taken a message for this long is disconnected (close code 1013)."""
+
+
+class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Strawberry's `run_operation`, with a context per operation and subscriptions only."""
+        context = self.context.for_operation()
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+                allowed_operation_types=(OperationType.SUBSCRIPTION,),
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+        finally:
+            await context.close()
+
+    async def send_message(self, message: Any) -> None:
+        """Sending waits for the client (the socket's buffers are bounded); a client that stops
+        reading is closed with 1013 instead of holding its subscriptions forever."""
+        try:
+            async with asyncio.timeout(SLOW_CONSUMER_SECONDS):
+                await super().send_message(message)
+        except TimeoutError:
+            await self.websocket.close(1013, f"slow consumer: no message taken for {SLOW_CONSUMER_SECONDS:g} s")
+
+
 class SentinaiGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LiveSocketHandler
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the socket once, from `connection_init`'s payload, exactly as a request's
+        header: a refused key closes it with 4403."""
+        params = context.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization"))
+        if not isinstance(authorization, str):
+            raise ConnectionRejectionError({"message": 'send {"Authorization": "Bearer <key>"} in connection_init'})
+        try:
+            principal = await context.runtime.authenticator.authenticate(authorization)
+        except (AuthenticationError, ForbiddenError) as refused:
+            raise ConnectionRejectionError({"message": refused.message}) from None
+        context.principal, context.authorization = principal, authorization
+        return UNSET
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -56,6 +128,7 @@ class SentinaiGraphQL(GraphQL[Context, None]):
             runtime.session_factory,
             forget_credentials=runtime.authenticator.forget,
             now=runtime.clock(),
+            runtime=runtime,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

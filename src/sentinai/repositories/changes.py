@@ -6,14 +6,33 @@ sees is a gap-free prefix: reading "after the last position seen" never skips a 
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import aliased
 
 from sentinai.db import models
 from sentinai.errors import ValidationError
 from sentinai.repositories.base import Repository
+from sentinai.repositories.exceptions import ExceptionFilter
 from sentinai.repositories.pagination import Page
 
 C = models.ChangeLog
+E = models.ExceptionRecord
+V = models.ExceptionEvent
+
+
+@dataclass(frozen=True)
+class ExceptionChange:
+    change: models.ChangeLog
+    exception: models.ExceptionRecord
+    event: models.ExceptionEvent
+    matches: bool
+    """Whether the exception matches the filter now (a change that took it out does not)."""
+
+
 MAX_POSITION = 2**63 - 1
 
 
@@ -40,3 +59,28 @@ class ChangeLogRepository(Repository):
         """The tenant's last position (0 before its first change): also how many changes it has had."""
         statement = select(func.coalesce(func.max(C.position), 0)).where(C.tenant_id == self.tenant_id)
         return int(await self.uow.scalar(statement) or 0)
+
+    async def exception_changes(
+        self, position: int, first: int, where: ExceptionFilter
+    ) -> tuple[list[ExceptionChange], int, bool]:
+        """Timeline changes after `position` of the exceptions matching `where` now, and those that
+        changed an exception's status (which may have taken it out of `where`), with the
+        exception and the event; also the last position scanned and whether more follow."""
+        current = aliased(E)
+        matches = (
+            where.apply(self.tenant_id, select(E.exception_id).where(E.exception_id == C.exception_id))
+            .exists()
+            .label("matches")
+        )
+        statement = (
+            select(C, current, V, matches)
+            .join(current, and_(current.tenant_id == C.tenant_id, current.exception_id == C.exception_id))
+            .join(V, and_(V.tenant_id == C.tenant_id, V.event_id == cast(C.row_key, UUID)))
+            .where(C.tenant_id == self.tenant_id, C.position > position, C.source == "exception_event")
+            .where(or_(matches, V.state_change.has_key("status")))
+            .order_by(C.position)
+            .limit(first + 1)
+        )
+        rows: list[Any] = list((await self.uow.execute(statement)).all())
+        found = [ExceptionChange(*row) for row in rows[:first]]
+        return found, (found[-1].change.position if found else position), len(rows) > first

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import Info
 
 from sentinai.context import Context
-from sentinai.schema.exceptions import ExceptionEventType
+from sentinai.schema.exceptions import ExceptionEventType, ExceptionType
 from sentinai.schema.scalars import SafeInt
 from sentinai.schema.tenants import AuditEntryType
 
@@ -63,3 +63,50 @@ class ChangeType:
             return None
         row = await info.context.loaders.by_kind["audit"].load(int(self._row.row_key))
         return AuditEntryType.from_row(row) if row else None
+
+
+@strawberry.enum(name="ExceptionChangeKind", description="What a change did to its exception.")
+class ExceptionChangeKind(enum.Enum):
+    CREATED = "created"
+    CHANGED = "changed"
+    RESOLVED = "resolved"
+
+
+@strawberry.type(
+    name="ExceptionChange",
+    description="A change to an exception, for a live table: the event, its kind and the exception as it is now.",
+)
+class ExceptionChangeType:
+    position: SafeInt = strawberry.field(description="Its position in the change log; resume with `after`.")
+    kind: ExceptionChangeKind = strawberry.field(description="CREATED, CHANGED or RESOLVED.")
+    matches_filter: bool = strawberry.field(
+        description="Whether the exception matches the subscription's filter now; false when this change took it out."
+    )
+    _change: strawberry.Private[Any]
+    _exception: strawberry.Private[Any]
+    _event: strawberry.Private[Any]
+
+    @classmethod
+    def from_rows(cls, change: Any, exception: Any, event: Any, matches: bool) -> ExceptionChangeType:
+        if event.event_type == "ExceptionCreated":
+            kind = ExceptionChangeKind.CREATED
+        elif (event.state_change or {}).get("status") == "RESOLVED":
+            kind = ExceptionChangeKind.RESOLVED
+        else:
+            kind = ExceptionChangeKind.CHANGED
+        return cls(
+            position=SafeInt(change.position),
+            kind=kind,
+            matches_filter=matches,
+            _change=change,
+            _exception=exception,
+            _event=event,
+        )
+
+    @strawberry.field(description="The exception as it is after this change (or later ones).")
+    def exception(self) -> ExceptionType:
+        return ExceptionType.from_row(self._exception)
+
+    @strawberry.field(description="The timeline event that made the change.")
+    def event(self) -> ExceptionEventType:
+        return ExceptionEventType.from_row(self._event)

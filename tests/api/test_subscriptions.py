@@ -1,0 +1,264 @@
+"""Live subscriptions over graphql-transport-ws, against a real uvicorn server: a timeline and the
+Operations Center table arrive in order, exactly once, resume from a position, stay inside the
+key's tenant, and end when the key stops being valid."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from sentinai.db import models
+from sentinai.domain.events import EventEnvelope, StateChange
+from sentinai.services.exceptions import record_exception_event
+from tests.api import documents as doc
+from tests.api.helpers import ingest, record
+
+pytestmark = pytest.mark.asyncio
+
+TIMELINE = """
+subscription Timeline($exceptionId: String!, $after: String) {
+  exceptionEvents(exceptionId: $exceptionId, after: $after) { position source event { eventType payload } }
+}"""
+
+TABLE = """
+subscription Table($filter: ExceptionFilter, $after: String) {
+  exceptionChanges(filter: $filter, after: $after) {
+    position kind matchesFilter exception { exceptionId severity status } event { eventType }
+  }
+}"""
+
+WAIT = 5.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def live_url(runtime) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free port, in the tests' event loop."""
+    from sentinai.api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await serving
+    await runtime.notifier.stop()
+
+
+class LiveClient:
+    """A graphql-transport-ws client: the protocol as the `graphql-ws` library speaks it."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+
+    @classmethod
+    async def open(cls, url: str, key: str) -> LiveClient:
+        client = cls(await connect(url, subprotocols=["graphql-transport-ws"]))  # type: ignore[list-item]
+        await client.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
+        assert (await client.receive())["type"] == "connection_ack"
+        return client
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(message))
+
+    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+
+    async def subscribe(self, query: str, variables: dict[str, Any], operation_id: str = "1") -> None:
+        await self.send({"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+
+    async def results(self, count: int, timeout: float = WAIT) -> list[dict[str, Any]]:
+        """The data of the next `count` `next` messages (any error fails the test)."""
+        found = []
+        while len(found) < count:
+            message = await self.receive(timeout)
+            assert message["type"] == "next" and "errors" not in message["payload"], message
+            found.append(next(iter(message["payload"]["data"].values())))
+        return found
+
+    async def silent(self, seconds: float = 0.5) -> bool:
+        try:
+            message = await self.receive(seconds)
+        except TimeoutError:
+            return True
+        raise AssertionError(f"expected nothing, got {message}")
+
+    async def close(self) -> None:
+        await self.socket.close()
+
+
+@pytest_asyncio.fixture
+async def clients(live_url) -> AsyncIterator[Any]:
+    opened: list[LiveClient] = []
+
+    async def open_client(key: str) -> LiveClient:
+        opened.append(await LiveClient.open(live_url, key))
+        return opened[-1]
+
+    yield open_client
+    for client in opened:
+        await client.close()
+
+
+async def test_a_timeline_delivers_its_history_then_each_new_event_as_it_commits(gql, api_a, clients):
+    await ingest(gql, api_a.operator, "EXC-L1")
+    client = await clients(api_a.viewer)
+    await client.subscribe(TIMELINE, {"exceptionId": "EXC-L1"})
+
+    (created,) = await client.results(1)
+    await record(gql, api_a.agent, "EXC-L1", "CommentAdded", {"text": "live"})
+    (comment,) = await client.results(1)
+
+    assert created["event"]["eventType"] == "ExceptionCreated" and created["source"] == "EXCEPTION_EVENT"
+    assert comment["event"] == {"eventType": "CommentAdded", "payload": {"text": "live"}}
+    assert comment["position"] > created["position"]
+
+
+async def test_a_reconnected_subscriber_resumes_from_its_position_missing_and_repeating_nothing(gql, api_a, clients):
+    await ingest(gql, api_a.operator, "EXC-L2")
+    first = await clients(api_a.viewer)
+    await first.subscribe(TIMELINE, {"exceptionId": "EXC-L2"})
+    await record(gql, api_a.agent, "EXC-L2", "CommentAdded", {"text": "one"})
+    seen = await first.results(2)
+    await first.close()
+
+    for text in ("two", "three"):  # while nobody listens
+        await record(gql, api_a.agent, "EXC-L2", "CommentAdded", {"text": text})
+    again = await clients(api_a.viewer)
+    await again.subscribe(TIMELINE, {"exceptionId": "EXC-L2", "after": str(seen[-1]["position"])})
+    resumed = await again.results(2)
+
+    assert [item["event"]["payload"] for item in resumed] == [{"text": "two"}, {"text": "three"}]
+    assert await again.silent()
+
+
+async def test_another_tenants_events_never_reach_a_subscription_even_under_the_same_exception_id(
+    gql, api_a, api_b, clients
+):
+    await ingest(gql, api_a.operator, "EXC-SHARED")
+    await ingest(gql, api_b.operator, "EXC-SHARED")
+    client = await clients(api_a.viewer)
+    await client.subscribe(TIMELINE, {"exceptionId": "EXC-SHARED"})
+    await client.results(1)
+
+    await record(gql, api_b.agent, "EXC-SHARED", "CommentAdded", {"text": "tenant b"})
+    await record(gql, api_a.agent, "EXC-SHARED", "CommentAdded", {"text": "tenant a"})
+
+    (only,) = await client.results(1)
+    assert only["event"]["payload"] == {"text": "tenant a"}
+    assert await client.silent()
+
+
+async def test_the_operations_table_sees_created_changed_and_resolved_within_its_filter(gql, api_a, clients):
+    client = await clients(api_a.viewer)
+    await client.subscribe(TABLE, {"filter": {"severity": ["CRITICAL"], "status": ["OPEN", "ANALYZING"]}})
+    await asyncio.sleep(0.3)  # subscribed from now on
+
+    await ingest(gql, api_a.operator, "EXC-T-LOW", severity="LOW")
+    await ingest(gql, api_a.operator, "EXC-T-HOT", severity="CRITICAL")
+    (created,) = await client.results(1)
+    triage = {"severity": "CRITICAL", "confidence": 0.9}
+    await record(gql, api_a.agent, "EXC-T-HOT", "TriageCompleted", triage, {"status": "ANALYZING"})
+    (triaged,) = await client.results(1)
+    resolving = await record(
+        gql, api_a.agent, "EXC-T-HOT", "FeedbackCaptured", {"outcome": "fixed"}, {"status": "RESOLVED"}
+    )
+    assert resolving["__typename"] == "ExceptionEventRecorded", resolving
+    (resolved,) = await client.results(1)
+
+    assert (created["kind"], created["exception"]["exceptionId"], created["matchesFilter"]) == (
+        "CREATED",
+        "EXC-T-HOT",
+        True,
+    )
+    assert (triaged["kind"], triaged["matchesFilter"]) == ("CHANGED", True)
+    assert (resolved["kind"], resolved["matchesFilter"]) == ("RESOLVED", False), "it left the table"
+    assert resolved["exception"]["status"] == "RESOLVED"
+    assert await client.silent(), "the LOW exception never matched"
+
+
+async def test_a_bad_key_is_refused_at_connection_init(live_url):
+    socket = await connect(live_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer sk_nope"}}))
+
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(socket.recv(), WAIT)
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_a_revoked_key_closes_its_socket_within_seconds(gql, api_a, clients):
+    made = (await gql.data(doc.CREATE_KEY, {"input": {"name": "screen", "role": "VIEWER"}}, key=api_a.admin))[
+        "createApiKey"
+    ]
+    await ingest(gql, api_a.operator, "EXC-L3")
+    client = await clients(made["secret"])
+    await client.subscribe(TIMELINE, {"exceptionId": "EXC-L3"})
+    await client.results(1)
+
+    await gql.data(doc.REVOKE_KEY, {"input": {"keyId": made["apiKey"]["keyId"]}}, key=api_a.admin)
+
+    with pytest.raises(ConnectionClosed) as closed:
+        await client.receive(timeout=WAIT)
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_queries_and_mutations_stay_on_http(api_a, clients):
+    client = await clients(api_a.viewer)
+    await client.subscribe("{ viewer { role } }", {})
+
+    message = await client.receive()
+    assert message["type"] == "error"
+
+
+async def test_sixteen_concurrent_writers_reach_a_subscriber_exactly_once_in_order(factory, api_a, clients, gql):
+    writers, per_writer = 16, 4
+    exceptions = [(await factory.exception(api_a.tenant_id)).exception_id for _ in range(writers)]
+    client = await clients(api_a.viewer)
+    await client.subscribe(TABLE, {"filter": None})
+    await asyncio.sleep(0.3)
+    rng = random.Random(29)
+
+    async def write(exception_id: str, seed: float) -> None:
+        delays = random.Random(seed)
+        for _ in range(per_writer):
+            async with factory.uow(api_a.tenant_id) as uow:
+                await asyncio.sleep(delays.uniform(0, 0.02))
+                envelope = EventEnvelope(
+                    uuid.uuid4(),
+                    exception_id,
+                    "CommentAdded",
+                    models.ActorType.AGENT,
+                    "w",
+                    {"text": "x"},
+                    StateChange(),
+                )
+                await record_exception_event(uow, envelope)
+                await asyncio.sleep(delays.uniform(0, 0.003))
+                await uow.commit()
+
+    await asyncio.gather(*(write(exception_id, rng.random()) for exception_id in exceptions))
+    delivered = await client.results(writers * per_writer, timeout=10)
+
+    positions = [item["position"] for item in delivered]
+    assert positions == sorted(set(positions)), "in position order, each once"
+    assert positions == list(range(positions[0], positions[0] + len(positions))), "without a gap"
+    assert await client.silent()
