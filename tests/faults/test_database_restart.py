@@ -3,10 +3,8 @@ none is duplicated, and the service recovers by itself. Slow (about 15 s): run w
 `python3 dev.py test -m slow`."""
 
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -77,8 +75,8 @@ async def _until_acknowledged(http, key, query, variables, failures, give_up_at)
     return False
 
 
-async def test_a_two_second_database_outage_loses_and_duplicates_nothing(capsys):
-    server = start_embedded_server(Path(tempfile.mkdtemp(prefix="sentinai-fault-")), delete_at_exit=True)
+async def test_a_two_second_database_outage_loses_and_duplicates_nothing(tmp_path, capsys):
+    server = start_embedded_server(tmp_path, delete_at_exit=True)
     embedded = await prepare_embedded_database(server.get_uri())
     await upgrade_database(embedded.owner_url, embedded.runtime_url)
     settings = Settings(
