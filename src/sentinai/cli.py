@@ -8,8 +8,10 @@
     sentinai verify-history [--tenant T]             recompute the tamper-evident hash chains
     sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
 
-Every command finds the same database: DATABASE_URL when set, else the embedded
-PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not running.
+Every command but the exports finds the same database: DATABASE_URL when set, else the
+embedded PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not
+running; waits for it (DB_CONNECT_ATTEMPTS); and migrates first when the schema is behind.
+A user's mistake ends in one `error: …` line on stderr and exit code 2.
 """
 
 from __future__ import annotations
