@@ -134,4 +134,7 @@ async def test_a_two_second_database_outage_loses_and_duplicates_nothing(tmp_pat
         assert not_ready <= 2 and ready_again <= 2
     finally:
         await runtime.engine.dispose()
+        # The handle knows the postmaster it started, not the one this test restarted: stop that one
+        # here, or cleanup deletes the data directory under a running server.
+        await asyncio.to_thread(_pg_ctl, server, "-m", "fast", "stop")
         server.cleanup()
