@@ -49,10 +49,26 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     os.chdir(ROOT)
     if command == "test":
-        return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+        return _become([str(BIN / "python"), "-m", "pytest", *rest])
     if command == "demo":
-        return subprocess.call([str(BIN / "sentinai"), "serve", "--demo", *rest])
-    return subprocess.call([str(BIN / "sentinai"), *rest])
+        return _become([str(BIN / "sentinai"), "serve", "--demo", *rest])
+    return _become([str(BIN / "sentinai"), *rest])
+
+
+def _become(command: list[str]) -> int:
+    """Replace this process with `command`, so signals reach it directly.
+
+    A parent that waits would have to forward SIGTERM (or leave the server orphaned on its
+    port) and would receive a terminal's Ctrl-C together with its child (two tracebacks, and a
+    forwarded second SIGINT that makes uvicorn skip its graceful shutdown). Windows has no
+    exec: there the child runs and is waited for, and Ctrl-C reaches both anyway.
+    """
+    if os.name != "nt":
+        os.execv(command[0], command)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@
 import asyncio
 from logging.config import fileConfig
 
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
 from alembic import context
 from sentinai.config import Settings
 from sentinai.db.models import Base
+from sentinai.db.urls import open_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,25 +29,25 @@ def _run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _url_from_environment() -> str:
+def _url_from_environment() -> URL:
     settings = Settings.from_env()
     if settings.uses_embedded_database and settings.migration_database_url is None:
         raise SystemExit(
             "Set DATABASE_URL (or MIGRATION_DATABASE_URL) to run the alembic CLI, "
             "or use `sentinai db upgrade`, which also starts the embedded PostgreSQL."
         )
-    return settings.owner_url.render_as_string(hide_password=False)
+    return settings.owner_url
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(_url_from_environment(), poolclass=NullPool)
+    engine = open_engine(_url_from_environment(), poolclass=NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_run_migrations)
     await engine.dispose()
 
 
 if context.is_offline_mode():
-    context.configure(url=_url_from_environment(), target_metadata=target_metadata, literal_binds=True)
+    context.configure(url=_url_from_environment().set(query={}), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 elif (given := config.attributes.get("connection")) is not None:

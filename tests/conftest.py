@@ -9,6 +9,8 @@ keeps them from seeing each other.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sentinai.config import Settings, normalise_database_url
-from sentinai.db.embedded import RUNTIME_LOGIN, ensure_runtime_login, start_embedded_server
+from sentinai.db.embedded import RUNTIME_LOGIN, ensure_runtime_login, postmasters_under, start_embedded_server
 from sentinai.db.engine import create_engine, create_session_factory
 from sentinai.db.migrations import upgrade_database
 from tests.factories import Factory
@@ -39,16 +41,32 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory for this run's embedded PostgreSQL, removed at the end.
+
+    Set up first, it is torn down last: by then no postmaster may still run on a data
+    directory of this run, here or under pytest's `tmp_path`s (where the tests that start
+    `sentinai serve` keep theirs). One found is reported, then stopped.
+    """
+    root = Path(tempfile.mkdtemp(prefix="sentinai-tests-", dir="/tmp"))  # short: unix socket paths
+    yield root
+    leftovers = postmasters_under(root) + postmasters_under(tmp_path_factory.getbasetemp())
+    for pid in leftovers:
+        os.kill(pid, signal.SIGTERM)  # a postmaster's "fast shutdown"
+    shutil.rmtree(root, ignore_errors=True)
+    assert not leftovers, f"the tests left PostgreSQL running: pids {leftovers}"
+
+
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[URL]:
+def server_url(scratch: Path) -> Iterator[URL]:
     """A superuser URL on the server the tests use (its `postgres` database)."""
     external = os.environ.get("DATABASE_URL")
     if external:
         owner = os.environ.get("MIGRATION_DATABASE_URL") or external
         yield normalise_database_url(owner).set(database="postgres")
         return
-    base = tempfile.mkdtemp(prefix="sentinai-test-", dir="/tmp")
-    server = start_embedded_server(Path(base), delete_at_exit=True)
+    server = start_embedded_server(scratch / "server", delete_at_exit=True)
     server.psql(
         "ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET synchronous_commit = off;\n"
         "ALTER SYSTEM SET full_page_writes = off;\nSELECT pg_reload_conf();"

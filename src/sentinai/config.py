@@ -9,22 +9,28 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from sentinai.db.urls import unsupported_parameter
+
 
 class ConfigurationError(ValueError):
     """An environment variable holds a value the service cannot use."""
 
 
-def normalise_database_url(raw: str) -> URL:
+def normalise_database_url(raw: str, name: str = "DATABASE_URL") -> URL:
     """Accept `postgresql://` and `postgresql+asyncpg://`; always hand back the asyncpg driver.
 
-    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which is not installed.
+    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which is not installed. The
+    query keeps libpq's parameters (`sslmode`, …) as users wrote them; `db.urls` translates
+    them for asyncpg, and refuses here the ones it cannot.
     """
     try:
         url = make_url(raw)
     except Exception as error:  # sqlalchemy raises ArgumentError with the whole URL in it
-        raise ConfigurationError("DATABASE_URL is not a valid database URL") from error
+        raise ConfigurationError(f"{name} is not a valid database URL") from error
     if url.get_backend_name() != "postgresql":
-        raise ConfigurationError(f"DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}")
+        raise ConfigurationError(f"{name} must point at PostgreSQL, not {url.get_backend_name()!r}")
+    if problem := unsupported_parameter(url):
+        raise ConfigurationError(f"{name}: {problem}")
     return url.set(drivername="postgresql+asyncpg")
 
 
@@ -133,7 +139,9 @@ class Settings:
         cors_origins = _origins(env.get("SENTINAI_CORS_ORIGINS", ""), production=environment == "production")
         return cls(
             database_url=normalise_database_url(database_url) if database_url else None,
-            migration_database_url=normalise_database_url(migration_url) if migration_url else None,
+            migration_database_url=(
+                normalise_database_url(migration_url, "MIGRATION_DATABASE_URL") if migration_url else None
+            ),
             db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1),
             db_max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
             db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 2.0),

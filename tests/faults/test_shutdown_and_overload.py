@@ -7,7 +7,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import httpx
@@ -31,9 +30,9 @@ def _cli(env, *args) -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded_env():
+def seeded_env(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MIGRATION_DATABASE_URL"}}
-    env["SENTINAI_DATA_DIR"] = tempfile.mkdtemp(prefix="sentinai-load-")
+    env["SENTINAI_DATA_DIR"] = str(tmp_path_factory.mktemp("load"))
     _cli(env, "seed", "--tenants", "1", "--exceptions", "2000", "--events", "5", "--prefix", "load")
     env["KEY"] = _cli(env, "apikey", "create", "--tenant", "load-001", "--role", "viewer").strip().splitlines()[-1]
     return env
@@ -74,8 +73,8 @@ async def test_sigterm_lets_every_request_in_flight_complete(seeded_env, capsys)
     exit_code = server.wait(timeout=30)
     completed = sum(1 for result in results if not isinstance(result, BaseException) and result[0] == 200)
     failed = [result for result in results if isinstance(result, BaseException) or result[0] != 200]
-    # uvicorn finishes the in-flight requests, then re-raises the SIGTERM it caught: exit -15.
-    assert completed == len(results) and exit_code in (0, -signal.SIGTERM), failed
+    # uvicorn finishes the in-flight requests; a stop that was asked for is a clean exit.
+    assert completed == len(results) and exit_code == 0, failed
     with capsys.disabled():
         print(
             f"\n  SIGTERM with {len(results)} requests in flight: {completed} completed with 200, exit code {exit_code}"

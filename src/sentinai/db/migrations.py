@@ -9,10 +9,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
 
 from alembic import command
+from sentinai.db.urls import open_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 APPLICATION_ROLES = ("sentinai_app", "sentinai_platform", "sentinai_auth")
@@ -59,7 +60,7 @@ async def upgrade_database(owner_url: URL, runtime_url: URL) -> None:
     The login gets each role WITH INHERIT FALSE: it holds no privilege of its own and
     must `set_config('role', …, true)` in every transaction (see `db.session`).
     """
-    engine = create_async_engine(owner_url.render_as_string(hide_password=False), poolclass=NullPool)
+    engine = open_engine(owner_url, poolclass=NullPool)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('sentinai-migrate'))"))

@@ -7,12 +7,13 @@ attached to, so `sentinai serve`, `sentinai tenant create` and friends share one
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sentinai.config import Settings
 from sentinai.db.embedded import prepare_embedded_database, start_embedded_server
+from sentinai.db.engine import wait_for_database
 from sentinai.db.migrations import database_revision, head_revision, upgrade_database
+from sentinai.db.urls import open_engine
 
 
 async def resolve_database(settings: Settings) -> Settings:
@@ -24,6 +25,19 @@ async def resolve_database(settings: Settings) -> Settings:
     return settings.with_database(embedded.runtime_url, embedded.owner_url)
 
 
+async def wait_until_reachable(settings: Settings) -> None:
+    """Wait for the runtime login's database, and the owner's when it is another URL, with
+    the configured retries: a command started with its database (compose, a restart) must
+    not fail because the server is a moment late."""
+    assert settings.database_url is not None
+    for url in dict.fromkeys([settings.database_url, settings.owner_url]):
+        engine = open_engine(url, poolclass=NullPool)
+        try:
+            await wait_for_database(engine, settings.db_connect_attempts)
+        finally:
+            await engine.dispose()
+
+
 async def is_at_head(settings: Settings) -> bool:
     """Whether the schema is migrated, checked through the runtime login's least role.
 
@@ -31,7 +45,7 @@ async def is_at_head(settings: Settings) -> bool:
     `sentinai serve` and the admin commands once the migration job has run.
     """
     assert settings.database_url is not None
-    engine = create_async_engine(settings.database_url.render_as_string(hide_password=False), poolclass=NullPool)
+    engine = open_engine(settings.database_url, poolclass=NullPool)
     try:
         return await database_revision(engine) == head_revision()
     except Exception:  # no roles or no alembic_version yet: not migrated

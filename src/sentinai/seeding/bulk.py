@@ -102,6 +102,8 @@ def _progress(label: str) -> Callable[[int, int], None]:
 
 
 async def seed_bulk(owner_dsn: str, plan: SeedPlan) -> dict[str, int]:
+    """Seed the plan's tenants, skipping those that exist: the same plan run twice seeds once
+    (a tenant and its data are created in one transaction). Counts only what it created."""
     connection = await asyncpg.connect(owner_dsn)
     report = _progress("exceptions")
     total = plan.tenants * plan.exceptions_per_tenant
@@ -109,6 +111,8 @@ async def seed_bulk(owner_dsn: str, plan: SeedPlan) -> dict[str, int]:
     try:
         for index in range(plan.tenants):
             tenant_id = f"{plan.prefix}-{index + 1:03d}"
+            if await connection.fetchval("SELECT 1 FROM tenant WHERE tenant_id = $1", tenant_id):
+                continue
             async with connection.transaction():
                 await _seed_tenant(connection, tenant_id, plan, random.Random(plan.seed * 1_000_003 + index))
             counts["tenants"] += 1
