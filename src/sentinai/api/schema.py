@@ -41,6 +41,11 @@ Mutation = merge_types(
 
 Subscription = merge_types("Subscription", (ChangeSubscriptions,))
 
+get_object_definition(
+    Subscription, strict=True
+).description = (
+    "Live streams over WebSocket (graphql-transport-ws; the key in connection_init). Each resumes from a position."
+)
 get_object_definition(Query, strict=True).description = "Reads. Everything is scoped to the tenant of your API key."
 get_object_definition(Mutation, strict=True).description = (
     "Writes. Each field runs in its own transaction and returns its success type or a MutationError; "

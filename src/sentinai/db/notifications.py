@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class ChangeNotifier:
-    """Holds one pooled connection LISTENing on the change log's channel while anyone subscribes."""
+    """Holds one pooled connection LISTENing on the change log's channel while anyone subscribes,
+    and gives it back when the last subscriber leaves."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -44,6 +45,9 @@ class ChangeNotifier:
             self._waiters[tenant_id].discard(woken)
             if not self._waiters[tenant_id]:
                 del self._waiters[tenant_id]
+            if not self._waiters and self._task is not None:
+                self._task.cancel()  # nobody listens: the connection goes back to the pool
+                self._task = None
 
     @property
     def watchers(self) -> int:
