@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
+
+DEFAULT_ASSETS_DIR = Path(sys.prefix) / "share" / "sentinai-assets"
+"""Inside the environment SentinAI is installed in (./.venv in a checkout): installed with it."""
 
 
 class ConfigurationError(ValueError):
@@ -109,6 +113,8 @@ class Settings:
     """Answer plannable read operations with one SQL statement (`api.planner`)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API from another origin (none by default)."""
+    assets_dir: Path = DEFAULT_ASSETS_DIR
+    """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -149,6 +155,7 @@ class Settings:
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
             document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
             cors_origins=cors_origins,
+            assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:
