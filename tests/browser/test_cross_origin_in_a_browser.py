@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from tests.browser.conftest import api_app, serving
+from tests.api.helpers import api_app
+from tests.browser.servers import serving
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sentinai.api.graphiql import MANIFEST
-from tests.browser.conftest import api_app, serving
+from tests.api.helpers import api_app
+from tests.browser.servers import serving
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
