@@ -202,7 +202,8 @@ def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) ->
     elif MANIFEST.missing(settings.assets_dir):
         print("GraphiQL's files are not installed: run  sentinai install-assets  and open the URL in a browser")
     else:
-        print(f"GraphiQL: open {url} in a browser and paste a key below into its API key field")
+        source = " printed below" if keys else ""
+        print(f"GraphiQL: open {url} in a browser and paste an API key{source} into its API key field")
     for label, key in keys.items():
         print(f"  {label:<28} {key}")
     print(flush=True)
