@@ -20,6 +20,9 @@ COPY pyproject.toml alembic.ini README* ./
 COPY alembic ./alembic
 COPY src ./src
 RUN pip install -e .
+# GraphiQL's browser files, from the npm registry and checked against the pinned hashes, into
+# /usr/local/share/sentinai-assets (the page is off under SENTINAI_ENV=production all the same).
+RUN sentinai install-assets
 
 USER sentinai
 

@@ -26,19 +26,31 @@ def _fingerprint() -> str:
 
 
 def ensure_environment() -> None:
-    """Create the virtualenv and install the project (with test tools) unless already current."""
+    """Create the virtualenv and install the project (with test tools) and GraphiQL's browser
+    files, each unless already current."""
     if sys.version_info < (3, 11):
         sys.exit(f"SentinAI needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print("creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+    if not (STAMP.exists() and STAMP.read_text() == _fingerprint()):
+        print("installing dependencies into .venv (first run only) …", flush=True)
+        pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+        STAMP.write_text(_fingerprint())
+    # GraphiQL's browser files come from the npm registry, checked against the manifest's hashes;
+    # fetched again only when the manifest or SENTINAI_ASSETS_DIR changes. The API works without
+    # them (its GraphiQL page then says how to install them), so a failure here is only a warning.
+    manifest = ROOT / "src" / "sentinai" / "api" / "graphiql" / "manifest.json"
+    assets_stamp = VENV / ".sentinai-assets-installed"
+    wanted = hashlib.sha256(manifest.read_bytes()).hexdigest() + os.environ.get("SENTINAI_ASSETS_DIR", "")
+    if assets_stamp.exists() and assets_stamp.read_text() == wanted:
         return
-    print("installing dependencies into .venv (first run only) …", flush=True)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    STAMP.write_text(_fingerprint())
+    if subprocess.call([str(BIN / "sentinai"), "install-assets"]) == 0:
+        assets_stamp.write_text(wanted)
+    else:
+        print("warning: GraphiQL will not load until `python3 dev.py sentinai install-assets` succeeds", flush=True)
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,7 @@
     sentinai seed [--tenants N] [--exceptions N] [--events N]             bulk synthetic data
     sentinai verify-history [--tenant T]             recompute the tamper-evident hash chains
     sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
+    sentinai install-assets [--registry URL]         fetch GraphiQL's browser files (npm, hash-checked)
 
 Every command but the exports finds the same database: DATABASE_URL when set, else the
 embedded PostgreSQL under SENTINAI_DATA_DIR (default ./.sentinai), started if it is not
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 from sentinai import telemetry
+from sentinai.api.graphiql.assets import NPM_REGISTRY
 from sentinai.config import ConfigurationError, Settings
 from sentinai.db import models
 from sentinai.db.engine import DatabaseUnavailableError, create_engine, create_session_factory, wait_for_database
@@ -213,10 +215,30 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def cmd_install_assets(settings: Settings, args: argparse.Namespace) -> None:
+    from sentinai.api.graphiql.assets import AssetIntegrityError, install
+
+    try:
+        written = install(settings.assets_dir, registry=args.registry)
+    except (AssetIntegrityError, OSError) as error:  # OSError covers an unreachable registry
+        raise SystemExit(f"error: GraphiQL's browser files were not installed: {error}") from None
+    state = f"installed {len(written)} files" if written else "already installed"
+    print(f"GraphiQL's browser files: {state} in {settings.assets_dir}")
+
+
 def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) -> None:
+    from sentinai.api.graphiql import MANIFEST
+
+    settings = Settings.from_env()  # already read once by `main`, so it cannot fail here
     url = f"http://{args.host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/graphql"
     print(f"\nSentinAI is starting on {url} (ready in {seconds:.1f} s)")
-    print(f"GraphiQL: open {url} in a browser; set the header  Authorization: Bearer <key>")
+    if settings.is_production:
+        print("GraphiQL is off in production; clients send  Authorization: Bearer <key>")
+    elif MANIFEST.missing(settings.assets_dir):
+        print("GraphiQL's files are not installed: run  sentinai install-assets  and open the URL in a browser")
+    else:
+        source = " printed below" if keys else ""
+        print(f"GraphiQL: open {url} in a browser and paste an API key{source} into its API key field")
     for label, key in keys.items():
         print(f"  {label:<28} {key}")
     print(flush=True)
@@ -298,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     possible.add_argument("path", nargs="?")
     possible.set_defaults(handler=cmd_export_possible_types)
+
+    assets = commands.add_parser(
+        "install-assets", help="download GraphiQL's browser files from the npm registry (checked against pinned hashes)"
+    )
+    assets.add_argument("--registry", default=NPM_REGISTRY, help="an npm registry or mirror (default: %(default)s)")
+    assets.set_defaults(handler=cmd_install_assets)
     return parser
 
 

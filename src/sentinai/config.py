@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from sentinai.db.urls import unsupported_parameter
+
+DEFAULT_ASSETS_DIR = Path(sys.prefix) / "share" / "sentinai-assets"
+"""Inside the environment SentinAI is installed in (./.venv in a checkout): installed with it."""
 
 
 class ConfigurationError(ValueError):
@@ -118,6 +122,8 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 200
     """Live subscriptions one API key may hold open in one process, over all its connections."""
+    assets_dir: Path = DEFAULT_ASSETS_DIR
+    """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -162,6 +168,7 @@ class Settings:
             cors_origins=cors_origins,
             max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
+            assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

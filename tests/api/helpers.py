@@ -1,8 +1,9 @@
-"""Small steps API tests repeat: ingesting, creating playbooks, proposing plans."""
+"""Small steps API tests repeat: ingesting, creating playbooks, proposing plans, building an app."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from tests.api import documents as doc
@@ -70,3 +71,11 @@ async def propose(gql, key: str, exception_id: str, **overrides: Any) -> dict:
     }
     fields.update(overrides)
     return (await gql.data(doc.PROPOSE, {"input": fields}, key=key))["proposeRemediationPlan"]
+
+
+def api_app(runtime, **settings: Any):
+    """The API over the test runtime's database and authenticator, with some settings changed."""
+    from sentinai.api.app import Runtime, create_app
+
+    changed = replace(runtime.settings, **settings)
+    return create_app(runtime=Runtime(changed, runtime.engine, runtime.session_factory, runtime.authenticator))

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and GraphiQL's files outside production."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from sentinai import telemetry
+from sentinai.api import graphiql
 from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
 from sentinai.api.http import TRANSPORT_CODES, error_response
 from sentinai.api.schema import build_schema
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/readyz", readyz),
+            *([] if settings.is_production else graphiql.asset_routes(settings.assets_dir)),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_refusal},

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry import Schema
-from strawberry.http.ides import GraphQL_IDE
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from sentinai import telemetry
+from sentinai.api import graphiql
 from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
 from sentinai.api.view import SentinaiGraphQL
 from sentinai.config import Settings
@@ -61,22 +61,29 @@ def _observed(send: Send, record: telemetry.RequestRecord) -> Send:
     return send_observed
 
 
+def _wants_a_page(request: Request) -> bool:
+    """Strawberry's test for a browser (so clients that relied on it see no change)."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "*/*" in accept
+
+
 class GraphQLEndpoint:
     """Sheds load before doing any work, authenticates every operation before Strawberry sees
     it, and bounds each request by a deadline. The GraphiQL page (a browser's GET without a
-    query) needs no credential; its requests do."""
+    query, outside production) needs no credential; its requests do."""
 
     def __init__(self, schema: Schema, settings: Settings) -> None:
-        ide: GraphQL_IDE | None = None if settings.is_production else "graphiql"
+        # Strawberry's own GraphiQL page loads its files from a CDN: ours (`api.graphiql`) does not.
         self.graphql = SentinaiGraphQL(
             schema,
-            graphql_ide=ide,
+            graphql_ide=None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.cors_origins,
             connection_init_wait_timeout=timedelta(seconds=10),
         )
+        self.graphiql_assets = None if settings.is_production else settings.assets_dir
         self.deadline = settings.request_deadline_seconds
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
 
@@ -97,7 +104,10 @@ class GraphQLEndpoint:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request: Request) -> None:
         if request.method == "GET" and "query" not in request.query_params:
-            await self.graphql(scope, receive, send)
+            if self.graphiql_assets is not None and _wants_a_page(request):
+                await graphiql.page(request, self.graphiql_assets)(scope, receive, send)
+            else:
+                await self.graphql(scope, receive, send)  # Strawberry answers 404 or "no query"
             return
         media_type = negotiate(request.headers.get("accept"))
         if media_type is None:
