@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 
@@ -14,6 +15,10 @@ from sentinai.db.urls import unsupported_parameter
 
 DEFAULT_ASSETS_DIR = Path(sys.prefix) / "share" / "sentinai-assets"
 """Inside the environment SentinAI is installed in (./.venv in a checkout): installed with it."""
+
+
+if TYPE_CHECKING:
+    from sentinai.services.webhooks import WebhookPolicy
 
 
 class ConfigurationError(ValueError):
@@ -119,6 +124,10 @@ class Settings:
     """Answer plannable read operations with one SQL statement (`api.planner`)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API from another origin (none by default)."""
+    webhook_private_targets: bool = True
+    """Whether webhooks may target loopback/private addresses (off in production by default: SSRF)."""
+    webhook_retry_base_seconds: float = 5.0
+    webhook_disable_after_seconds: float = 3 * 24 * 3600.0
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 200
     """Live subscriptions one API key may hold open in one process, over all its connections."""
@@ -132,6 +141,17 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        from sentinai.services.webhooks import WebhookPolicy
+
+        return WebhookPolicy(
+            allow_private_targets=self.webhook_private_targets,
+            require_https=self.is_production,
+            retry_base_seconds=self.webhook_retry_base_seconds,
+            disable_after_seconds=self.webhook_disable_after_seconds,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +186,9 @@ class Settings:
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
             document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
             cors_origins=cors_origins,
+            webhook_private_targets=_bool(env, "SENTINAI_WEBHOOK_PRIVATE_TARGETS", environment != "production"),
+            webhook_retry_base_seconds=_float(env, "SENTINAI_WEBHOOK_RETRY_BASE_SECONDS", 5.0),
+            webhook_disable_after_seconds=_float(env, "SENTINAI_WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 24 * 3600.0),
             max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
             assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +31,7 @@ from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
+from sentinai.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +123,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         built = Runtime.build(settings)
         await wait_for_database(built.engine, settings.db_connect_attempts)
         app.state.runtime = built
+        dispatcher = WebhookDispatcher(built.session_factory, settings.webhook_policy)
+        delivering = asyncio.create_task(dispatcher.run(), name="sentinai-webhooks")
         try:
             yield
         finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+            await dispatcher.client.aclose()
             await built.notifier.stop()
             await built.engine.dispose()
 

@@ -30,13 +30,16 @@ from sentinai.resolvers.playbooks import PlaybookMutations, PlaybookQueries
 from sentinai.resolvers.remediation import RemediationMutations
 from sentinai.resolvers.subscriptions import ChangeSubscriptions
 from sentinai.resolvers.tenants import TenantMutations, TenantQueries
+from sentinai.resolvers.webhooks import WebhookMutations, WebhookQueries
 from sentinai.schema.scalars import SCALARS
 
 Query = merge_types(
-    "Query", (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries, ChangeQueries)
+    "Query",
+    (TenantQueries, ExceptionQueries, InsightQueries, PlaybookQueries, PackQueries, ChangeQueries, WebhookQueries),
 )
 Mutation = merge_types(
-    "Mutation", (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations)
+    "Mutation",
+    (ExceptionMutations, RemediationMutations, PlaybookMutations, PackMutations, TenantMutations, WebhookMutations),
 )
 
 Subscription = merge_types("Subscription", (ChangeSubscriptions,))

@@ -427,3 +427,54 @@ class ChangeLog(Base):
     row_key: Mapped[str] = mapped_column(Text, nullable=False)
     exception_id: Mapped[str | None] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(TIMESTAMP, nullable=False, server_default=func.statement_timestamp())
+
+
+class WebhookEndpoint(Base):
+    """A tenant's receiver of the change log, and how far it has acknowledged it."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="RESTRICT"),
+        Index("ix_webhook_endpoint_enabled_next_attempt_at", "enabled", "next_attempt_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(TIMESTAMP, nullable=False, server_default=func.now())
+    leased_until: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one change to one endpoint."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "endpoint_id"],
+            ["webhook_endpoint.tenant_id", "webhook_endpoint.endpoint_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_webhook_delivery_tenant_id_endpoint_id_attempt_id", "tenant_id", "endpoint_id", "attempt_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    attempted_at: Mapped[datetime] = mapped_column(TIMESTAMP, nullable=False, server_default=func.now())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    succeeded: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -36,6 +36,7 @@ from sentinai.repositories.related import RelatedRowRepository
 from sentinai.repositories.remediation import RemediationPlanRepository
 from sentinai.repositories.tenants import TenantRepository
 from sentinai.repositories.tools import ToolRepository
+from sentinai.repositories.webhooks import WebhookRepository
 
 CONNECT_ATTEMPTS = 3
 """Each attempt gets another pooled connection (or a new one); after a server restart the
@@ -195,6 +196,10 @@ class UnitOfWork:
     @cached_property
     def changes(self) -> ChangeLogRepository:
         return ChangeLogRepository(self)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        return WebhookRepository(self)
 
     @cached_property
     def insights(self) -> InsightRepository:
