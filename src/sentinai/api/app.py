@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -48,6 +49,8 @@ class Runtime:
     notifier: ChangeNotifier = field(init=False)
     subscriptions: Counter[object] = field(init=False, default_factory=Counter)
     """Open live subscriptions per API key (the platform admin has none)."""
+    tails: dict[str, Any] = field(init=False, default_factory=dict)
+    """Each tenant's shared tail of its change log, for live timelines (`resolvers.subscriptions`)."""
 
     def __post_init__(self) -> None:
         self.notifier = ChangeNotifier(self.engine)

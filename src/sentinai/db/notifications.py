@@ -30,6 +30,7 @@ class ChangeNotifier:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._generations: defaultdict[str, int] = defaultdict(int)
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -49,6 +50,11 @@ class ChangeNotifier:
                 self._task.cancel()  # nobody listens: the connection goes back to the pool
                 self._task = None
 
+    def generation(self, tenant_id: str) -> int:
+        """How many wake-ups `tenant_id` has had: a read made after this count was taken has
+        seen every commit notified up to it."""
+        return self._generations[tenant_id]
+
     @property
     def watchers(self) -> int:
         return sum(len(events) for events in self._waiters.values())
@@ -65,11 +71,13 @@ class ChangeNotifier:
             self._task = asyncio.get_running_loop().create_task(self._listen(), name="sentinai-change-listener")
 
     def _notified(self, connection: Any, pid: int, channel: str, tenant_id: str) -> None:
+        self._generations[tenant_id] += 1
         for woken in self._waiters.get(tenant_id, ()):
             woken.set()
 
     def _wake_everyone(self) -> None:
-        for events in self._waiters.values():
+        for tenant_id, events in self._waiters.items():
+            self._generations[tenant_id] += 1
             for woken in events:
                 woken.set()
 

@@ -39,7 +39,45 @@ class SubscriptionLimitError(DomainError):
     code = "THROTTLED"
 
 
-Read = Callable[[UnitOfWork, int], Awaitable[tuple[list[T], int, bool]]]
+Read = Callable[[int], Awaitable[tuple[list[T], int, bool]]]
+"""What is after a position: the items to deliver, the last position scanned, whether more follow."""
+
+
+class TenantTail:
+    """A tenant's changes after a position, read once per wake-up for every live timeline at that
+    position: a thousand screens on one tenant cost one statement per commit, not a thousand.
+
+    A page read after the tenant's wake-up count reached n has seen every commit notified up to
+    n, so a subscriber woken at n may take it instead of reading again. Pages are kept only for
+    the latest few positions.
+    """
+
+    KEPT = 8
+    FRESH_SECONDS = 5.0
+    """A page is not reused after this long, so a read without a wake-up (the safety read after a
+    lost notification) goes to the database."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.pages: dict[int, tuple[int, float, list[Any], bool]] = {}
+
+    async def after(
+        self, position: int, generation: int, read: Callable[[], Awaitable[tuple[list[Any], bool]]]
+    ) -> tuple[list[Any], bool]:
+        async with self.lock:
+            kept = self.pages.get(position)
+            if kept is not None and kept[0] >= generation and time.monotonic() - kept[1] < self.FRESH_SECONDS:
+                return kept[2], kept[3]
+            rows, more = await read()
+            self.pages[position] = (generation, time.monotonic(), rows, more)
+            for stale in sorted(self.pages)[: -self.KEPT]:
+                del self.pages[stale]
+            return rows, more
+
+
+def reading(context: Context) -> UnitOfWork:
+    """A short read-only transaction: a live subscription never holds one while it waits."""
+    return UnitOfWork(context.session_factory, context.tenant_scope, read_only=True)
 
 
 async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGenerator[T, None]:
@@ -56,8 +94,7 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
         with runtime.notifier.watch(context.tenant_scope.tenant_id) as woken:
             while True:
                 woken.clear()  # before reading: a commit after the read wakes us again
-                async with UnitOfWork(context.session_factory, context.tenant_scope, read_only=True) as uow:
-                    items, position, more = await read(uow, position)
+                items, position, more = await read(position)
                 for item in items:
                     yield item
                 await context.reset_reads()  # the next batch's fields read a new snapshot
@@ -110,12 +147,22 @@ class ChangeSubscriptions:
             str | None, strawberry.argument(description="The position of the last event you have; null: the start.")
         ] = None,
     ) -> AsyncGenerator[ChangeType, None]:
-        async def read(uow: UnitOfWork, position: int) -> tuple[list[Any], int, bool]:
-            page = await uow.changes.after(position, BATCH, exception_id=exception_id)
-            return page.items, (page.items[-1].position if page.items else position), page.has_next_page
+        context = info.context
+        tenant_id = context.tenant_scope.tenant_id
+        tail = context.runtime.tails.setdefault(tenant_id, TenantTail())
 
-        async for row in live(info, position_of("after", after), read):
-            yield ChangeType.from_row(row)
+        async def read(position: int) -> tuple[list[Any], int, bool]:
+            async def from_database() -> tuple[list[Any], bool]:
+                async with reading(context) as uow:
+                    return await uow.changes.after_with_events(position, BATCH)
+
+            generation = context.runtime.notifier.generation(tenant_id)
+            rows, more = await tail.after(position, generation, from_database)
+            mine = [(change, event) for change, event in rows if change.exception_id == exception_id]
+            return mine, (rows[-1][0].position if rows else position), more
+
+        async for change, event in live(info, position_of("after", after), read):
+            yield ChangeType.from_row(change, event)
 
     @strawberry.subscription(
         permission_classes=[CanRead],
@@ -133,17 +180,15 @@ class ChangeSubscriptions:
             str | None, strawberry.argument(description="The position of the last change you have; null: from now on.")
         ] = None,
     ) -> AsyncGenerator[ExceptionChangeType, None]:
-        def read_at(now: Any) -> Read[Any]:
-            async def read(uow: UnitOfWork, position: int) -> tuple[list[Any], int, bool]:
-                return await uow.changes.exception_changes(position, BATCH, repository_filter(filter, now))
-
-            return read
+        async def read(position: int) -> tuple[list[Any], int, bool]:
+            async with reading(info.context) as uow:
+                return await uow.changes.exception_changes(position, BATCH, repository_filter(filter, info.context.now))
 
         repository_filter(filter, info.context.now)  # a bad filter is refused before anything streams
         if after is None:
-            async with UnitOfWork(info.context.session_factory, info.context.tenant_scope, read_only=True) as uow:
+            async with reading(info.context) as uow:
                 start = await uow.changes.head()
         else:
             start = position_of("after", after)
-        async for found in live(info, start, lambda uow, position: read_at(info.context.now)(uow, position)):
+        async for found in live(info, start, read):
             yield ExceptionChangeType.from_rows(found.change, found.exception, found.event, found.matches)

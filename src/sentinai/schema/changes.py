@@ -39,22 +39,25 @@ class ChangeType:
     exception_id: str | None = strawberry.field(description="The exception an event belongs to (null for audit).")
     recorded_at: datetime = strawberry.field(description="When the change was written (its transaction's time).")
     _row: strawberry.Private[Any]
+    _event: strawberry.Private[Any] = None
+    """The event row when it was read with the change (live timelines), else loaded on demand."""
 
     @classmethod
-    def from_row(cls, row: Any) -> ChangeType:
+    def from_row(cls, row: Any, event: Any = None) -> ChangeType:
         return cls(
             position=SafeInt(row.position),
             source=ChangeSource(row.source),
             exception_id=row.exception_id,
             recorded_at=row.recorded_at,
             _row=row,
+            _event=event,
         )
 
     @strawberry.field(description="The event, when the change is one.")
     async def event(self, info: Info[Context, None]) -> ExceptionEventType | None:
         if self._row.source != ChangeSource.EXCEPTION_EVENT.value:
             return None
-        row = await info.context.loaders.by_kind["event"].load(uuid.UUID(self._row.row_key))
+        row = self._event or await info.context.loaders.by_kind["event"].load(uuid.UUID(self._row.row_key))
         return ExceptionEventType.from_row(row) if row else None
 
     @strawberry.field(description="The audit entry, when the change is one.")
