@@ -182,7 +182,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     server = uvicorn.Server(config)
     telemetry.json_request_log()
     telemetry.tracing_from_environment(os.environ)
-    _announce(args, keys, time.perf_counter() - started)
+    _announce(args, settings, keys, time.perf_counter() - started)
     try:
         with _stop_signals_left_to_uvicorn():
             await server.serve()
@@ -226,10 +226,10 @@ def cmd_install_assets(settings: Settings, args: argparse.Namespace) -> None:
     print(f"GraphiQL's browser files: {state} in {settings.assets_dir}")
 
 
-def _announce(args: argparse.Namespace, keys: dict[str, str], seconds: float) -> None:
+def _announce(args: argparse.Namespace, settings: Settings, keys: dict[str, str], seconds: float) -> None:
+    """The start-up banner: where the API is, whether GraphiQL is there, and the demo's keys."""
     from sentinai.api.graphiql import MANIFEST
 
-    settings = Settings.from_env()  # already read once by `main`, so it cannot fail here
     url = f"http://{args.host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/graphql"
     print(f"\nSentinAI is starting on {url} (ready in {seconds:.1f} s)")
     if settings.is_production:

@@ -157,3 +157,15 @@ async def test_tracing_is_configured_only_by_an_otlp_endpoint():
         assert telemetry.tracing()
     finally:
         telemetry.shutdown_tracing()
+
+
+async def test_a_clients_mistake_is_one_info_line_without_a_traceback(gql, api_a, caplog):
+    caplog.set_level(logging.INFO, logger="sentinai.client_errors")
+    aliases = " ".join(f"a{n}: viewer {{ role }}" for n in range(40))
+
+    await gql.post("{ apiKeys { keyId } }", key=api_a.viewer)
+    await gql.post("{ " + aliases + " }", key=api_a.viewer, status=200)
+
+    lines = [record for record in caplog.records if record.name.startswith("sentinai")]
+    assert any("FORBIDDEN" in record.getMessage() for record in lines)
+    assert all(record.levelno < logging.ERROR and record.exc_info is None for record in lines)
