@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -14,11 +14,13 @@ from strawberry import Info
 from sentinai import telemetry
 from sentinai.context import Context
 from sentinai.db.faults import is_retryable
-from sentinai.errors import DomainError
+from sentinai.errors import DomainError, ValidationError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.schema.errors import MutationErrors, to_schema_error
+from sentinai.schema.exceptions import MAX_BATCH_ITEMS
 
 log = logging.getLogger(__name__)
+I = TypeVar("I")  # noqa: E741 - an item, beside R, S and T
 R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
@@ -66,3 +68,40 @@ async def run_mutation(
             await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**attempt)))
     await context.reset_reads()
     return present(value)
+
+
+async def run_batch(
+    info: Info[Context, None],
+    items: Sequence[I],
+    operation: Callable[[UnitOfWork, I], Awaitable[R]],
+    present: Callable[[R], S],
+    *,
+    prepare: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+) -> list[S | MutationErrors] | MutationErrors:
+    """Run `operation` on every item, in order, in one transaction, each item inside its own
+    savepoint: an item's expected failure undoes that item only and becomes its result; the
+    other items commit together. `prepare` runs first, once per attempt (to take locks).
+
+    Every item must be idempotent: a transient fault retries the whole batch, items that had
+    succeeded included (see `run_mutation`). Each result is presented as soon as its item
+    ends, so it shows what that item left, not what later items of the batch did.
+    """
+    if len(items) > MAX_BATCH_ITEMS:
+        return to_schema_error(ValidationError("input.items", f"at most {MAX_BATCH_ITEMS} items, got {len(items)}"))
+
+    async def every_item(uow: UnitOfWork) -> list[S | MutationErrors]:
+        if prepare is not None:
+            await prepare(uow)
+        return [await _batch_item(uow, item, operation, present) for item in items]
+
+    return await run_mutation(info, every_item, lambda results: results, idempotent=True)
+
+
+async def _batch_item(
+    uow: UnitOfWork, item: I, operation: Callable[[UnitOfWork, I], Awaitable[R]], present: Callable[[R], S]
+) -> S | MutationErrors:
+    try:
+        async with uow.savepoint():
+            return present(await operation(uow, item))
+    except DomainError as error:
+        return to_schema_error(error)
