@@ -183,9 +183,9 @@ async def _batch_worker(
                 exceptions.append((_ingest_body(exception_id, rng)["variables"]["input"], False))
                 fresh += [body["variables"]["input"] for body in _event_bodies(exception_id, rng)]
             fresh = fresh[: batch - replays]
-            if sent_exceptions:
-                old = rng.sample(sent_exceptions[-200:], min(len(sent_exceptions[-200:]), round(len(exceptions) * 0.43)))
-                exceptions += [(item, True) for item in old]  # 30 % of this request's items
+            recent = sent_exceptions[-200:]
+            wanted = round(len(exceptions) * REPLAY_SHARE / (1 - REPLAY_SHARE))  # 30 % of this request's items
+            exceptions += [(item, True) for item in rng.sample(recent, min(len(recent), wanted))]
             await _call_many(client, "ingest", exceptions, tally)
             events = [(item, False) for item in fresh]
             events += [(item, True) for item in rng.sample(sent_events[-500:], min(replays, len(sent_events[-500:])))]
