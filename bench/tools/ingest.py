@@ -138,9 +138,7 @@ async def _worker(url: str, key: str, run: str, worker: int, deadline: float, ta
                     await _call(client, old, old_kind, True, tally)
 
 
-async def _call_many(
-    client: httpx.AsyncClient, kind: str, items: list[tuple[dict, bool]], tally: Tally
-) -> None:
+async def _call_many(client: httpx.AsyncClient, kind: str, items: list[tuple[dict, bool]], tally: Tally) -> None:
     """One batch request of `items` (input, is-a-replay); every answer checked like `_call`'s."""
     field, query = ("ingestExceptions", INGEST_MANY) if kind == "ingest" else ("recordExceptionEvents", RECORD_MANY)
     body = {"query": query, "variables": {"input": {"items": [item for item, _ in items]}}}
@@ -162,9 +160,7 @@ async def _call_many(
             tally.wrong.append(f"record {'replay' if replay else 'new'}: {result}")
 
 
-async def _batch_worker(
-    url: str, key: str, run: str, worker: int, deadline: float, tally: Tally, batch: int
-) -> None:
+async def _batch_worker(url: str, key: str, run: str, worker: int, deadline: float, tally: Tally, batch: int) -> None:
     """Per request pair: the exceptions the new events need, then `batch` events, 30 % of each
     batch replaying earlier items of this client (the first pair has nothing to replay yet)."""
     rng = random.Random(f"{run}-{worker}")
