@@ -62,6 +62,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--check-n", type=int, default=30)
     ap.add_argument("--ingest-seconds", type=float, default=15)
     ap.add_argument("--ingest-workers", type=int, default=8)
+    ap.add_argument(
+        "--ingest-batch",
+        type=int,
+        default=0,
+        help="events per recordExceptionEvents request (ingestExceptions before it); 0: the single mutations",
+    )
     ap.add_argument("--paging-n", type=int, default=200)
     ap.add_argument(
         "--sentinai-launcher",
@@ -200,9 +206,16 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
     extras: dict = {}
     ours = next((s for s in systems if s.name == "sentinai"), None)
     if ours and "ingest" in workloads:
-        print(f"[ingest] {args.ingest_workers} clients for {args.ingest_seconds} s …", flush=True)
+        mode = f"batches of {args.ingest_batch}" if args.ingest_batch else "single mutations"
+        print(f"[ingest] {args.ingest_workers} clients for {args.ingest_seconds} s, {mode} …", flush=True)
         extras["ingest"] = ingest.run(
-            ours.url, keys["operator"], cluster, ours.pid, args.ingest_seconds, args.ingest_workers
+            ours.url,
+            keys["operator"],
+            cluster,
+            ours.pid,
+            args.ingest_seconds,
+            args.ingest_workers,
+            args.ingest_batch,
         )
         print(json.dumps(extras["ingest"], indent=2), flush=True)
     if ours and "paging" in workloads:

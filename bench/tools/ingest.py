@@ -9,6 +9,11 @@ same eventId). Replays must answer `UNCHANGED` / `replayed: true`.
 Afterwards the database is checked as the owner: every event id sent exists exactly once, and the
 ingested exceptions hold exactly one ExceptionCreated event each plus the events sent, nothing more.
 The exceptions end in ANALYZING, so W1 (OPEN exceptions) never sees them; W3 counts them.
+
+Batch mode (`--ingest-batch N`): each client sends the same exceptions and events through
+`ingestExceptions` and `recordExceptionEvents` instead, N events per request (and the exceptions
+they need in the request before), 30 % of every batch's items being replays of the client's
+earlier items. Counted and checked the same way; "mutations" are then items.
 """
 
 from __future__ import annotations
@@ -26,6 +31,16 @@ from measure import cpu_delta, latency_stats, proc_tree_cpu
 INGEST = """mutation Ingest($input: IngestExceptionInput!) {
   ingestException(input: $input) {
     __typename ... on IngestExceptionSuccess { outcome } ... on MutationError { code message } } }"""
+INGEST_MANY = """mutation IngestMany($input: IngestExceptionsInput!) {
+  ingestExceptions(input: $input) {
+    __typename ... on IngestExceptionsSuccess { results {
+      __typename ... on IngestExceptionSuccess { outcome } ... on MutationError { code message } } }
+    ... on MutationError { code message } } }"""
+RECORD_MANY = """mutation RecordMany($input: RecordExceptionEventsInput!) {
+  recordExceptionEvents(input: $input) {
+    __typename ... on ExceptionEventsRecorded { results {
+      __typename ... on ExceptionEventRecorded { replayed } ... on MutationError { code message } } }
+    ... on MutationError { code message } } }"""
 RECORD = """mutation Record($input: RecordExceptionEventInput!) {
   recordExceptionEvent(input: $input) {
     __typename ... on ExceptionEventRecorded { replayed } ... on MutationError { code message } } }"""
@@ -74,7 +89,8 @@ def _event_bodies(exception_id: str, rng: random.Random) -> list[dict]:
 
 class Tally:
     def __init__(self):
-        self.lat = {"ingest": [], "record": []}
+        self.lat = {"ingest": [], "record": [], "ingest_many": [], "record_many": []}
+        self.batches = {"ingest_many": 0, "record_many": 0}
         self.calls = {"ingest": 0, "record": 0, "ingest_replay": 0, "record_replay": 0}
         self.event_ids: set[str] = set()
         self.exception_ids: set[str] = set()
@@ -122,6 +138,61 @@ async def _worker(url: str, key: str, run: str, worker: int, deadline: float, ta
                     await _call(client, old, old_kind, True, tally)
 
 
+async def _call_many(client: httpx.AsyncClient, kind: str, items: list[tuple[dict, bool]], tally: Tally) -> None:
+    """One batch request of `items` (input, is-a-replay); every answer checked like `_call`'s."""
+    field, query = ("ingestExceptions", INGEST_MANY) if kind == "ingest" else ("recordExceptionEvents", RECORD_MANY)
+    body = {"query": query, "variables": {"input": {"items": [item for item, _ in items]}}}
+    t0 = time.perf_counter()
+    r = await client.post("/graphql", json=body)
+    tally.lat[kind + "_many"].append(time.perf_counter() - t0)
+    tally.batches[kind + "_many"] += 1
+    try:
+        results = r.json()["data"][field]["results"]
+        assert len(results) == len(items)
+    except Exception:  # noqa: BLE001 - recorded as a wrong answer
+        tally.wrong.append(f"HTTP {r.status_code}: {r.text[:200]}")
+        return
+    for (_, replay), result in zip(items, results, strict=True):
+        tally.calls[kind + ("_replay" if replay else "")] += 1
+        if kind == "ingest" and result.get("outcome") != ("UNCHANGED" if replay else "CREATED"):
+            tally.wrong.append(f"ingest {'replay' if replay else 'new'}: {result}")
+        if kind == "record" and result.get("replayed") is not replay:
+            tally.wrong.append(f"record {'replay' if replay else 'new'}: {result}")
+
+
+async def _batch_worker(url: str, key: str, run: str, worker: int, deadline: float, tally: Tally, batch: int) -> None:
+    """Per request pair: the exceptions the new events need, then `batch` events, 30 % of each
+    batch replaying earlier items of this client (the first pair has nothing to replay yet)."""
+    rng = random.Random(f"{run}-{worker}")
+    sent_exceptions: list[dict] = []
+    sent_events: list[dict] = []
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url.rsplit("/graphql", 1)[0], headers=headers, timeout=60) as client:
+        n = 0
+        while time.perf_counter() < deadline:
+            replays = round(batch * REPLAY_SHARE) if sent_events else 0
+            fresh: list[dict] = []
+            exceptions: list[tuple[dict, bool]] = []
+            while len(fresh) < batch - replays:
+                n += 1
+                exception_id = f"ING-{run}-{worker}-{n}"
+                exceptions.append((_ingest_body(exception_id, rng)["variables"]["input"], False))
+                fresh += [body["variables"]["input"] for body in _event_bodies(exception_id, rng)]
+            fresh = fresh[: batch - replays]
+            recent = sent_exceptions[-200:]
+            wanted = round(len(exceptions) * REPLAY_SHARE / (1 - REPLAY_SHARE))  # 30 % of this request's items
+            exceptions += [(item, True) for item in rng.sample(recent, min(len(recent), wanted))]
+            await _call_many(client, "ingest", exceptions, tally)
+            events = [(item, False) for item in fresh]
+            events += [(item, True) for item in rng.sample(sent_events[-500:], min(replays, len(sent_events[-500:])))]
+            rng.shuffle(events)
+            await _call_many(client, "record", events, tally)
+            sent_exceptions += [item for item, replay in exceptions if not replay]
+            sent_events += fresh
+            tally.exception_ids.update(item["exceptionId"] for item, replay in exceptions if not replay)
+            tally.event_ids.update(item["eventId"] for item in fresh)
+
+
 async def _verify(cluster: Cluster, tally: Tally) -> dict:
     con = await asyncpg.connect(cluster.owner_dsn)
     try:
@@ -166,13 +237,19 @@ async def _verify(cluster: Cluster, tally: Tally) -> dict:
     }
 
 
-def run(url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: float, workers: int) -> dict:
+def run(
+    url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: float, workers: int, batch: int = 0
+) -> dict:
     run_id = uuid.uuid4().hex[:8]
     tally = Tally()
 
     async def go():
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_worker(url, key, run_id, i, deadline, tally) for i in range(workers)))
+        if batch:
+            clients = (_batch_worker(url, key, run_id, i, deadline, tally, batch) for i in range(workers))
+        else:
+            clients = (_worker(url, key, run_id, i, deadline, tally) for i in range(workers))
+        await asyncio.gather(*clients)
 
     c0s, c0p = proc_tree_cpu(server_pid), proc_tree_cpu(cluster.postmaster_pid)
     t0 = time.perf_counter()
@@ -181,12 +258,15 @@ def run(url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: f
     ds, dp = cpu_delta(c0s, proc_tree_cpu(server_pid)), cpu_delta(c0p, proc_tree_cpu(cluster.postmaster_pid))
     calls = sum(tally.calls.values())
     record_calls = tally.calls["record"] + tally.calls["record_replay"]
+    requests = sum(tally.batches.values()) if batch else calls
     out = {
         "run": run_id,
+        "mode": f"batch of {batch}" if batch else "single",
         "workers": workers,
         "seconds": round(elapsed, 2),
         "calls": tally.calls,
-        "requests_per_s": calls / elapsed,
+        "requests_per_s": calls / elapsed,  # mutations (batch items in batch mode)
+        "http_requests_per_s": requests / elapsed,
         "new_events_per_s": len(tally.event_ids) / elapsed,
         "record_calls_per_s": record_calls / elapsed,
         "replay_share": (tally.calls["ingest_replay"] + tally.calls["record_replay"]) / max(calls, 1),
@@ -195,7 +275,7 @@ def run(url: str, key: str, cluster: Cluster, server_pid: int | None, seconds: f
         "server_cpu_ms_per_request": ds * 1000 / calls if ds is not None and calls else None,
         "pg_cpu_ms_per_request": dp * 1000 / calls if dp is not None and calls else None,
     }
-    for kind in ("ingest", "record"):
+    for kind in ("ingest", "record", "ingest_many", "record_many"):
         if tally.lat[kind]:
             s = latency_stats(tally.lat[kind])
             out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = s["p50_ms"], s["p99_ms"]

@@ -140,7 +140,7 @@ def targets(rws: list[dict], statements: dict | None, extras: dict) -> list[str]
     if ing:
         v = ing["verify"]
         out.append(
-            f"| ingestion reported, none lost or duplicated | ingest "
+            f"| ingestion reported, none lost or duplicated | ingest ({ing.get('mode', 'single')}) "
             f"| {ing['new_events_per_s']:.0f} new events/s, "
             f"{ing['requests_per_s']:.0f} mutations/s ({ing['replay_share'] * 100:.0f} % replays); "
             f"lost {v['lost']}, duplicated {v['duplicated']}, wrong answers {ing['wrong_answers']} "

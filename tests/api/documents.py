@@ -205,3 +205,33 @@ query List($filter: ExceptionFilter, $order: ExceptionOrder, $first: Int, $after
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }"""
+
+INGEST_MANY = """
+mutation IngestMany($input: IngestExceptionsInput!) {
+  ingestExceptions(input: $input) {
+    __typename
+    ... on IngestExceptionsSuccess {
+      results {
+        __typename
+        ... on IngestExceptionSuccess { outcome changedFields exception { exceptionId severity status amount } }
+        %s
+      }
+    }
+    %s
+  }
+}""" % (ERRORS, ERRORS)
+
+RECORD_MANY = """
+mutation RecordMany($input: RecordExceptionEventsInput!) {
+  recordExceptionEvents(input: $input) {
+    __typename
+    ... on ExceptionEventsRecorded {
+      results {
+        __typename
+        ... on ExceptionEventRecorded { replayed event { eventId eventType payload } exception { exceptionId status severity } }
+        %s
+      }
+    }
+    %s
+  }
+}""" % (ERRORS, ERRORS)

@@ -30,7 +30,7 @@ from graphql import (
 
 from sentinai.api.schema import schema
 from sentinai.resolvers.permissions import PlatformAdmin
-from tests.hardening.hostile import Raw
+from tests.hardening.hostile import Raw, wire_json
 
 GRAPHQL = schema._schema
 PLATFORM_MUTATIONS = frozenset({"createTenant", "setTenantStatus", "publishDomainPack", "registerGlobalTool"})
@@ -182,20 +182,8 @@ def literal_key(key: str) -> str:
 
 
 def encode(query: str, variables: dict[str, Any]) -> bytes:
-    """The body as Python's encoder writes it (NaN, Infinity and lone surrogates included), with
-    any `Raw` value spliced in as its bytes."""
-    spliced: list[bytes] = []
-
-    def placeholder(value: Any) -> str:
-        if not isinstance(value, Raw):
-            raise TypeError(f"cannot encode {value!r}")
-        spliced.append(value.wire)
-        return f"@@raw{len(spliced) - 1}@@"
-
-    body = json.dumps({"query": query, "variables": variables}, allow_nan=True, default=placeholder).encode()
-    for n, wire in enumerate(spliced):
-        body = body.replace(f'"@@raw{n}@@"'.encode(), wire, 1)
-    return body
+    """The body as Python's encoder writes it, with any `Raw` value spliced in as its bytes."""
+    return wire_json({"query": query, "variables": variables})
 
 
 def open_server_bug(value: Any) -> str | None:

@@ -62,6 +62,23 @@ class Raw:
         return f"Raw({self.wire[:8]!r}..., {len(self.wire)} bytes)"
 
 
+def wire_json(value: Any) -> bytes:
+    """`value` as Python's encoder writes it (NaN, Infinity and lone surrogates included), with
+    any `Raw` value spliced in as its bytes."""
+    spliced: list[bytes] = []
+
+    def placeholder(leaf: Any) -> str:
+        if not isinstance(leaf, Raw):
+            raise TypeError(f"cannot encode {leaf!r}")
+        spliced.append(leaf.wire)
+        return f"@@raw{len(spliced) - 1}@@"
+
+    text = json.dumps(value, allow_nan=True, default=placeholder).encode()
+    for n, wire in enumerate(spliced):
+        text = text.replace(f'"@@raw{n}@@"'.encode(), wire, 1)
+    return text
+
+
 HUGE_INTEGER = Raw(b"1" + b"0" * 4300)
 """4,301 digits: one more than Python converts between text and int by default."""
 NOT_UTF8 = Raw(b'"\xff"')
@@ -280,7 +297,7 @@ def forged_cursors(draw: st.DrawFn) -> str:
     writable = JSON_LEAVES.filter(lambda leaf: not isinstance(leaf, Raw))  # json.dumps writes the cursor
     keys = [draw(st.one_of(CURSOR_KEYS[kind], writable)) for kind in CURSOR_SHAPES[name]]
     keys = draw(st.sampled_from([keys, keys[:-1], [*keys, 1]]))  # sometimes a key too few or too many
-    return _b64(json.dumps([name, *keys], allow_nan=True).encode())
+    return _b64(wire_json([name, *keys]))  # a key may be a Raw value: bytes no JSON encoder writes
 
 
 def forged_global_ids() -> st.SearchStrategy[str]:

@@ -2,8 +2,10 @@
 
 Strawberry has none built in (strawberry-graphql/strawberry#2988). The model follows
 GitHub's and Shopify's: a scalar costs nothing, an object 1, a list of objects 1 plus ten
-times its items, a connection 1 plus `first` times its node, a mutation field 10. The cost of
-each request is reported in `extensions.cost`, like Shopify's `throttleStatus`.
+times its items, a connection 1 plus `first` times its node, a mutation field 10. A batch
+mutation (an `input` with `items`) adds 2 per item, and the lists of its result are as long as
+its items. The cost of each request is reported in `extensions.cost`, like Shopify's
+`throttleStatus`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from sentinai.api.input_guard import unacceptable_inputs
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
+BATCH_ITEM_COST = 2
+"""An item of a batch mutation shares its transaction, so it costs less than a mutation field."""
 DEFAULT_PAGE = 20
 
 
@@ -94,9 +98,10 @@ def operation_cost(
     if isinstance(coerced, list):
         return 0
     walker = _Walker(schema, fragments, coerced)
-    per_field = MUTATION_COST if operation.operation.value == "mutation" else 0
     root = schema.get_root_type(operation.operation)
-    return sum(per_field + cost for cost in walker.fields_cost(root, operation.selection_set))
+    if operation.operation.value != "mutation":
+        return sum(walker.fields_cost(root, operation.selection_set))
+    return sum(walker.mutations_cost(root, operation.selection_set))
 
 
 class _Walker:
@@ -105,9 +110,32 @@ class _Walker:
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
 
-    def fields_cost(self, parent: Any, selection_set: SelectionSetNode | None) -> Iterator[int]:
+    def fields_cost(
+        self, parent: Any, selection_set: SelectionSetNode | None, items: int | None = None
+    ) -> Iterator[int]:
+        """The cost of each field selected on `parent`; its lists hold `items` when given."""
         for field, owner in self._fields(parent, selection_set):
-            yield self._field_cost(owner, field)
+            yield self._field_cost(owner, field, items)
+
+    def mutations_cost(self, root: Any, selection_set: SelectionSetNode) -> Iterator[int]:
+        for node, _ in self._fields(root, selection_set):
+            definition = root.fields.get(node.name.value)
+            items = self._batch_items(definition, node) if definition is not None else None
+            if items is None:
+                yield MUTATION_COST + self._field_cost(root, node)
+            else:
+                yield MUTATION_COST + BATCH_ITEM_COST * items + self._field_cost(root, node, batch=items)
+
+    def _batch_items(self, definition: GraphQLField, node: FieldNode) -> int | None:
+        """How many items a batch mutation's `input.items` holds, as execution will see them."""
+        if "input" not in definition.args:
+            return None
+        try:
+            given = get_argument_values(definition, node, self.variables).get("input")
+        except GraphQLError:  # execution will refuse the argument itself
+            return None
+        items = given.get("items") if isinstance(given, dict) else None
+        return len(items) if isinstance(items, list) else None
 
     def _fields(self, parent: Any, selection_set: SelectionSetNode | None) -> Iterator[tuple[FieldNode, Any]]:
         """The fields selected on `parent`, with fragments expanded onto their condition types."""
@@ -126,7 +154,9 @@ class _Walker:
     def _type(self, name: str) -> Any:
         return self.schema.get_type(name)
 
-    def _field_cost(self, parent: Any, node: FieldNode) -> int:
+    def _field_cost(self, parent: Any, node: FieldNode, items: int | None = None, batch: int | None = None) -> int:
+        """The field's cost. `items` is the length of the field if it is a list (a batch's results);
+        `batch`, the length of the lists its own type holds (the field is a batch mutation)."""
         definition = getattr(parent, "fields", {}).get(node.name.value)
         if definition is None:  # __typename, or a field of a union
             return 0
@@ -135,9 +165,10 @@ class _Walker:
             return 0
         if named.name.endswith("Connection"):
             return 1 + self._size(definition, node, DEFAULT_PAGE) * self._connection_item_cost(named, node)
-        children = sum(self.fields_cost(named, node.selection_set))
+        children = sum(self.fields_cost(named, node.selection_set, batch))
         if _is_list(definition.type):
-            return 1 + self._size(definition, node, LIST_ESTIMATE) * (1 + children)
+            size = items if items is not None else self._size(definition, node, LIST_ESTIMATE)
+            return 1 + size * (1 + children)
         return 1 + children
 
     def _connection_item_cost(self, connection: Any, node: FieldNode) -> int:

@@ -167,6 +167,20 @@ class ExceptionRepository(Repository):
         result = await self.uow.execute(statement.execution_options(populate_existing=True))
         return result.scalar_one_or_none()
 
+    async def lock_many(self, exception_ids: Sequence[str]) -> None:
+        """Row-lock the stored exceptions among `exception_ids`, in one statement and in id order.
+
+        Two transactions that lock exceptions one at a time, in the order their work meets them,
+        can wait on each other for ever (PostgreSQL then breaks the deadlock after a second by
+        failing one). Locking them all first, in one order, makes them queue instead."""
+        statement = (
+            select(E.exception_id)
+            .where(E.tenant_id == self.tenant_id, E.exception_id.in_(sorted(set(exception_ids))))
+            .order_by(E.exception_id)
+            .with_for_update()
+        )
+        await self.uow.execute(statement)
+
     async def get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
         """One statement for a batch of ids; missing ids are simply absent."""
         result = await self.uow.execute(self._scoped().where(E.exception_id.in_(list(set(exception_ids)))))

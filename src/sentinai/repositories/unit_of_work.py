@@ -10,7 +10,8 @@ statements at once, so every statement goes through `execute`, which holds a loc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import Any, TypeVarTuple, overload
 
@@ -114,6 +115,30 @@ class UnitOfWork:
         if self._publisher is not None and self.outbound:
             await self._publisher(list(self.outbound))
         self.outbound.clear()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that can fail alone: an exception raised inside undoes its
+        writes and its outbound events (ROLLBACK TO SAVEPOINT) and propagates; the transaction
+        and the parts before it stay. Cancellation leaves the undoing to `__aexit__`."""
+        async with self._lock:
+            self._check_open()
+            nested = await self.session.begin_nested()
+        sent = len(self.outbound)
+        try:
+            yield
+        except Exception:
+            async with self._lock:
+                await nested.rollback()
+                # Rows read inside may be gone or different now, yet SQLAlchemy keeps them in the
+                # identity map (they were loaded, not modified, so the rollback does not expire
+                # them): later reads must not be answered from it. Rows already handed out stay
+                # readable, detached.
+                self.session.expunge_all()
+            del self.outbound[sent:]
+            raise
+        async with self._lock:
+            await nested.commit()
 
     @property
     def session(self) -> AsyncSession:

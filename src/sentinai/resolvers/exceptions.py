@@ -12,10 +12,11 @@ from strawberry import Info
 
 from sentinai.context import Context
 from sentinai.domain import validation
+from sentinai.domain.actors import Actor
 from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.pagination import page_size
-from sentinai.resolvers.mutations import Input, run_mutation
+from sentinai.resolvers.mutations import Input, run_batch, run_mutation
 from sentinai.resolvers.permissions import CanRead, CanWrite, answered
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ExceptionOrder, IngestOutcome
@@ -25,22 +26,28 @@ from sentinai.schema.exceptions import (
     AssignExceptionInput,
     AttachPlaybookInput,
     ExceptionEventRecorded,
+    ExceptionEventsRecorded,
     ExceptionEventType,
     ExceptionFilter,
     ExceptionType,
     IngestExceptionInput,
+    IngestExceptionResult,
+    IngestExceptionsInput,
+    IngestExceptionsSuccess,
     IngestExceptionSuccess,
     RecordExceptionEventInput,
+    RecordExceptionEventResult,
+    RecordExceptionEventsInput,
     TransitionExceptionInput,
 )
 from sentinai.services import exceptions as service
 from sentinai.services import workflow
 
-IngestExceptionResult: TypeAlias = Annotated[
-    IngestExceptionSuccess | MutationErrors, result_union("IngestExceptionResult")
+IngestExceptionsResult: TypeAlias = Annotated[
+    IngestExceptionsSuccess | MutationErrors, result_union("IngestExceptionsResult")
 ]
-RecordExceptionEventResult: TypeAlias = Annotated[
-    ExceptionEventRecorded | MutationErrors, result_union("RecordExceptionEventResult")
+RecordExceptionEventsResult: TypeAlias = Annotated[
+    ExceptionEventsRecorded | MutationErrors, result_union("RecordExceptionEventsResult")
 ]
 ExceptionChangeResult: TypeAlias = Annotated[
     ExceptionEventRecorded | MutationErrors, result_union("ExceptionChangeResult")
@@ -75,6 +82,44 @@ def exception_list(
     """The page `exceptions` asks for: one reading of its arguments, for both read paths."""
     order = (order_by or ExceptionOrder.NEWEST).value  # null means the default, as Relay clients send it
     return repo.ExceptionPage(repository_filter(filter, now), order, page_size(first), after)
+
+
+def _new_exception(input: IngestExceptionInput) -> repo.NewException:
+    return repo.NewException(
+        exception_id=input.exception_id,
+        domain=input.domain,
+        type=input.type,
+        severity=input.severity,
+        source_system=input.source_system,
+        entity=input.entity,
+        amount=input.amount,
+        sla_deadline=input.sla_deadline,
+        summary=input.summary,
+        attributes=input.attributes,
+    )
+
+
+def _ingested(result: service.Ingested) -> IngestExceptionSuccess:
+    return IngestExceptionSuccess(
+        exception=ExceptionType.from_row(result.exception),
+        outcome=IngestOutcome(result.outcome.value),
+        changed_fields=list(result.changed_fields),
+    )
+
+
+def _envelope(input: RecordExceptionEventInput, actor: Actor) -> EventEnvelope:
+    change = input.state_change
+    return EventEnvelope(
+        input.event_id,
+        input.exception_id,
+        input.event_type,
+        actor.actor_type,
+        actor.id,
+        input.payload if input.payload is not None else {},
+        StateChange(change.status, change.severity, change.owner, change.playbook_id, change.current_step)
+        if change
+        else StateChange(),
+    )
 
 
 def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
@@ -135,28 +180,9 @@ class ExceptionMutations:
     async def ingest_exception(
         self, info: Info[Context, None], input: Input[IngestExceptionInput]
     ) -> IngestExceptionResult:
-        new = repo.NewException(
-            exception_id=input.exception_id,
-            domain=input.domain,
-            type=input.type,
-            severity=input.severity,
-            source_system=input.source_system,
-            entity=input.entity,
-            amount=input.amount,
-            sla_deadline=input.sla_deadline,
-            summary=input.summary,
-            attributes=input.attributes,
-        )
-        actor = info.context.principal.actor
+        new, actor = _new_exception(input), info.context.principal.actor
         return await run_mutation(
-            info,
-            lambda uow: service.ingest_exception(uow, new, actor),
-            lambda result: IngestExceptionSuccess(
-                exception=ExceptionType.from_row(result.exception),
-                outcome=IngestOutcome(result.outcome.value),
-                changed_fields=list(result.changed_fields),
-            ),
-            idempotent=True,
+            info, lambda uow: service.ingest_exception(uow, new, actor), _ingested, idempotent=True
         )
 
     @strawberry.mutation(
@@ -167,22 +193,48 @@ class ExceptionMutations:
     async def record_exception_event(
         self, info: Info[Context, None], input: Input[RecordExceptionEventInput]
     ) -> RecordExceptionEventResult:
-        actor = info.context.principal.actor
-        change = input.state_change
-        envelope = EventEnvelope(
-            input.event_id,
-            input.exception_id,
-            input.event_type,
-            actor.actor_type,
-            actor.id,
-            input.payload if input.payload is not None else {},
-            StateChange(change.status, change.severity, change.owner, change.playbook_id, change.current_step)
-            if change
-            else StateChange(),
-        )
+        envelope = _envelope(input, info.context.principal.actor)
         return await run_mutation(
             info, lambda uow: service.record_client_event(uow, envelope), _recorded, idempotent=True
         )
+
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)],
+        description="`ingestException` for up to 100 exceptions in one transaction: one result per item, in "
+        "input order. Each item is idempotent and all-or-nothing on its own; a failed item writes nothing "
+        "and the others are kept.",
+    )
+    async def ingest_exceptions(
+        self, info: Info[Context, None], input: Input[IngestExceptionsInput]
+    ) -> IngestExceptionsResult:
+        actor = info.context.principal.actor
+        results = await run_batch(
+            info,
+            [_new_exception(item) for item in input.items],
+            lambda uow, new: service.ingest_exception(uow, new, actor),
+            _ingested,
+            prepare=lambda uow: uow.exceptions.lock_many([item.exception_id for item in input.items]),
+        )
+        return results if not isinstance(results, list) else IngestExceptionsSuccess(results=results)
+
+    @strawberry.mutation(
+        permission_classes=[answered(CanWrite)],
+        description="`recordExceptionEvent` for up to 100 events in one transaction: one result per item, in "
+        "input order. Each item is idempotent on its eventId and all-or-nothing on its own; a failed item "
+        "writes nothing and the others are kept.",
+    )
+    async def record_exception_events(
+        self, info: Info[Context, None], input: Input[RecordExceptionEventsInput]
+    ) -> RecordExceptionEventsResult:
+        actor = info.context.principal.actor
+        results = await run_batch(
+            info,
+            [_envelope(item, actor) for item in input.items],
+            service.record_client_event,
+            _recorded,
+            prepare=lambda uow: uow.exceptions.lock_many([item.exception_id for item in input.items]),
+        )
+        return results if not isinstance(results, list) else ExceptionEventsRecorded(results=results)
 
     @strawberry.mutation(
         permission_classes=[answered(CanWrite)], description="Assign an owner (recorded on the timeline)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeAlias
 
 import strawberry
 from strawberry import Info, relay
@@ -18,6 +18,7 @@ from sentinai.repositories.events import EventFilter, EventPage
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
+from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.insights import SlaType
 from sentinai.schema.nodes import LoadedNode
 
@@ -253,3 +254,41 @@ class ExceptionEventRecorded:
     event: ExceptionEventType = strawberry.field(description="The stored event (the original one on a replay).")
     exception: ExceptionType = strawberry.field(description="The exception's current state.")
     replayed: bool = strawberry.field(description="True when this event id had already been recorded: nothing changed.")
+
+
+IngestExceptionResult: TypeAlias = Annotated[
+    IngestExceptionSuccess | MutationErrors, result_union("IngestExceptionResult")
+]
+RecordExceptionEventResult: TypeAlias = Annotated[
+    ExceptionEventRecorded | MutationErrors, result_union("RecordExceptionEventResult")
+]
+
+MAX_BATCH_ITEMS = 100
+
+
+@strawberry.input(name="IngestExceptionsInput", description="Exceptions to ingest in one request.")
+class IngestExceptionsInput:
+    items: list[IngestExceptionInput] = strawberry.field(
+        description=f"At most {MAX_BATCH_ITEMS}; each is handled exactly as `ingestException` would."
+    )
+
+
+@strawberry.input(name="RecordExceptionEventsInput", description="Events to record in one request.")
+class RecordExceptionEventsInput:
+    items: list[RecordExceptionEventInput] = strawberry.field(
+        description=f"At most {MAX_BATCH_ITEMS}; each is handled exactly as `recordExceptionEvent` would."
+    )
+
+
+@strawberry.type(name="IngestExceptionsSuccess", description="What became of each item, in input order.")
+class IngestExceptionsSuccess:
+    results: list[IngestExceptionResult] = strawberry.field(
+        description="One per item: what `ingestException` would have returned for it."
+    )
+
+
+@strawberry.type(name="ExceptionEventsRecorded", description="What became of each item, in input order.")
+class ExceptionEventsRecorded:
+    results: list[RecordExceptionEventResult] = strawberry.field(
+        description="One per item: what `recordExceptionEvent` would have returned for it."
+    )
