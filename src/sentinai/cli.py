@@ -25,8 +25,10 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sentinai import telemetry
 from sentinai.api.graphiql.assets import NPM_REGISTRY
@@ -160,7 +162,12 @@ def cmd_export_possible_types(settings: Settings, args: argparse.Namespace) -> N
         sys.stdout.write(text)
 
 
-async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> Any:
+    """One process (the default), or `--workers N` processes sharing the port."""
+    return _serve_workers(settings, args) if args.workers > 1 else _serve_one(settings, args)
+
+
+async def _serve_one(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from sentinai.api.app import Runtime, create_app
@@ -189,6 +196,53 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         telemetry.shutdown_tracing()
         await runtime.engine.dispose()
+
+
+def _serve_workers(settings: Settings, args: argparse.Namespace) -> None:
+    """Prepare the database once, then let uvicorn run N worker processes on one port; each
+    builds its own app (`api.app.served_app`) from the environment prepared here."""
+    import uvicorn
+
+    from sentinai.seeding.demo import demo_keys
+
+    started = time.perf_counter()
+
+    async def prepare() -> tuple[Settings, dict[str, str]]:
+        ready = await _ready(settings)
+        keys = (
+            await _with_session_factory(ready, lambda factory: demo_keys(factory, ready.data_dir)) if args.demo else {}
+        )
+        return ready, keys
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        ready, keys = runner.run(prepare())
+    os.environ.update(worker_environment(ready, args.workers))
+    metrics = tempfile.TemporaryDirectory(prefix="sentinai-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics.name  # /metrics sums every worker's
+    _announce(args, ready, keys, time.perf_counter() - started)
+    with metrics:
+        uvicorn.run(
+            "sentinai.api.app:served_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=not args.no_access_log,
+            timeout_graceful_shutdown=10,
+        )
+
+
+def worker_environment(settings: Settings, workers: int) -> dict[str, str]:
+    """What each worker reads: the database that was prepared, and its share of each tenant's
+    cost budget, so that N workers together never grant a tenant more than the configured budget."""
+    assert settings.database_url is not None and settings.migration_database_url is not None
+    return {
+        "DATABASE_URL": settings.database_url.render_as_string(hide_password=False),
+        "MIGRATION_DATABASE_URL": settings.migration_database_url.render_as_string(hide_password=False),
+        "SENTINAI_COST_BUDGET": str(max(1, -(-settings.cost_budget // workers))),
+        "SENTINAI_COST_RESTORE_RATE": str(settings.cost_restore_rate / workers),
+    }
 
 
 @contextlib.contextmanager
@@ -267,6 +321,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sentinai", description="SentinAI system of record and GraphQL API")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -277,6 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed demo tenants (once) and print their API keys")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes sharing the port (default 1; in production about one per core, see docs/operations.md)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)

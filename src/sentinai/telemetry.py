@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -24,7 +25,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from sqlalchemy import event
 
 access_log = logging.getLogger("sentinai.requests")
@@ -45,8 +46,17 @@ REJECTED = Counter(
     "sentinai_requests_rejected_total", "Requests refused before or instead of running, by reason.", ["reason"]
 )
 READS = Counter("sentinai_reads_total", "Read operations by the path that answered them.", ["path"])
-POOL_CONNECTIONS = Gauge("sentinai_db_pool_connections", "Database connections of this process's pool.", ["state"])
-POOL_WAITING = Gauge("sentinai_db_pool_waiting", "Tasks of this process waiting for a database connection.")
+POOL_CONNECTIONS = Gauge(
+    "sentinai_db_pool_connections",
+    "Database connections of the pool (summed over live workers).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+POOL_WAITING = Gauge(
+    "sentinai_db_pool_waiting",
+    "Tasks waiting for a database connection (summed over live workers).",
+    multiprocess_mode="livesum",
+)
 STATEMENT_TIMEOUTS = Counter("sentinai_db_statement_timeouts_total", "Statements cancelled by statement_timeout.")
 RETRIES = Counter(
     "sentinai_mutation_retries_total", "Idempotent mutations run again after a transient fault.", ["operation"]
@@ -248,6 +258,16 @@ def observe_engine(engine: Any) -> None:
     event.listen(sync_engine, "before_cursor_execute", before)
     event.listen(sync_engine, "after_cursor_execute", after)
     event.listen(sync_engine, "handle_error", failed)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: this process's, or, under `serve --workers N`
+    (which sets PROMETHEUS_MULTIPROC_DIR), every worker's together, whichever worker is asked."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
 
 
 def pool_state(engine: Any) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,40 @@ def test_sigterm_to_dev_py_stops_the_server_and_its_postgresql(data_dir, tmp_pat
     assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.stderr
     assert wait_until_gone(postmaster)
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_them_and_its_postgresql(data_dir, tmp_path):
+    import psutil
+
+    env = environment(SENTINAI_DATA_DIR=str(data_dir))
+    server = start_serving([str(SENTINAI), "serve", "--workers", "2", "--no-access-log", "--port"], env, tmp_path)
+    try:
+        postmaster = postmaster_pid(data_dir)
+        children = psutil.Process(server.process.pid).children(recursive=True)
+        workers = [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as scraped:
+            metrics = scraped.read()
+    finally:
+        stopped = server.stop(signal.SIGTERM)
+
+    assert len(workers) == 2, [child.cmdline() for child in children]
+    assert b"sentinai_db_pool_connections" in metrics
+    assert stopped == 0
+    assert "Traceback" not in server.stderr
+    assert all(wait_until_gone(worker.pid) for worker in workers)
+    assert wait_until_gone(postmaster), f"the embedded PostgreSQL {postmaster} still runs"
+
+
+def test_each_worker_gets_its_share_of_the_cost_budget():
+    from sentinai.cli import worker_environment
+    from sentinai.config import Settings
+    from sentinai.config import normalise_database_url as url
+
+    settings = Settings(
+        database_url=url("postgresql://a@h/d"), migration_database_url=url("postgresql://o@h/d"), cost_budget=100_001
+    )
+
+    shared = worker_environment(settings, 4)
+
+    assert shared["SENTINAI_COST_BUDGET"] == "25001" and float(shared["SENTINAI_COST_RESTORE_RATE"]) == 500.0
+    assert shared["DATABASE_URL"].startswith("postgresql+asyncpg://a@h/d")

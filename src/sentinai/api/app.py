@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -54,6 +55,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.notifier = ChangeNotifier(self.engine)
+        self.notifier.on_credentials_changed(self.authenticator.forget)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -65,7 +67,7 @@ class Runtime:
 async def metrics(request: Request) -> Response:
     """Prometheus' text format: this process's request, cost, rejection, pool and retry metrics."""
     telemetry.pool_state(request.app.state.runtime.engine)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(telemetry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> Response:
@@ -110,6 +112,14 @@ def cors(settings: Settings) -> list[Middleware]:
     ]
 
 
+def served_app() -> Starlette:
+    """The app of one `sentinai serve --workers N` process, configured from the environment that
+    `serve` prepared: the request log and tracing as a single-process `serve` sets them up."""
+    telemetry.json_request_log()
+    telemetry.tracing_from_environment(os.environ)
+    return create_app()
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """The ASGI app. Give `runtime` to reuse an engine (tests); otherwise the lifespan builds one.
 
@@ -126,6 +136,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         built = Runtime.build(settings)
         await wait_for_database(built.engine, settings.db_connect_attempts)
         app.state.runtime = built
+        built.notifier.keep_listening()  # revocations from other processes reach this one at once
         dispatcher = WebhookDispatcher(built.session_factory, settings.webhook_policy)
         delivering = asyncio.create_task(dispatcher.run(), name="sentinai-webhooks")
         try:
@@ -137,6 +148,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await dispatcher.client.aclose()
             await built.notifier.stop()
             await built.engine.dispose()
+            telemetry.shutdown_tracing()
 
     endpoint = GraphQLEndpoint(build_schema(settings), settings)
     app = Starlette(

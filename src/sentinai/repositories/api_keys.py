@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from sentinai.db import models
+from sentinai.db.notifications import CREDENTIALS_CHANNEL
 from sentinai.repositories.base import Repository
 
 K = models.ApiKey
@@ -92,3 +93,7 @@ class ApiKeyRepository(Repository):
     async def get_many(self, key_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, models.ApiKey]:
         statement = select(K).where(K.tenant_id == self.tenant_id, K.key_id.in_(list(set(key_ids))))
         return {row.key_id: row for row in (await self.uow.execute(statement)).scalars()}
+
+    async def announce_credentials_changed(self) -> None:
+        """Tell every process, when this transaction commits, to forget its cached key lookups."""
+        await self.uow.execute(select(func.pg_notify(CREDENTIALS_CHANNEL, "")))

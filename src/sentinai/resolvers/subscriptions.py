@@ -28,7 +28,7 @@ from sentinai.schema.changes import ChangeType, ExceptionChangeType
 from sentinai.schema.exceptions import ExceptionFilter
 
 BATCH = 100
-CREDENTIAL_CHECK_SECONDS = 2.0
+CREDENTIAL_CHECK_SECONDS = 1.0
 SAFETY_READ_SECONDS = 30.0
 """Read the log even without a notification this often (a missed wake-up costs at most this)."""
 

@@ -36,6 +36,7 @@ async def set_tenant_status(
     if tenant is None:
         raise NotFoundError("Tenant", tenant_id)
     await uow.audit.record("tenancy", "tenant.status_changed", actor.id, {"status": status.value}, tenant_id=tenant_id)
+    await uow.api_keys.announce_credentials_changed()
     return tenant
 
 
@@ -60,6 +61,7 @@ async def revoke_api_key(uow: UnitOfWork, actor: Actor, key_id: uuid.UUID) -> mo
     if row is None:
         raise NotFoundError("ApiKey", key_id)
     await uow.audit.record("access", "api_key.revoked", actor.id, {"keyId": str(key_id)})
+    await uow.api_keys.announce_credentials_changed()
     return row
 
 
