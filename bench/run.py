@@ -75,6 +75,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="quiet",
         help="quiet: sentinai serve --log-level warning --no-access-log; cli: sentinai serve as is",
     )
+    ap.add_argument(
+        "--sentinai-workers",
+        type=int,
+        default=1,
+        help="sentinai serve --workers N (the pool of 10 connections split between them; CPU figures cover the parent only)",
+    )
     ap.add_argument("--reload", action="store_true", help="wipe and reload the cluster(s) of the scale(s)")
     ap.add_argument("--keep", action="store_true", help="leave PostgreSQL and the servers running")
     ap.add_argument("--stop", action="store_true", help="only stop what a --keep run left running, then exit")
@@ -228,6 +234,7 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    os.environ["SENTINAI_BENCH_WORKERS"] = str(args.sentinai_workers)
     if args.stop:
         servers.stop_all()
         for folder in database.SCRATCH.glob("db-*"):

@@ -76,15 +76,16 @@ def start(name: str, cluster: Cluster, port: int | None = None, launcher: str = 
     tag = f"{name}-{port}"
     stop_tag(tag)
     if name == "sentinai":
+        workers = int(os.environ.get("SENTINAI_BENCH_WORKERS", "1"))  # bench/run.py --sentinai-workers
         env = {
             "DATABASE_URL": cluster.runtime_url.render_as_string(hide_password=False),
             "MIGRATION_DATABASE_URL": cluster.owner_url.render_as_string(hide_password=False),
-            "DB_POOL_SIZE": str(POOL),
+            "DB_POOL_SIZE": str(max(1, POOL // workers)),  # the same connections in all, whatever the workers
             "DB_MAX_OVERFLOW": "0",
             "SENTINAI_ENV": "production",
             **SENTINAI_LIMITS,
         }
-        args = ["--host", "127.0.0.1", "--port", str(port)]
+        args = ["--host", "127.0.0.1", "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
         cmd = (
             [str(VENV_BIN / "sentinai"), "serve", *args]
             if launcher == "cli"
