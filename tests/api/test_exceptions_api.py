@@ -313,3 +313,16 @@ async def test_a_replay_with_a_different_state_change_is_a_conflict(gql, api_a):
     await record(gql, api_a.agent, "EXC-SC", "CommentAdded", {"text": "x"}, {"owner": "a"}, event_id)
     other = await record(gql, api_a.agent, "EXC-SC", "CommentAdded", {"text": "x"}, {"owner": "b"}, event_id)
     assert other["__typename"] == "Conflict"
+
+
+async def test_null_for_an_argument_with_a_default_means_the_default(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-NULL-1")
+    await ingest(gql, api_a.operator, "EXC-NULL-2")
+    query = """query($order: ExceptionOrder, $events: TimelineOrder) {
+      exceptions(orderBy: $order) { nodes { exceptionId events(order: $events) { nodes { eventType } } } } }"""
+
+    given_null = await gql.data(query, {"order": None, "events": None}, key=api_a.viewer)
+    defaulted = await gql.data(query, {}, key=api_a.viewer)
+
+    assert given_null == defaulted
+    assert [n["exceptionId"] for n in given_null["exceptions"]["nodes"]] == ["EXC-NULL-2", "EXC-NULL-1"]

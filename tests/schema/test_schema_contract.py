@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLUnionType,
+    Undefined,
+)
 
 from sentinai.api.schema import schema
 from sentinai.resolvers.permissions import Guard
@@ -17,7 +25,7 @@ def _root_fields(name):
 def test_every_root_field_carries_a_guard():
     unguarded = [
         f"{root}.{field.graphql_name or field.python_name}"
-        for root in ("Query", "Mutation")
+        for root in ("Query", "Mutation", "Subscription")
         for field in _root_fields(root)
         if not any(issubclass(guard, Guard) for guard in field.permission_classes)
     ]
@@ -51,3 +59,16 @@ def test_every_type_field_and_argument_is_described():
 
 def test_the_exported_sdl_in_git_matches_the_schema():
     assert SDL.read_text() == schema.as_str() + "\n", "run: sentinai export-schema docs/schema.graphql"
+
+
+def test_every_argument_with_a_default_is_nullable_so_relay_clients_may_pass_a_variable_for_it():
+    """Relay's compiler refuses a variable with a default for a non-null argument."""
+    non_null_defaults = [
+        f"{name}.{field_name}({argument_name})"
+        for name, graphql_type in schema._schema.type_map.items()
+        if isinstance(graphql_type, GraphQLObjectType) and not name.startswith("__")
+        for field_name, field in graphql_type.fields.items()
+        for argument_name, argument in field.args.items()
+        if argument.default_value is not Undefined and isinstance(argument.type, GraphQLNonNull)
+    ]
+    assert non_null_defaults == []
