@@ -53,20 +53,30 @@ BEGIN
 END
 $$;
 
--- Statement-level: `changed` is the inserted rows (count up) or the deleted ones (count down).
+-- Statement-level: `changed` holds the inserted rows (counted up) or the deleted ones (down).
+-- A deleted row's counter exists, so it is updated in place: an upsert of a negative count would
+-- fail the CHECK, which PostgreSQL tests on the proposed row before it looks for the conflict.
 CREATE FUNCTION sentinai_count_exceptions() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     scope text;
-    sign bigint := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
     FOR scope IN SELECT DISTINCT c.tenant_id FROM changed c ORDER BY 1 LOOP
         PERFORM sentinai_lock_tenant_writes(scope);
-        INSERT INTO exception_count AS n (tenant_id, domain, type, severity, status, count)
-            SELECT scope, c.domain, c.type, c.severity, c.status, sign * count(*)
-            FROM changed c WHERE c.tenant_id = scope
-            GROUP BY c.domain, c.type, c.severity, c.status
-        ON CONFLICT (tenant_id, domain, type, severity, status) DO UPDATE SET count = n.count + excluded.count;
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO exception_count AS n (tenant_id, domain, type, severity, status, count)
+                SELECT scope, c.domain, c.type, c.severity, c.status, count(*)
+                FROM changed c WHERE c.tenant_id = scope
+                GROUP BY c.domain, c.type, c.severity, c.status
+            ON CONFLICT (tenant_id, domain, type, severity, status) DO UPDATE SET count = n.count + excluded.count;
+        ELSE
+            UPDATE exception_count n SET count = n.count - d.removed
+                FROM (SELECT c.domain, c.type, c.severity, c.status, count(*) AS removed
+                      FROM changed c WHERE c.tenant_id = scope
+                      GROUP BY c.domain, c.type, c.severity, c.status) d
+                WHERE n.tenant_id = scope
+                  AND (n.domain, n.type, n.severity, n.status) = (d.domain, d.type, d.severity, d.status);
+        END IF;
     END LOOP;
     RETURN NULL;
 END
