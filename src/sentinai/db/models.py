@@ -75,6 +75,7 @@ def _enum(py_enum: type[enum.Enum], name: str) -> Enum:
 
 TIMESTAMP = DateTime(timezone=True)
 SEVERITY = _enum(Severity, "exception_severity")
+EXCEPTION_STATUS = _enum(ExceptionStatus, "exception_status")
 
 
 def _created_at() -> Mapped[datetime]:
@@ -248,7 +249,7 @@ class ExceptionRecord(Base):
     domain: Mapped[str] = mapped_column(String(100), nullable=False)
     type: Mapped[str] = mapped_column(String(100), nullable=False)
     severity: Mapped[Severity] = mapped_column(SEVERITY, nullable=False)
-    status: Mapped[ExceptionStatus] = mapped_column(_enum(ExceptionStatus, "exception_status"), nullable=False)
+    status: Mapped[ExceptionStatus] = mapped_column(EXCEPTION_STATUS, nullable=False)
     source_system: Mapped[str] = mapped_column(String(100), nullable=False)
     entity: Mapped[str] = mapped_column(String(200), nullable=False)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
@@ -265,6 +266,23 @@ class ExceptionRecord(Base):
     policy_pack_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
+
+
+class ExceptionCount(Base):
+    """How many of a tenant's exceptions have one (domain, type, severity, status).
+
+    Kept by triggers in the writer's own transaction (alembic/versions/0007_exception_counts.sql);
+    the app role may only read it. A count may be 0: the row of a combination no longer in use."""
+
+    __tablename__ = "exception_count"
+    __table_args__ = (CheckConstraint("count >= 0", name="count_not_negative"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100), primary_key=True)
+    severity: Mapped[Severity] = mapped_column(SEVERITY, primary_key=True)
+    status: Mapped[ExceptionStatus] = mapped_column(EXCEPTION_STATUS, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class ExceptionEvent(Base):
