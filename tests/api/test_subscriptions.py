@@ -81,7 +81,9 @@ class LiveClient:
         await self.socket.send(json.dumps(message))
 
     async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        frame = await asyncio.wait_for(self.socket.recv(), timeout)
+        assert isinstance(frame, str), "graphql-transport-ws messages are text frames"
+        return json.loads(frame)
 
     async def subscribe(self, query: str, variables: dict[str, Any], operation_id: str = "1") -> None:
         await self.send({"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})

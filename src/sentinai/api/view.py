@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from contextlib import suppress
 from decimal import Decimal
 from typing import Any
@@ -25,10 +26,11 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler as GraphQLTransportWSHandler,
 )
@@ -90,8 +92,21 @@ class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(1013, f"slow consumer: no message taken for {SLOW_CONSUMER_SECONDS:g} s")
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames: our JSON encoder writes bytes (orjson),
+    which Strawberry would send as binary frames that a browser's `graphql-ws` cannot parse."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+        except WebSocketDisconnect as gone:
+            raise WebSocketDisconnected from gone
+
+
 class SentinaiGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LiveSocketHandler
+    websocket_adapter_class = TextFrames
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket once, from `connection_init`'s payload, exactly as a request's
