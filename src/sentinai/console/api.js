@@ -76,8 +76,13 @@ export class Live {
     if (this.socket || this.closed) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = (this.socket = new WebSocket(`${scheme}://${location.host}${ENDPOINT}`, "graphql-transport-ws"));
+    // The server sends its messages as binary frames (UTF-8 JSON): accept both kinds.
+    socket.binaryType = "arraybuffer";
     socket.onopen = () => this.send({ type: "connection_init", payload: { Authorization: `Bearer ${this.key}` } });
-    socket.onmessage = (message) => this.receive(JSON.parse(message.data));
+    socket.onmessage = (message) => {
+      const text = typeof message.data === "string" ? message.data : new TextDecoder().decode(message.data);
+      this.receive(JSON.parse(text));
+    };
     socket.onclose = (event) => this.dropped(event);
   }
 
