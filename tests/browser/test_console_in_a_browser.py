@@ -56,7 +56,9 @@ async def open_view(page: Page, base: str, key: str, view: str, query: str = "")
 
 
 async def painted(page: Page, view: str, timeout: float = 15.0) -> None:
-    await page.wait_for(f"document.body.dataset.painted === {json.dumps(view)} || document.querySelector('.error')", timeout)
+    await page.wait_for(
+        f"document.body.dataset.painted === {json.dumps(view)} || document.querySelector('.error')", timeout
+    )
     error = await page.evaluate("document.querySelector('.error') && document.querySelector('.error').innerText")
     assert not error, error
 
@@ -74,10 +76,24 @@ async def example_exception(gql, tenant) -> int:
     await ingest(gql, tenant.operator, EXAMPLE, entity="CPTY-GOLDMAN", summary="Trade 20 failed to settle")
     await ingest(gql, tenant.operator, "STL-2026-00021", entity="CPTY-GOLDMAN", summary="Trade 21 failed to settle")
     playbook = (await create_playbook(gql, tenant.admin, name="Settlement break resolution", steps=4))["playbook"]
-    await gql.data(doc.ATTACH, {"input": {"exceptionId": EXAMPLE, "playbookId": playbook["playbookId"]}}, key=tenant.operator)
+    await gql.data(
+        doc.ATTACH, {"input": {"exceptionId": EXAMPLE, "playbookId": playbook["playbookId"]}}, key=tenant.operator
+    )
     await gql.data(doc.ADVANCE, {"input": {"exceptionId": EXAMPLE}}, key=tenant.operator)
-    await record(gql, tenant.agent, EXAMPLE, "TriageCompleted", {"severity": "HIGH", "confidence": 0.92, "classification": "SSI mismatch"})
-    await record(gql, tenant.agent, EXAMPLE, "LLMDecisionProposed", {"decision": "reinstruct", "rationale": "stale SSI", "model": "m-1"})
+    await record(
+        gql,
+        tenant.agent,
+        EXAMPLE,
+        "TriageCompleted",
+        {"severity": "HIGH", "confidence": 0.92, "classification": "SSI mismatch"},
+    )
+    await record(
+        gql,
+        tenant.agent,
+        EXAMPLE,
+        "LLMDecisionProposed",
+        {"decision": "reinstruct", "rationale": "stale SSI", "model": "m-1"},
+    )
     await record(gql, tenant.operator, EXAMPLE, "CopilotQuestionAsked", {"question": "Why did it fail?"})
     await record(gql, tenant.agent, EXAMPLE, "CopilotAnswerGiven", {"answer": "The counterparty's SSI changed."})
     plan = await propose(gql, tenant.agent, EXAMPLE)
@@ -183,9 +199,7 @@ async def test_the_detail_view_shows_three_panels_for_the_readme_example_in_one_
     assert "Plan" in right and "Pending" in right and "STL-2026-00021" in right and "Same entity" in right
 
 
-async def test_an_event_and_a_new_exception_recorded_elsewhere_appear_without_a_reload(
-    runtime, page, gql, api_a
-):
+async def test_an_event_and_a_new_exception_recorded_elsewhere_appear_without_a_reload(runtime, page, gql, api_a):
     await ingest(gql, api_a.operator, "LIVE-0001")
 
     async with console(runtime, page) as base:
@@ -238,12 +252,14 @@ async def test_an_operator_approves_a_pending_plan_and_a_viewer_or_agent_sees_no
 
 async def test_the_supervisor_numbers_equal_exception_stats_for_the_same_filter(runtime, page, gql, api_a):
     await ingest_many(gql, api_a.operator, [f"S-H-{n}" for n in range(3)], severity="HIGH")
-    await ingest_many(gql, api_a.operator, [f"S-L-{n}" for n in range(2)], severity="LOW", slaDeadline="2020-01-01T00:00:00Z")
+    await ingest_many(
+        gql, api_a.operator, [f"S-L-{n}" for n in range(2)], severity="LOW", slaDeadline="2020-01-01T00:00:00Z"
+    )
     await ingest_many(gql, api_a.operator, ["S-OTHER"], type="CashBreak", severity="CRITICAL")
     for n in range(2):
         transition = {"exceptionId": f"S-H-{n}", "status": "RESOLVED"}
         await gql.data(doc.TRANSITION, {"input": transition}, key=api_a.operator)
-    stats = (await gql.data(STATS, {"filter": {"type": "SettlementFailure"}}, key=api_a.viewer))
+    stats = await gql.data(STATS, {"filter": {"type": "SettlementFailure"}}, key=api_a.viewer)
 
     async with console(runtime, page) as base:
         await open_view(page, base, api_a.viewer, "supervisor", "&type=SettlementFailure")
@@ -253,7 +269,8 @@ async def test_the_supervisor_numbers_equal_exception_stats_for_the_same_filter(
             ".map(td => [td.dataset.severity + '/' + td.dataset.status, Number(td.innerText)]))"
         )
         tiles = await page.evaluate(
-            "Object.fromEntries([...document.querySelectorAll('[data-stat]')].map(e => [e.dataset.stat, Number(e.innerText)]))"
+            "Object.fromEntries([...document.querySelectorAll('[data-stat]')]"
+            ".map(e => [e.dataset.stat, Number(e.innerText)]))"
         )
         await page.click(".matrix td[data-severity=HIGH][data-status=RESOLVED] a")
         await painted(page, "table")
@@ -284,7 +301,13 @@ async def test_screenshots_of_the_three_views_at_both_widths_and_the_first_paint
     async with console(runtime, page) as base:
         await open_view(page, base, api_a.operator, "exceptions")
         for width, height in ((1280, 900), (390, 844)):
-            await page.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=width < 500)
+            await page.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=width < 500,
+            )
             for view, query in (("exceptions", ""), ("exception", f"&id={EXAMPLE}"), ("supervisor", "")):
                 await page.goto(f"{base}/console?view={view}{query}")
                 await painted(page, {"exceptions": "table", "exception": "detail"}.get(view, view))
@@ -311,4 +334,3 @@ async def screenshot(page: Page, path: Path, width: int) -> Path:
     shot = await page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip)
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
-

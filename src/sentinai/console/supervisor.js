@@ -123,7 +123,7 @@ function trend(groups, to) {
   const width = 640, height = 180, pad = 24;
   const max = Math.max(...days.map((d) => d.count));
   const span = Math.max(1, Math.round((days[days.length - 1].start - days[0].start) / DAY) + 1);
-  const slot = (width - pad * 2) / span;
+  const slot = Math.min(48, (width - pad * 2) / span);
   const bars = days.map((d) => {
     const x = pad + (Math.round((d.start - days[0].start) / DAY)) * slot;
     const barHeight = Math.max(1, ((height - pad * 2) * d.count) / max);
@@ -142,9 +142,9 @@ function trend(groups, to) {
     s(
       "svg",
       { viewBox: `0 0 ${width} ${height}`, class: "trend", role: "img", "aria-label": `Exceptions created per day from ${first} to ${last}, at most ${max} a day` },
-      s("line", { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: "axis" }),
+      s("line", { x1: pad, y1: height - pad, x2: pad + slot * span, y2: height - pad, class: "axis" }),
       s("text", { x: pad, y: height - 6, class: "tick" }, first),
-      s("text", { x: width - pad, y: height - 6, class: "tick end" }, last),
+      span > 1 && s("text", { x: pad + slot * span, y: height - 6, class: "tick end" }, last),
       s("text", { x: pad, y: pad - 8, class: "tick" }, `max ${max}/day`),
       bars,
     ),

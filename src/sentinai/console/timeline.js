@@ -19,7 +19,7 @@ export function kindOf(eventType) {
 }
 
 function words(eventType) {
-  return eventType.replace(/([a-z])([A-Z])/g, "$1 $2").replace("L L M", "LLM");
+  return eventType.replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").replace(/([a-z])([A-Z])/g, "$1 $2");
 }
 
 function value(v) {
