@@ -293,6 +293,8 @@ def _announce(args: argparse.Namespace, settings: Settings, keys: dict[str, str]
     else:
         source = " printed below" if keys else ""
         print(f"GraphiQL: open {url} in a browser and paste an API key{source} into its API key field")
+    if settings.serves_console:
+        print(f"Operations Center console: open {url.removesuffix('/graphql')}/console and sign in with an API key")
     for label, key in keys.items():
         print(f"  {label:<28} {key}")
     print(flush=True)

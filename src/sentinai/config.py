@@ -133,6 +133,8 @@ class Settings:
     """Live subscriptions one API key may hold open in one process, over all its connections."""
     assets_dir: Path = DEFAULT_ASSETS_DIR
     """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
+    console: bool | None = None
+    """Serve the Operations Center console at /console; None: on outside production."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -141,6 +143,10 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def serves_console(self) -> bool:
+        return (not self.is_production) if self.console is None else self.console
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
@@ -192,6 +198,7 @@ class Settings:
             max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
             assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
+            console=_bool(env, "SENTINAI_CONSOLE", environment != "production"),
         )
 
     def with_database(self, runtime: URL, migration: URL) -> Settings:

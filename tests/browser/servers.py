@@ -11,11 +11,13 @@ from starlette.types import ASGIApp
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
+async def serving(app: ASGIApp, *, websockets: bool = False) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on 127.0.0.1 and a port the system picks; yields its base URL.
 
-    It runs in the test's event loop, so an app built on the test runtime shares its engine."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, ws="none")
+    It runs in the test's event loop, so an app built on the test runtime shares its engine.
+    `websockets` also serves the live subscriptions (graphql-transport-ws on /graphql)."""
+    ws = "auto" if websockets else "none"
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, ws=ws)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -26,3 +26,11 @@ def test_development_names_the_page_and_its_key_field(capsys):
     assert "http://127.0.0.1:8000/graphql" in printed
     assert "API key field" in printed or "install-assets" in printed
     assert "northbank viewer" in printed and "sk_demo" in printed
+
+
+def test_the_console_url_is_printed_where_the_console_is_served(capsys):
+    _announce(ARGS, Settings(), {}, 1.0)
+    _announce(ARGS, replace(Settings(), environment="production"), {}, 1.0)
+
+    printed = capsys.readouterr().out
+    assert printed.count("http://127.0.0.1:8000/console") == 1

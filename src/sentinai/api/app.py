@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and GraphiQL's files outside production."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, GraphiQL's files outside production,
+and the Operations Center console when `Settings.serves_console`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from sentinai import telemetry
+from sentinai import console, telemetry
 from sentinai.api import graphiql
 from sentinai.api.endpoint import MAX_BODY_BYTES, GraphQLEndpoint
 from sentinai.api.http import TRANSPORT_CODES, error_response
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/metrics", metrics),
             Route("/readyz", readyz),
             *([] if settings.is_production else graphiql.asset_routes(settings.assets_dir)),
+            *(console.routes() if settings.serves_console else []),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_refusal},
