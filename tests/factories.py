@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -67,6 +69,31 @@ class Factory:
                 )
             await uow.commit()
         return ids
+
+    async def comment_slowly(
+        self, tenant_id: str, exception_id: str, count: int, rng: random.Random, before: float, after: float
+    ) -> None:
+        """`count` comments, each in its own transaction that waits up to `before` seconds after it
+        opens (its events' `created_at`) and up to `after` between appending and committing, as the
+        agents' service does it: concurrent writers commit out of the order they started in."""
+        from sentinai.domain.events import EventEnvelope, StateChange
+        from sentinai.services.exceptions import record_exception_event
+
+        for _ in range(count):
+            async with self.uow(tenant_id) as uow:
+                await asyncio.sleep(rng.uniform(0, before))
+                envelope = EventEnvelope(
+                    uuid.uuid4(),
+                    exception_id,
+                    "CommentAdded",
+                    models.ActorType.AGENT,
+                    "writer",
+                    {"text": "x"},
+                    StateChange(),
+                )
+                await record_exception_event(uow, envelope)
+                await asyncio.sleep(rng.uniform(0, after))
+                await uow.commit()
 
 
 def at(text: str) -> datetime:

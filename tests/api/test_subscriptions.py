@@ -8,7 +8,6 @@ import asyncio
 import json
 import random
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,9 +17,6 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from sentinai.db import models
-from sentinai.domain.events import EventEnvelope, StateChange
-from sentinai.services.exceptions import record_exception_event
 from tests.api import documents as doc
 from tests.api.helpers import ingest, record
 
@@ -239,25 +235,12 @@ async def test_sixteen_concurrent_writers_reach_a_subscriber_exactly_once_in_ord
     await asyncio.sleep(0.3)
     rng = random.Random(29)
 
-    async def write(exception_id: str, seed: float) -> None:
-        delays = random.Random(seed)
-        for _ in range(per_writer):
-            async with factory.uow(api_a.tenant_id) as uow:
-                await asyncio.sleep(delays.uniform(0, 0.02))
-                envelope = EventEnvelope(
-                    uuid.uuid4(),
-                    exception_id,
-                    "CommentAdded",
-                    models.ActorType.AGENT,
-                    "w",
-                    {"text": "x"},
-                    StateChange(),
-                )
-                await record_exception_event(uow, envelope)
-                await asyncio.sleep(delays.uniform(0, 0.003))
-                await uow.commit()
-
-    await asyncio.gather(*(write(exception_id, rng.random()) for exception_id in exceptions))
+    await asyncio.gather(
+        *(
+            factory.comment_slowly(api_a.tenant_id, exception_id, per_writer, random.Random(rng.random()), 0.02, 0.003)
+            for exception_id in exceptions
+        )
+    )
     delivered = await client.results(writers * per_writer, timeout=10)
 
     positions = [item["position"] for item in delivered]

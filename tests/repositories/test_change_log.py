@@ -27,24 +27,6 @@ EVENTS_PER_WRITER = 6
 E = models.ExceptionEvent
 
 
-async def write_slowly(factory, tenant_id: str, exception_id: str, rng: random.Random) -> None:
-    for _ in range(EVENTS_PER_WRITER):
-        async with factory.uow(tenant_id) as uow:
-            await asyncio.sleep(rng.uniform(0, 0.03))
-            envelope = EventEnvelope(
-                uuid.uuid4(),
-                exception_id,
-                "CommentAdded",
-                models.ActorType.AGENT,
-                "writer",
-                {"text": "n"},
-                StateChange(),
-            )
-            await record_exception_event(uow, envelope)
-            await asyncio.sleep(rng.uniform(0, 0.004))
-            await uow.commit()
-
-
 class ChangeLogReader:
     """Resumes after the last position it has seen."""
 
@@ -81,7 +63,12 @@ async def test_concurrent_writers_never_make_a_reader_skip_or_repeat(factory, te
     exceptions = [(await factory.exception(tenant_a)).exception_id for _ in range(WRITERS)]
     rng = random.Random(13)
     ours, hasuras = ChangeLogReader(), HasuraRuleReader()
-    writers = asyncio.gather(*(write_slowly(factory, tenant_a, e, random.Random(rng.random())) for e in exceptions))
+    writers = asyncio.gather(
+        *(
+            factory.comment_slowly(tenant_a, e, EVENTS_PER_WRITER, random.Random(rng.random()), 0.03, 0.004)
+            for e in exceptions
+        )
+    )
 
     while not writers.done():
         await asyncio.gather(ours.poll(factory, tenant_a), hasuras.poll(factory, tenant_a))
