@@ -9,6 +9,7 @@ import json
 import random
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -247,3 +248,43 @@ async def test_sixteen_concurrent_writers_reach_a_subscriber_exactly_once_in_ord
     assert positions == sorted(set(positions)), "in position order, each once"
     assert positions == list(range(positions[0], positions[0] + len(positions))), "without a gap"
     assert await client.silent()
+
+
+@pytest_asyncio.fixture
+async def strict_url(runtime) -> AsyncIterator[str]:
+    """A server allowing 2 live subscriptions per key and 2 per socket."""
+    from sentinai.api.app import Runtime, create_app
+
+    settings = replace(runtime.settings, max_subscriptions_per_key=2, max_subscriptions_per_connection=2)
+    strict = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=strict), host="127.0.0.1", port=port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await serving
+    await strict.notifier.stop()
+
+
+async def test_subscriptions_are_limited_per_socket_and_per_key(gql, api_a, strict_url):
+    await ingest(gql, api_a.operator, "EXC-LIMIT")
+    first = await LiveClient.open(strict_url, api_a.viewer)
+    second = await LiveClient.open(strict_url, api_a.viewer)
+    try:
+        for n in ("1", "2"):
+            await first.subscribe(TIMELINE, {"exceptionId": "EXC-LIMIT"}, operation_id=n)
+        await first.results(2)
+        await first.subscribe(TIMELINE, {"exceptionId": "EXC-LIMIT"}, operation_id="3")
+        over_socket = await first.receive()
+        await second.subscribe(TIMELINE, {"exceptionId": "EXC-LIMIT"}, operation_id="1")
+        over_key = await second.receive()
+    finally:
+        await first.close()
+        await second.close()
+
+    assert over_socket["id"] == "3" and over_socket["type"] == "error"
+    assert over_key["payload"]["errors"][0]["extensions"]["code"] == "THROTTLED", over_key
