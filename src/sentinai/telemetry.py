@@ -11,7 +11,6 @@ its spans nest request → GraphQL operation → SQL statement.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
@@ -139,19 +139,24 @@ def refused(reason: str) -> None:
 
 
 def finish(record: RequestRecord, span: Span) -> None:
-    line = record.line()
+    seconds = time.perf_counter() - record.started
     label = _operation_label(record.operation)
-    REQUEST_SECONDS.labels(label, record.outcome).observe(line["durationMs"] / 1000)
+    REQUEST_SECONDS.labels(label, record.outcome).observe(seconds)
     if record.cost is not None:
         QUERY_COST.labels(label).observe(record.cost)
     if record.path is not None:
         READS.labels(record.path).inc()
-    for name, value in line.items():
-        if value is not None:
+    logging_on = access_log.isEnabledFor(logging.INFO)
+    if not (logging_on or _Tracing.enabled):
+        return  # the request's hot path: nothing below is free
+    line = {key: value for key, value in record.line().items() if value is not None}
+    if _Tracing.enabled:
+        for name, value in line.items():
             span.set_attribute(f"sentinai.{name}", value if isinstance(value, (str, int, float, bool)) else str(value))
-    if record.outcome == "server_error":
-        span.set_status(Status(StatusCode.ERROR))
-    access_log.info(json.dumps({key: value for key, value in line.items() if value is not None}))
+        if record.outcome == "server_error":
+            span.set_status(Status(StatusCode.ERROR))
+    if logging_on:
+        access_log.info(orjson.dumps(line).decode())
 
 
 def _operation_label(name: str | None) -> str:
