@@ -20,11 +20,13 @@ refused guard or argument) is not planned, with the reason logged at debug level
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     GraphQLField,
@@ -81,14 +83,36 @@ class RenderedField:
 class Planner:
     """Plans operations against one schema, reading field definitions from its Strawberry types."""
 
+    MEMO_SIZE = 1024
+
     def __init__(self, schema: Schema) -> None:
         self.strawberry = schema
         self.schema: GraphQLSchema = schema._schema
+        self._memo: OrderedDict[tuple[Any, ...], tuple[DocumentNode, dict[str, shapes.Document] | None]] = OrderedDict()
 
     def plan(
         self, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
     ) -> dict[str, shapes.Document] | None:
-        """What to render per root response key, or None when the operation must be resolved field by field."""
+        """What to render per root response key, or None when the operation must be resolved field by field.
+
+        Remembered per (parsed document, operation, variables, role) when the answer cannot depend on
+        the request's instant: a refusal to plan, or single exceptions (a list's filter may hold the
+        instant its SLA states are judged at). The tenant is not in a plan; it is bound when rendered.
+        """
+        key = _memo_key(document, variables, operation_name, context)
+        if key is not None and (remembered := self._memo.get(key)) is not None and remembered[0] is document:
+            self._memo.move_to_end(key)  # `is` above: an id may be reused once its document is gone
+            return remembered[1]
+        planned = self._planned(document, variables, operation_name, context)
+        if key is not None and (planned is None or all(isinstance(d, shapes.OneException) for d in planned.values())):
+            self._memo[key] = (document, planned)
+            if len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return planned
+
+    def _planned(
+        self, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
+    ) -> dict[str, shapes.Document] | None:
         try:
             return self._plan(document, variables, operation_name, context)
         except NotPlannable as reason:
@@ -143,6 +167,19 @@ class Planner:
         coerced = get_argument_values(graphql, details[0].node, executor.variable_values)
         registry = self.strawberry.schema_converter.scalar_registry
         return convert_arguments(coerced, field.arguments, scalar_registry=registry, config=self.strawberry.config)
+
+
+def _memo_key(
+    document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
+) -> tuple[Any, ...] | None:
+    principal = context.principal
+    if principal is None or principal.tenant_id is None:
+        return None
+    try:
+        values = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return (id(document), operation_name, principal.role, values)
 
 
 class _Walk:
