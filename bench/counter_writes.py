@@ -1,5 +1,7 @@
-"""Write cost of the counting triggers (alembic/versions/0007_exception_counts.sql): 8 concurrent writers on one tenant, each transaction an
-ingest (INSERT exception + its ExceptionCreated event) or a transition (lock, event, UPDATE status),
+"""Write cost of the counting triggers (alembic/versions/0007_exception_counts.sql).
+
+8 concurrent writers on one tenant, each transaction an ingest (INSERT exception + its
+ExceptionCreated event) or a transition (lock, event, UPDATE status),
 like the service; run with the counting triggers enabled, then disabled, alternately.
 
 On the 10,000 cluster of an earlier `bench/run.py --scales 10000,...` run (it is started, then stopped):
@@ -32,7 +34,8 @@ async def writer(dsn, tenant, seed, stop, lat, ids):
                 if not ids or rng.random() < 0.4:
                     eid = f"W-{uuid.uuid4().hex[:12]}"
                     await con.execute(
-                        "INSERT INTO exception (tenant_id, exception_id, domain, type, severity, status, source_system, entity)"
+                        "INSERT INTO exception"
+                        " (tenant_id, exception_id, domain, type, severity, status, source_system, entity)"
                         " VALUES ($1, $2, 'Finance', 'Break', $3, 'open', 'Core', 'E')",
                         tenant,
                         eid,
@@ -60,7 +63,8 @@ async def writer(dsn, tenant, seed, stop, lat, ids):
                         eid,
                     )
                     await con.execute(
-                        "UPDATE exception SET status = $3::exception_status, updated_at = now() WHERE tenant_id = $1 AND exception_id = $2",
+                        "UPDATE exception SET status = $3::exception_status, updated_at = now()"
+                        " WHERE tenant_id = $1 AND exception_id = $2",
                         tenant,
                         eid,
                         rng.choice(STATUSES),
@@ -91,7 +95,8 @@ try:
         for enabled in (True, False):
             tps, p50, p99 = asyncio.run(measure(cluster.owner_dsn, enabled))
             print(
-                f"round {rnd} counters {'on ' if enabled else 'off'}: {tps:.0f} tx/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms",
+                f"round {rnd} counters {'on ' if enabled else 'off'}: "
+                f"{tps:.0f} tx/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms",
                 flush=True,
             )
 finally:

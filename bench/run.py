@@ -224,6 +224,13 @@ def run_main(args: argparse.Namespace, run_dir: Path) -> None:
             args.ingest_batch,
         )
         print(json.dumps(extras["ingest"], indent=2), flush=True)
+        postgraphile = next((s for s in systems if s.name == "postgraphile-v4"), None)
+        if postgraphile and not args.ingest_batch:
+            print(f"[ingest] PostGraphile's createExceptionEvent, {args.ingest_workers} clients …", flush=True)
+            extras["ingest_postgraphile"] = ingest.run_postgraphile_creates(
+                postgraphile.url, cluster, postgraphile.pid, args.ingest_seconds, args.ingest_workers
+            )
+            print(json.dumps(extras["ingest_postgraphile"], indent=2), flush=True)
     if ours and "paging" in workloads:
         size = scaling.tenant_size(cluster)
         extras["paging"] = paging.run(ours.url, keys["viewer"], size, n=args.paging_n)

@@ -281,3 +281,74 @@ def run(
             out[f"{kind}_p50_ms"], out[f"{kind}_p99_ms"] = s["p50_ms"], s["p99_ms"]
     out["verify"] = asyncio.run(_verify(cluster, tally))
     return out
+
+
+PG_CREATE = """mutation Create($input: CreateExceptionEventInput!) {
+  createExceptionEvent(input: $input) { exceptionEvent { eventId } } }"""
+
+
+def run_postgraphile_creates(url: str, cluster: Cluster, server_pid: int | None, seconds: float, workers: int) -> dict:
+    """PostGraphile 4's generated `createExceptionEvent` on the same table, for comparison with
+    `recordExceptionEvent`: a plain INSERT as the superuser (no RLS, no idempotency — a replayed
+    body would be a unique-violation error, so none are sent — no exception lock, no state change);
+    the table's triggers (hash chain, change log) fire all the same."""
+    created: list[str] = []
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def exception_ids() -> list[str]:
+        connection = await asyncpg.connect(cluster.owner_dsn)
+        try:
+            rows = await connection.fetch(
+                "SELECT exception_id FROM exception WHERE tenant_id = $1 ORDER BY exception_id LIMIT $2",
+                BENCH_TENANT,
+                workers,
+            )
+        finally:
+            await connection.close()
+        return [row["exception_id"] for row in rows]
+
+    async def client(exception_id: str, deadline: float) -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            while time.perf_counter() < deadline:
+                event_id = str(uuid.uuid4())
+                event = {
+                    "tenantId": BENCH_TENANT,
+                    "eventId": event_id,
+                    "exceptionId": exception_id,
+                    "eventType": "CommentAdded",
+                    "actorType": "AGENT",
+                    "actorId": "bench",
+                    "payload": {"text": "bench"},
+                }
+                started = time.perf_counter()
+                response = await http.post(
+                    url, json={"query": PG_CREATE, "variables": {"input": {"exceptionEvent": event}}}
+                )
+                latencies.append(time.perf_counter() - started)
+                body = response.json()
+                if body.get("errors"):
+                    errors.append(str(body["errors"])[:200])
+                else:
+                    created.append(event_id)
+
+    async def go() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(client(exception_id, deadline) for exception_id in await exception_ids()))
+
+    c0s, c0p = proc_tree_cpu(server_pid), proc_tree_cpu(cluster.postmaster_pid)
+    t0 = time.perf_counter()
+    asyncio.run(go())
+    elapsed = time.perf_counter() - t0
+    ds, dp = cpu_delta(c0s, proc_tree_cpu(server_pid)), cpu_delta(c0p, proc_tree_cpu(cluster.postmaster_pid))
+    return {
+        "mode": "postgraphile createExceptionEvent (no idempotency)",
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "creates_per_s": len(created) / elapsed,
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "server_cpu_ms_per_request": ds * 1000 / len(created) if ds is not None and created else None,
+        "pg_cpu_ms_per_request": dp * 1000 / len(created) if dp is not None and created else None,
+        "create": latency_stats(latencies) if latencies else None,
+    }
