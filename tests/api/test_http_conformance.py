@@ -158,3 +158,23 @@ async def test_a_role_refused_mutation_answers_the_forbidden_member_of_its_resul
 
     assert data["createApiKey"]["__typename"] == "Forbidden"
     assert data["createApiKey"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, "application/json"])
+async def test_a_subscription_over_http_is_a_request_error_pointing_at_the_websocket(gql, api_a, accept):
+    body = {"query": 'subscription { exceptionEvents(exceptionId: "X") { position } }'}
+
+    response = await post(gql, api_a.viewer, body, accept=accept)
+
+    assert response.status_code == (400 if accept == GRAPHQL_RESPONSE else 200)
+    assert codes(response) == ["WEBSOCKET_REQUIRED"] and "data" not in response.json()
+    assert "WebSocket" in response.json()["errors"][0]["message"]
+
+
+async def test_a_subscription_over_get_is_refused_the_same_way(gql, api_a):
+    query = 'subscription { exceptionEvents(exceptionId: "X") { position } }'
+    headers = {"Authorization": f"Bearer {api_a.viewer}", "Accept": GRAPHQL_RESPONSE}
+
+    response = await gql.http.get("/graphql", params={"query": query}, headers=headers)
+
+    assert response.status_code == 400 and codes(response) == ["WEBSOCKET_REQUIRED"]
