@@ -212,3 +212,16 @@ async def test_receivers_on_our_own_network_or_with_odd_urls_are_refused_when_pr
     with pytest.raises(Exception) as refused:
         rules.checked_url(url, allow_private=False, require_https=False)
     assert getattr(refused.value, "field", None) == "url"
+
+
+async def test_a_replay_from_something_that_is_not_a_position_is_a_typed_validation_failure(gql, api_a, receiver):
+    made = await register(gql, api_a.admin, receiver.url)
+
+    refused = await gql.data(
+        """mutation($i: ReplayWebhookEndpointInput!) {
+          replayWebhookEndpoint(input: $i) { __typename ... on ValidationFailed { field } } }""",
+        {"i": {"endpointId": made["endpoint"]["endpointId"], "after": "yesterday"}},
+        key=api_a.admin,
+    )
+
+    assert refused["replayWebhookEndpoint"] == {"__typename": "ValidationFailed", "field": "after"}

@@ -95,9 +95,8 @@ class WebhookMutations:
         self, info: Info[Context, None], input: Input[ReplayWebhookEndpointInput]
     ) -> ReplayWebhookEndpointResult:
         actor = info.context.principal.actor
-        after = position_of("after", input.after)
         return await run_mutation(
             info,
-            lambda uow: service.replay(uow, actor, input.endpoint_id, after),
+            lambda uow: service.replay(uow, actor, input.endpoint_id, position_of("after", input.after)),
             lambda row: WebhookEndpointSuccess(endpoint=WebhookEndpointType.from_row(row)),
         )
