@@ -28,6 +28,8 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from sqlalchemy import event
 
+from sentinai.db.faults import sqlstate_of
+
 access_log = logging.getLogger("sentinai.requests")
 
 REQUEST_SECONDS = Histogram(
@@ -216,9 +218,9 @@ def tracing_from_environment(env: Any) -> None:
 
 
 @contextmanager
-def span(name: str, kind: SpanKind = SpanKind.INTERNAL, attributes: dict[str, Any] | None = None) -> Iterator[Span]:
+def span(name: str, kind: SpanKind = SpanKind.INTERNAL) -> Iterator[Span]:
     """A span, current for the code inside (and the tasks it starts), ended on every path."""
-    with _Tracing.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as started:
+    with _Tracing.tracer.start_as_current_span(name, kind=kind) as started:
         yield started
 
 
@@ -251,9 +253,7 @@ def observe_engine(engine: Any) -> None:
             started.end()
 
     def failed(exception_context: Any) -> None:
-        sqlstate = getattr(getattr(exception_context.original_exception, "__cause__", None), "sqlstate", None)
-        sqlstate = sqlstate or getattr(exception_context.original_exception, "sqlstate", None)
-        if sqlstate == "57014":  # query_canceled: the statement_timeout fired
+        if sqlstate_of(exception_context.original_exception) == "57014":  # query_canceled: statement_timeout
             STATEMENT_TIMEOUTS.inc()
         started = getattr(exception_context.execution_context, "_sentinai_span", None)
         if started is not None:

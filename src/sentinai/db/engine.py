@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sentinai import telemetry
 from sentinai.config import Settings
+from sentinai.db.faults import root_cause, sqlstate_of
 from sentinai.db.urls import open_engine
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ async def wait_for_database(engine: AsyncEngine, attempts: int, first_delay: flo
             return
         except Exception as error:  # any driver or OS error means "not reachable yet"
             cause = root_cause(error)
-            if getattr(cause, "sqlstate", None) in REFUSALS:
+            if sqlstate_of(cause) in REFUSALS:
                 raise DatabaseUnavailableError(
                     f"PostgreSQL at {describe(engine.url)} refused the connection: {_first_line(cause)}"
                 ) from error
@@ -116,13 +117,6 @@ async def wait_for_database(engine: AsyncEngine, attempts: int, first_delay: flo
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The driver's or the OS's own exception under SQLAlchemy's wrappers."""
-    while (inner := getattr(error, "orig", None) or error.__cause__) is not None and inner is not error:
-        error = inner
-    return error
 
 
 def _first_line(error: BaseException) -> str:

@@ -9,6 +9,25 @@ import sqlalchemy.exc
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
+def root_cause(error: BaseException) -> BaseException:
+    """The driver's or the OS's own exception under SQLAlchemy's wrappers."""
+    while (inner := getattr(error, "orig", None) or error.__cause__) is not None and inner is not error:
+        error = inner
+    return error
+
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL answered with, wherever the wrappers put it; None if it did not answer."""
+    while True:
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+        inner = getattr(error, "orig", None) or error.__cause__
+        if inner is None or inner is error:
+            return None
+        error = inner
+
+
 def is_unavailable(error: BaseException | None) -> bool:
     """A failure of the database connection (not of the statement): retrying later may succeed."""
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # the connection pool stayed exhausted
@@ -27,7 +46,5 @@ def is_retryable(error: BaseException) -> bool:
     timeout, a serialization failure or a deadlock."""
     if is_unavailable(error):
         return True
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or getattr(
-        getattr(getattr(error, "orig", None), "__cause__", None), "sqlstate", None
-    )
+    sqlstate = sqlstate_of(error)
     return sqlstate in RETRYABLE_SQLSTATES or (isinstance(sqlstate, str) and sqlstate.startswith("08"))
