@@ -35,6 +35,11 @@ class Principal:
     def is_platform_admin(self) -> bool:
         return self.tenant_id is None
 
+    @property
+    def role_name(self) -> str:
+        """VIEWER, OPERATOR, AGENT, ADMIN, or PLATFORM_ADMIN: what `viewer.role` answers and logs show."""
+        return self.role.name if self.role is not None else "PLATFORM_ADMIN"
+
 
 PLATFORM_PRINCIPAL = Principal(PLATFORM_ADMIN, None, None)
 

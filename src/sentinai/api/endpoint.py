@@ -192,5 +192,5 @@ class GraphQLEndpoint:
         record = telemetry.current()
         if record is not None:
             record.tenant = principal.tenant_id
-            record.role = principal.role.name if principal.role else "PLATFORM_ADMIN"
+            record.role = principal.role_name
         return None

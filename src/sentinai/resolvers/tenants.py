@@ -60,11 +60,10 @@ class TenantQueries:
     async def viewer(self, info: Info[Context, None]) -> Viewer:
         principal = info.context.principal
         if principal.is_platform_admin:
-            return Viewer(tenant=None, role="PLATFORM_ADMIN", actor_id=principal.actor.id)
-        assert principal.role is not None, "every tenant key has a role"
+            return Viewer(tenant=None, role=principal.role_name, actor_id=principal.actor.id)
         row = await (await info.context.reader()).tenants.current()
         return Viewer(
-            tenant=TenantType.from_row(row) if row else None, role=principal.role.name, actor_id=principal.actor.id
+            tenant=TenantType.from_row(row) if row else None, role=principal.role_name, actor_id=principal.actor.id
         )
 
     @strawberry.field(
