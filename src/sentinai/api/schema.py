@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLInterfaceType, GraphQLUnionType
@@ -15,7 +17,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext, get_object_definition
+from strawberry.types import ExecutionContext, ExecutionResult, get_object_definition
+from strawberry.types.graphql import OperationType
 
 from sentinai.api.errors import error_code
 from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, Observed, is_expected
@@ -63,6 +66,30 @@ MAX_TOKENS = 5_000
 
 
 class SentinaiSchema(strawberry.Schema):
+    async def execute(  # noqa: PLR0917 - Strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """`execute` answers once (HTTP), so it never runs a subscription: those stream through
+        `stream` on the WebSocket. Strawberry then refuses one with `InvalidOperationTypeError`,
+        which `api.view` words as WEBSOCKET_REQUIRED."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """A client's mistake (a refused guard, a bad argument, a limit) is one INFO line; an
         unexpected error is logged in full, with its error id, by MaskUnexpectedErrors."""

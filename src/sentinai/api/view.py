@@ -28,10 +28,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler as GraphQLTransportWSHandler,
 )
@@ -112,37 +111,6 @@ class TextFrames(ASGIWebSocketAdapter):
 class SentinaiGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LiveSocketHandler
     websocket_adapter_class = TextFrames
-
-    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
-        self,
-        request: Request,
-        request_adapter: Any,
-        sub_response: Any,
-        context: Context,
-        root_value: None,
-        request_data: Any,
-    ) -> ExecutionResult:
-        """Strawberry's, with subscriptions refused: they are served on the WebSocket, where they
-        can stream; over HTTP their resolver's generator would only fail."""
-        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
-        try:
-            return await self.schema.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as error:
-            raise HTTPException(400, error.as_http_error_reason()) from error
-        except InvalidOperationTypeError as error:
-            if error.operation_type == OperationType.SUBSCRIPTION:
-                raise HTTPException(400, SUBSCRIPTIONS_OVER_HTTP) from error
-            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from error
-        except MissingQueryError as error:
-            raise HTTPException(400, "No GraphQL query found in the request") from error
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket once, from `connection_init`'s payload, exactly as a request's
@@ -244,10 +212,10 @@ def _observe(result: ExecutionResult) -> None:
 
 def _refusal(error: HTTPException, media_type: str) -> Response:
     reason = error.reason
-    if reason == SUBSCRIPTIONS_OVER_HTTP:
+    if reason.startswith("subscriptions are not allowed"):  # api.schema: they live on the WebSocket
         telemetry.refused("websocket_required")
         status = 400 if media_type == GRAPHQL_RESPONSE else 200  # a request error, as the specification words it
-        return error_response(status, "WEBSOCKET_REQUIRED", reason, None, media_type)
+        return error_response(status, "WEBSOCKET_REQUIRED", SUBSCRIPTIONS_OVER_HTTP, None, media_type)
     telemetry.refused(TRANSPORT_CODES.get(error.status_code, "BAD_REQUEST").lower())
     if "not allowed when using GET" in reason:
         return error_response(405, "METHOD_NOT_ALLOWED", reason, {"Allow": "POST"}, media_type)
