@@ -288,3 +288,21 @@ async def test_subscriptions_are_limited_per_socket_and_per_key(gql, api_a, stri
 
     assert over_socket["id"] == "3" and over_socket["type"] == "error"
     assert over_key["payload"]["errors"][0]["extensions"]["code"] == "THROTTLED", over_key
+
+
+async def test_a_timeline_from_its_start_catches_up_by_its_own_changes_not_the_tenants(
+    gql, api_a, clients, factory, count_statements
+):
+    await ingest(gql, api_a.operator, "EXC-QUIET")
+    busy = await factory.exception(api_a.tenant_id)
+    await factory.events(api_a.tenant_id, busy.exception_id, 450)  # the tenant's log runs on without it
+    client = await clients(api_a.viewer)
+
+    with count_statements as counted:
+        await client.subscribe(TIMELINE, {"exceptionId": "EXC-QUIET"})
+        (created,) = await client.results(1)
+        assert await client.silent()
+
+    assert created["event"]["eventType"] == "ExceptionCreated"
+    reads_of_the_log = [s for s in counted.statements if "FROM change_log" in s]
+    assert len(reads_of_the_log) <= 3, "its own page, the snapshot's head, then the tenant's tail once"

@@ -69,9 +69,9 @@ class ChangeNotifier:
         seen every commit notified up to it."""
         return self._generations[tenant_id]
 
-    @property
-    def watchers(self) -> int:
-        return sum(len(events) for events in self._waiters.values())
+    def watching(self, tenant_id: str) -> bool:
+        """Whether any subscriber of `tenant_id` still waits."""
+        return tenant_id in self._waiters
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import aliased
 
@@ -33,6 +33,8 @@ class ExceptionChange:
     """Whether the exception matches the filter now (a change that took it out does not)."""
 
 
+WithEvent = tuple[models.ChangeLog, models.ExceptionEvent | None]
+
 MAX_POSITION = 2**63 - 1
 
 
@@ -46,31 +48,38 @@ def position_of(field: str, cursor: str | None) -> int:
 
 
 class ChangeLogRepository(Repository):
-    async def after(self, position: int, first: int, exception_id: str | None = None) -> Page[models.ChangeLog]:
-        """Up to `first` changes after `position`, oldest first; of one exception when given."""
+    async def after(self, position: int, first: int) -> Page[models.ChangeLog]:
+        """Up to `first` changes after `position`, oldest first."""
         statement = select(C).where(C.tenant_id == self.tenant_id, C.position > position)
-        if exception_id is not None:
-            statement = statement.where(C.exception_id == exception_id)
         rows = list((await self.uow.execute(statement.order_by(C.position).limit(first + 1))).scalars())
         items = rows[:first]
         return Page(items, len(rows) > first, [str(row.position) for row in items])
 
-    async def after_with_events(
-        self, position: int, first: int
-    ) -> tuple[list[tuple[models.ChangeLog, models.ExceptionEvent | None]], bool]:
+    async def after_with_events(self, position: int, first: int) -> tuple[list[WithEvent], bool]:
         """`after`, with each change's event joined in (None for audit entries): what every live
-        timeline of the tenant needs, read once for all of them."""
+        timeline of the tenant needs at the head, read once for all of them."""
+        return await self._with_events(C.position > position, first)
+
+    async def of_exception(self, position: int, first: int, exception_id: str) -> tuple[list[WithEvent], int, bool]:
+        """One exception's changes after `position` with their events, by its own index — how a
+        timeline catches up — and the position read up to: when nothing more follows, the head of
+        this same snapshot (every change up to it is visible, so none of this exception's is left
+        behind), from where the timeline can follow the tenant's shared tail."""
+        rows, more = await self._with_events(and_(C.position > position, C.exception_id == exception_id), first)
+        if more:
+            return rows, rows[-1][0].position, True
+        return rows, max(await self.head(), position), False
+
+    async def _with_events(self, condition: ColumnElement[bool], first: int) -> tuple[list[WithEvent], bool]:
         event = and_(C.source == "exception_event", V.tenant_id == C.tenant_id, V.event_id == cast(C.row_key, UUID))
         statement = (
             select(C, V)
             .outerjoin(V, event)
-            .where(C.tenant_id == self.tenant_id, C.position > position)
+            .where(C.tenant_id == self.tenant_id, condition)
             .order_by(C.position)
             .limit(first + 1)
         )
-        rows: list[tuple[models.ChangeLog, models.ExceptionEvent | None]] = [
-            (change, found) for change, found in (await self.uow.execute(statement)).all()
-        ]
+        rows: list[WithEvent] = [(change, found) for change, found in (await self.uow.execute(statement)).all()]
         return rows[:first], len(rows) > first
 
     async def head(self) -> int:

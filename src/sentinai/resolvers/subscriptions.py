@@ -89,9 +89,9 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
         limit = runtime.settings.max_subscriptions_per_key
         raise SubscriptionLimitError(f"this API key already holds {limit} live subscriptions in this process")
     runtime.subscriptions[key] += 1
-    position = start
+    position, tenant_id = start, context.tenant_scope.tenant_id
     try:
-        with runtime.notifier.watch(context.tenant_scope.tenant_id) as woken:
+        with runtime.notifier.watch(tenant_id) as woken:
             while True:
                 woken.clear()  # before reading: a commit after the read wakes us again
                 items, position, more = await read(position)
@@ -105,6 +105,8 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
         runtime.subscriptions[key] -= 1
         if runtime.subscriptions[key] <= 0:
             del runtime.subscriptions[key]
+        if not runtime.notifier.watching(tenant_id):
+            runtime.tails.pop(tenant_id, None)  # its pages are of no use to anyone now
 
 
 async def _woken(context: Context, woken: asyncio.Event) -> bool:
@@ -151,7 +153,17 @@ class ChangeSubscriptions:
         tenant_id = context.tenant_scope.tenant_id
         tail = context.runtime.tails.setdefault(tenant_id, TenantTail())
 
+        caught_up = False
+
         async def read(position: int) -> tuple[list[Any], int, bool]:
+            """Catch up on this exception's own changes, then follow the tenant's shared tail."""
+            nonlocal caught_up
+            if not caught_up:
+                async with reading(context) as uow:
+                    mine, position, more = await uow.changes.of_exception(position, BATCH, exception_id)
+                caught_up = not more
+                return mine, position, more
+
             async def from_database() -> tuple[list[Any], bool]:
                 async with reading(context) as uow:
                     return await uow.changes.after_with_events(position, BATCH)
