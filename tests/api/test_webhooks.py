@@ -225,3 +225,25 @@ async def test_a_replay_from_something_that_is_not_a_position_is_a_typed_validat
     )
 
     assert refused["replayWebhookEndpoint"] == {"__typename": "ValidationFailed", "field": "after"}
+
+
+async def test_a_replay_asked_for_during_a_delivery_round_is_kept(gql, api_a, receiver, factory):
+    made = await register(gql, api_a.admin, receiver.url)
+    endpoint_id = made["endpoint"]["endpointId"]
+    await ingest(gql, api_a.operator, "EXC-W8")
+    async with factory.uow(api_a.tenant_id) as uow:
+        leased = await uow.webhooks.lease(endpoint_id)
+        await uow.commit()
+    assert leased is not None
+
+    await gql.data(
+        "mutation($i: ReplayWebhookEndpointInput!) { replayWebhookEndpoint(input: $i) { __typename } }",
+        {"i": {"endpointId": endpoint_id, "after": "0"}},
+        key=api_a.admin,
+    )
+    async with factory.uow(api_a.tenant_id) as uow:  # the round ends, having delivered up to the head
+        await uow.webhooks.end_round(leased, leased.position + 1)
+        await uow.commit()
+
+    (endpoint,) = (await gql.data(ENDPOINTS, key=api_a.admin))["webhookEndpoints"]
+    assert endpoint["position"] == 0, "the replay's position, not the round's"

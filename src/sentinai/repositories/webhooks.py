@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, or_, select, update
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
@@ -34,10 +33,6 @@ class WebhookRepository(Repository):
         statement = select(W).where(W.tenant_id == self.tenant_id).order_by(W.endpoint_id)
         return list((await self.uow.execute(statement)).scalars())
 
-    async def get(self, endpoint_id: int) -> W | None:
-        statement = select(W).where(W.tenant_id == self.tenant_id, W.endpoint_id == endpoint_id)
-        return (await self.uow.execute(statement)).scalar_one_or_none()
-
     async def change(self, endpoint_id: int, **values: Any) -> W | None:
         statement = (
             update(W)
@@ -49,20 +44,24 @@ class WebhookRepository(Repository):
 
     async def lease(self, endpoint_id: int) -> W | None:
         """Take the endpoint for one delivery round, unless another process holds it or it is not due."""
-        now = func.statement_timestamp()
         statement = (
             update(W)
-            .where(
-                W.tenant_id == self.tenant_id,
-                W.endpoint_id == endpoint_id,
-                W.enabled,
-                W.next_attempt_at <= now,
-                (W.leased_until.is_(None)) | (W.leased_until < now),
-            )
-            .values(leased_until=now + LEASE)
+            .where(W.tenant_id == self.tenant_id, W.endpoint_id == endpoint_id, _deliverable())
+            .values(leased_until=func.statement_timestamp() + LEASE)
             .returning(W)
         )
         return (await self.uow.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def end_round(self, leased: W, delivered: int, **values: Any) -> None:
+        """Release the lease and record the round. `position` moves to `delivered` only if nobody
+        moved it during the round: a replay asked for meanwhile is kept, not overwritten."""
+        position = case((W.position == leased.position, delivered), else_=W.position)
+        statement = (
+            update(W)
+            .where(W.tenant_id == self.tenant_id, W.endpoint_id == leased.endpoint_id)
+            .values(**values, position=position, leased_until=None, updated_at=func.statement_timestamp())
+        )
+        await self.uow.execute(statement)
 
     async def record_attempt(
         self, endpoint_id: int, position: int, status_code: int | None, error: str | None, ms: int, ok: bool
@@ -87,14 +86,17 @@ class WebhookRepository(Repository):
         )
         return list((await self.uow.execute(statement)).scalars())
 
-    async def due(self, now: datetime, limit: int) -> list[tuple[str, int]]:
+    async def due(self, limit: int) -> list[tuple[str, int]]:
         """(tenant, endpoint) pairs with changes to deliver and no wait or lease pending, on the
         platform path: across tenants."""
         pending = exists().where(C.tenant_id == W.tenant_id, C.position > W.position)
         statement = (
-            select(W.tenant_id, W.endpoint_id)
-            .where(W.enabled, W.next_attempt_at <= now, (W.leased_until.is_(None)) | (W.leased_until < now), pending)
-            .order_by(W.next_attempt_at)
-            .limit(limit)
+            select(W.tenant_id, W.endpoint_id).where(_deliverable(), pending).order_by(W.next_attempt_at).limit(limit)
         )
         return [(tenant_id, endpoint_id) for tenant_id, endpoint_id in (await self.uow.execute(statement)).all()]
+
+
+def _deliverable() -> ColumnElement[bool]:
+    """Enabled, its backoff over, and no other process's lease running (by the database's clock)."""
+    now = func.statement_timestamp()
+    return and_(W.enabled, W.next_attempt_at <= now, or_(W.leased_until.is_(None), W.leased_until < now))

@@ -143,7 +143,7 @@ class WebhookDispatcher:
     async def deliver_due(self) -> int:
         """One round over every due endpoint; how many endpoints it delivered to."""
         async with UnitOfWork(self.session_factory, Scope.platform(), read_only=True) as uow:
-            due = await uow.webhooks.due(_now(), 100)
+            due = await uow.webhooks.due(100)
         for tenant_id, endpoint_id in due:
             await self.deliver(tenant_id, endpoint_id)
         return len(due)
@@ -159,7 +159,15 @@ class WebhookDispatcher:
             changes = (await uow.changes.after(endpoint.position, BATCH)).items
             events = await uow.events.get_many([uuid.UUID(c.row_key) for c in changes if c.source == "exception_event"])
             audits = await uow.audit.get_many([int(c.row_key) for c in changes if c.source == "audit_log"])
-        attempts, delivered, failure = [], endpoint.position, None
+        attempts: list[tuple[int, int | None, str | None, int, bool]] = []
+        delivered, failure = endpoint.position, None
+        if changes and not self.policy.allow_private_targets:
+            try:  # once per round: the name's addresses, not the URL given at registration
+                await _refuse_private(endpoint.url)
+            except Exception as refused:
+                failure = f"{type(refused).__name__}: {refused}"[:500]
+                attempts.append((changes[0].position, None, failure, 0, False))
+                changes = []
         for change in changes:
             row = (
                 events.get(uuid.UUID(change.row_key))
@@ -176,18 +184,23 @@ class WebhookDispatcher:
         async with UnitOfWork(self.session_factory, scope) as uow:
             for position, status, error, ms, ok in attempts:
                 await uow.webhooks.record_attempt(endpoint_id, position, status, error, ms, ok)
-            await uow.webhooks.change(endpoint_id, **self._outcome(endpoint, delivered, failure))
+            await uow.webhooks.end_round(endpoint, delivered, **self._outcome(endpoint, failure))
             await uow.commit()
 
-    def _outcome(self, endpoint: models.WebhookEndpoint, delivered: int, failure: str | None) -> dict[str, Any]:
-        values: dict[str, Any] = {"position": delivered, "leased_until": None}
+    def _outcome(self, endpoint: models.WebhookEndpoint, failure: str | None) -> dict[str, Any]:
+        """The endpoint's health after a round: reset by a success; after a failure, the backoff, and
+        past the policy's patience, disabled with its reason."""
         now = _now()
         if failure is None:
-            return values | {"failed_attempts": 0, "failing_since": None, "next_attempt_at": now}
+            return {"failed_attempts": 0, "failing_since": None, "next_attempt_at": now}
         failing_since = endpoint.failing_since or now
         failed = endpoint.failed_attempts + 1
         delay = rules.retry_delay(failed, self.policy.retry_base_seconds, self.policy.retry_ceiling_seconds)
-        values |= {"failed_attempts": failed, "failing_since": failing_since, "next_attempt_at": now + delay}
+        values: dict[str, Any] = {
+            "failed_attempts": failed,
+            "failing_since": failing_since,
+            "next_attempt_at": now + delay,
+        }
         if (now - failing_since).total_seconds() >= self.policy.disable_after_seconds:
             since = failing_since.isoformat(timespec="seconds")
             values |= {
@@ -203,8 +216,6 @@ class WebhookDispatcher:
         try:
             if row is None:
                 raise LookupError(f"change {change.position} names a row that is not readable")
-            if not self.policy.allow_private_targets:
-                await _refuse_private(endpoint.url)
             body = json.dumps(message_of(tenant_id, change, row), separators=(",", ":")).encode()
             message_id, timestamp = f"chg_{tenant_id}_{change.position}", int(time.time())
             headers = {
