@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry import Info
@@ -16,6 +16,7 @@ from sentinai.domain.actors import Actor
 from sentinai.domain.events import EventEnvelope, StateChange
 from sentinai.repositories import exceptions as repo
 from sentinai.repositories.pagination import page_size
+from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.resolvers.mutations import Input, run_batch, run_mutation
 from sentinai.resolvers.permissions import CanRead, CanWrite, answered
 from sentinai.schema.connections import Connection, connection
@@ -130,6 +131,12 @@ def _recorded(result: service.RecordedEvent) -> ExceptionEventRecorded:
     )
 
 
+def _locking(items: Sequence[Any]) -> Callable[[UnitOfWork], Awaitable[None]]:
+    """A batch takes its exceptions' row locks first, in one statement and in id order, so
+    overlapping batches queue instead of deadlocking."""
+    return lambda uow: uow.exceptions.lock_many([item.exception_id for item in items])
+
+
 async def _timeline_change(
     info: Info[Context, None], event_id: uuid.UUID | None, change: Callable[..., Awaitable[service.RecordedEvent]]
 ) -> ExceptionChangeResult:
@@ -213,7 +220,7 @@ class ExceptionMutations:
             [_new_exception(item) for item in input.items],
             lambda uow, new: service.ingest_exception(uow, new, actor),
             _ingested,
-            prepare=lambda uow: uow.exceptions.lock_many([item.exception_id for item in input.items]),
+            prepare=_locking(input.items),
         )
         return results if not isinstance(results, list) else IngestExceptionsSuccess(results=results)
 
@@ -232,7 +239,7 @@ class ExceptionMutations:
             [_envelope(item, actor) for item in input.items],
             service.record_client_event,
             _recorded,
-            prepare=lambda uow: uow.exceptions.lock_many([item.exception_id for item in input.items]),
+            prepare=_locking(input.items),
         )
         return results if not isinstance(results, list) else ExceptionEventsRecorded(results=results)
 
