@@ -258,6 +258,29 @@ AUDIT_ENTRY = Kind(
     node=Node(integer_id, lambda uow, ids: uow.audit.get_many(ids)),
 )
 
+WEBHOOK_ENDPOINT = Kind(
+    "webhook_endpoint",
+    "WebhookEndpoint",
+    models.WebhookEndpoint,
+    Scope.TENANT,
+    {
+        **_plain("endpoint_id", "url", "description", "enabled", "disabled_reason", "position", "failed_attempts"),
+        **_plain("created_by"),
+        **_timestamps("failing_since", "next_attempt_at", "created_at"),
+    },
+)
+
+WEBHOOK_DELIVERY = Kind(
+    "webhook_delivery",
+    "WebhookDelivery",
+    models.WebhookDelivery,
+    Scope.TENANT,
+    {
+        **_plain("attempt_id", "position", "status_code", "error", "duration_ms", "succeeded"),
+        "attempted_at": enc.timestamp("attempted_at"),
+    },
+)
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -273,6 +296,8 @@ KINDS: dict[str, Kind] = {
         TENANT,
         API_KEY,
         AUDIT_ENTRY,
+        WEBHOOK_ENDPOINT,
+        WEBHOOK_DELIVERY,
     )
 }
 BY_TYPE_NAME: dict[str, Kind] = {kind.type_name: kind for kind in KINDS.values()}

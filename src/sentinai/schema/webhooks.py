@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 
+from sentinai.schema.nodes import CatalogObject
 from sentinai.schema.scalars import SafeInt
 
 
 @strawberry.type(
     name="WebhookEndpoint", description="A receiver of your tenant's change log (its secret is never shown again)."
 )
-class WebhookEndpointType:
+class WebhookEndpointType(CatalogObject):
+    kind: ClassVar[str] = "webhook_endpoint"
     endpoint_id: int = strawberry.field(description="Numeric id.")
     url: str = strawberry.field(description="Where changes are POSTed.")
     description: str | None = strawberry.field(description="What it is for.")
@@ -28,25 +30,12 @@ class WebhookEndpointType:
     created_by: str = strawberry.field(description="Who registered it.")
     created_at: datetime = strawberry.field(description="When it was registered.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> WebhookEndpointType:
-        return cls(
-            endpoint_id=row.endpoint_id,
-            url=row.url,
-            description=row.description,
-            enabled=row.enabled,
-            disabled_reason=row.disabled_reason,
-            position=SafeInt(row.position),
-            failed_attempts=row.failed_attempts,
-            failing_since=row.failing_since,
-            next_attempt_at=row.next_attempt_at,
-            created_by=row.created_by,
-            created_at=row.created_at,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="WebhookDelivery", description="One attempt to deliver one change to an endpoint.")
-class WebhookDeliveryType:
+class WebhookDeliveryType(CatalogObject):
+    kind: ClassVar[str] = "webhook_delivery"
     attempt_id: SafeInt = strawberry.field(description="Numeric id; later attempts have larger ids.")
     position: SafeInt = strawberry.field(description="The change it carried.")
     attempted_at: datetime = strawberry.field(description="When it was made.")
@@ -55,17 +44,7 @@ class WebhookDeliveryType:
     duration_ms: int = strawberry.field(description="How long the receiver took.")
     succeeded: bool = strawberry.field(description="Whether it answered 2xx.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> WebhookDeliveryType:
-        return cls(
-            attempt_id=SafeInt(row.attempt_id),
-            position=SafeInt(row.position),
-            attempted_at=row.attempted_at,
-            status_code=row.status_code,
-            error=row.error,
-            duration_ms=row.duration_ms,
-            succeeded=row.succeeded,
-        )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.input(name="CreateWebhookEndpointInput", description="A receiver for your tenant's change log.")
