@@ -167,19 +167,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> Any:
     return _serve_workers(settings, args) if args.workers > 1 else _serve_one(settings, args)
 
 
-async def _serve_one(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from sentinai.api.app import Runtime, create_app
+async def _prepared(settings: Settings, args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
+    """The database found or started, reachable and migrated (and the demo seeded), once, before
+    any server process builds its app; the demo's keys to print."""
     from sentinai.seeding.demo import demo_keys
 
+    ready = await _ready(settings)
+    keys = await _with_session_factory(ready, lambda factory: demo_keys(factory, ready.data_dir)) if args.demo else {}
+    return ready, keys
+
+
+async def _serve_one(settings: Settings, args: argparse.Namespace) -> None:
+    """The app builds its runtime in its lifespan, as each worker's does: listening for
+    revocations and delivering webhooks included."""
+    import uvicorn
+
+    from sentinai.api.app import create_app
+
     started = time.perf_counter()
-    settings = await _ready(settings)
-    runtime = Runtime.build(settings)
-    await wait_for_database(runtime.engine, settings.db_connect_attempts)
-    keys = await demo_keys(runtime.session_factory, settings.data_dir) if args.demo else {}
+    ready, keys = await _prepared(settings, args)
     config = uvicorn.Config(
-        create_app(runtime=runtime),
+        create_app(ready),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -189,13 +197,9 @@ async def _serve_one(settings: Settings, args: argparse.Namespace) -> None:
     server = uvicorn.Server(config)
     telemetry.json_request_log()
     telemetry.tracing_from_environment(os.environ)
-    _announce(args, settings, keys, time.perf_counter() - started)
-    try:
-        with _stop_signals_left_to_uvicorn():
-            await server.serve()
-    finally:
-        telemetry.shutdown_tracing()
-        await runtime.engine.dispose()
+    _announce(args, ready, keys, time.perf_counter() - started)
+    with _stop_signals_left_to_uvicorn():
+        await server.serve()
 
 
 def _serve_workers(settings: Settings, args: argparse.Namespace) -> None:
@@ -203,19 +207,9 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> None:
     builds its own app (`api.app.served_app`) from the environment prepared here."""
     import uvicorn
 
-    from sentinai.seeding.demo import demo_keys
-
     started = time.perf_counter()
-
-    async def prepare() -> tuple[Settings, dict[str, str]]:
-        ready = await _ready(settings)
-        keys = (
-            await _with_session_factory(ready, lambda factory: demo_keys(factory, ready.data_dir)) if args.demo else {}
-        )
-        return ready, keys
-
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        ready, keys = runner.run(prepare())
+        ready, keys = runner.run(_prepared(settings, args))
     os.environ.update(worker_environment(ready, args.workers))
     metrics = tempfile.TemporaryDirectory(prefix="sentinai-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics.name  # /metrics sums every worker's
