@@ -7,19 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 import pytest_asyncio
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.api import documents as doc
 from tests.api.helpers import ingest, record
+from tests.servers import serving
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,26 +37,13 @@ subscription Table($filter: ExceptionFilter, $after: String) {
 WAIT = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest_asyncio.fixture(scope="session")
 async def live_url(runtime) -> AsyncIterator[str]:
     """The app served by uvicorn on a free port, in the tests' event loop."""
     from sentinai.api.app import create_app
 
-    port = free_port()
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await serving
+    async with serving(create_app(runtime=runtime), websockets=True) as url:
+        yield url.replace("http://", "ws://") + "/graphql"
     await runtime.notifier.stop()
 
 
@@ -257,16 +243,8 @@ async def strict_url(runtime) -> AsyncIterator[str]:
 
     settings = replace(runtime.settings, max_subscriptions_per_key=2, max_subscriptions_per_connection=2)
     strict = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime=strict), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await serving
+    async with serving(create_app(runtime=strict), websockets=True) as url:
+        yield url.replace("http://", "ws://") + "/graphql"
     await strict.notifier.stop()
 
 

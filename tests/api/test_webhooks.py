@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +19,7 @@ from starlette.routing import Route
 from sentinai.domain import webhooks as rules
 from sentinai.services.webhooks import WebhookDispatcher, WebhookPolicy
 from tests.api.helpers import ingest, record
+from tests.servers import serving
 
 pytestmark = pytest.mark.asyncio
 
@@ -59,18 +58,11 @@ class Receiver:
 
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    receiving = Receiver(url=f"http://127.0.0.1:{port}/hooks")
+    receiving = Receiver()
     app = Starlette(routes=[Route("/hooks", receiving.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield receiving
-    server.should_exit = True
-    await serving
+    async with serving(app) as url:
+        receiving.url = f"{url}/hooks"
+        yield receiving
 
 
 @pytest_asyncio.fixture

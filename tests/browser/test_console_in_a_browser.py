@@ -19,7 +19,7 @@ import pytest
 from tests.api import documents as doc
 from tests.api.helpers import create_playbook, exception_input, ingest, propose, record
 from tests.browser.cdp import Page
-from tests.browser.servers import serving
+from tests.servers import serving
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from tests.api.helpers import api_app
-from tests.browser.servers import serving
+from tests.servers import serving
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 

@@ -11,7 +11,7 @@ import pytest
 
 from sentinai.api.graphiql import MANIFEST
 from tests.api.helpers import api_app
-from tests.browser.servers import serving
+from tests.servers import serving
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 

@@ -1,4 +1,4 @@
-"""Real servers for the browser: uvicorn on 127.0.0.1 and a port the system picks."""
+"""Real servers for the tests: uvicorn on 127.0.0.1 and a port the system picks, in the test's loop."""
 
 from __future__ import annotations
 
