@@ -37,7 +37,10 @@ SENTINAI_LIMITS = {
     "SENTINAI_COST_RESTORE_RATE": "1000000000",
     "DB_POOL_TIMEOUT": "60",
 }
-PORTS = {"sentinai": 5610, "postgraphile-v4": 5611, "baseline": 5612}
+# Shifted by SENTINAI_BENCH_PORT_SHIFT so two runs (each with its own SENTINAI_BENCH_SCRATCH) can
+# share a machine without taking each other's ports.
+_SHIFT = int(os.environ.get("SENTINAI_BENCH_PORT_SHIFT", "0"))
+PORTS = {"sentinai": 5610 + _SHIFT, "postgraphile-v4": 5611 + _SHIFT, "baseline": 5612 + _SHIFT}
 
 
 def url(name: str, port: int | None = None) -> str:
