@@ -190,3 +190,21 @@ async def test_a_failed_direct_read_discards_its_connection_instead_of_pooling_i
     async with engine.connect() as connection:  # every pooled connection is outside any transaction
         driver = (await connection.get_raw_connection()).driver_connection
         assert not driver.is_in_transaction()
+
+
+async def test_a_prepared_list_shows_what_was_written_after_it_was_prepared(gql, api_a):
+    query = fresh(
+        "query Recent($entity: String) {"
+        " exceptions(first: 3, filter: {entity: $entity}) { totalCount nodes { exceptionId } } }"
+    )
+    variables = {"entity": "CPTY-PREPARED"}
+    await ingest(gql, api_a.operator, "EXC-PREP-L1", entity="CPTY-PREPARED")
+    first = (await send(gql, query, variables, api_a.viewer)).json()["data"]["exceptions"]
+
+    await ingest(gql, api_a.operator, "EXC-PREP-L2", entity="CPTY-PREPARED")
+    before = prepared_reads()
+    second = (await send(gql, query, variables, api_a.viewer)).json()["data"]["exceptions"]
+
+    assert prepared_reads() == before + 1, "a plan is remembered, never an answer"
+    assert (first["totalCount"], second["totalCount"]) == (1, 2)
+    assert [node["exceptionId"] for node in second["nodes"]] == ["EXC-PREP-L2", "EXC-PREP-L1"]

@@ -96,8 +96,8 @@ class Planner:
         """What to render per root response key, or None when the operation must be resolved field by field.
 
         Remembered per (parsed document, operation, variables, role) when the answer cannot depend on
-        the request's instant: a refusal to plan, or single exceptions (a list's filter may hold the
-        instant its SLA states are judged at). The tenant is not in a plan; it is bound when rendered.
+        the request's instant: a refusal to plan, or a plan `instant_free` accepts (a list filtered by
+        SLA state holds the instant it is judged at). The tenant is not in a plan; it is bound when rendered.
         """
         key = _memo_key(document, variables, operation_name, context)
         if key is not None and (remembered := self._memo.get(key)) is not None and remembered[0] is document:
@@ -182,9 +182,13 @@ class Planner:
 
 
 def instant_free(documents: dict[str, shapes.Document]) -> bool:
-    """Whether a plan holds nothing judged at the request's instant (a list's filter may hold
-    it), so that it can be remembered: single exceptions only (their SLA is judged when rendered)."""
-    return all(isinstance(document, shapes.OneException) for document in documents.values())
+    """Whether a plan holds nothing judged at the request's instant, so that it can be remembered:
+    single exceptions (their SLA is judged when rendered) and lists not filtered by SLA state (the
+    only filter that reads the instant; the one the plan holds is then never read)."""
+    return all(
+        isinstance(document, shapes.OneException) or not document.page.where.sla_states
+        for document in documents.values()
+    )
 
 
 def _memo_key(
