@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from sentinai.catalog import BY_TYPE_NAME
 
 MAX_DEPTH = 5
-READ_ROOTS_WEIGHTED = ("exceptions", "exception", "slaBreaches", "entityHistory")
+READ_ROOTS_WEIGHTED = ("exceptions", "exception", "slaBreaches", "entityHistory", "exceptionStats")
 """The roots the one-statement path plans, drawn more often than the others."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -69,11 +70,17 @@ async def test_rejections_are_counted_by_reason(gql, api_a):
 
 
 async def test_the_read_path_that_answered_is_counted(gql, api_a):
-    planned = sample("sentinai_reads_total", path="one_statement")
+    query = f"{EXCEPTIONS} # {uuid.uuid4().hex}"  # a text no earlier request prepared
+    planned, prepared = (
+        sample("sentinai_reads_total", path="one_statement"),
+        sample("sentinai_reads_total", path="prepared"),
+    )
 
-    await gql.data(EXCEPTIONS, key=api_a.viewer)
+    await gql.data(query, key=api_a.viewer)
+    await gql.data(query, key=api_a.viewer)
 
     assert sample("sentinai_reads_total", path="one_statement") == planned + 1
+    assert sample("sentinai_reads_total", path="prepared") == prepared + 1
 
 
 async def test_operation_names_cannot_grow_the_label_set_without_bound(gql, api_a):
@@ -101,7 +108,7 @@ async def test_each_request_is_one_json_log_line(gql, api_a, caplog):
     caplog.set_level(logging.INFO, logger="sentinai.requests")
     response = await gql.http.post(
         "/graphql",
-        json={"query": EXCEPTIONS},
+        json={"query": f"{EXCEPTIONS} # {uuid.uuid4().hex}"},  # not prepared yet: the pipeline's line
         headers={"Authorization": f"Bearer {api_a.viewer}", "X-Request-Id": "line-1"},
     )
 

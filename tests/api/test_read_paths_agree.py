@@ -265,7 +265,7 @@ def _fields_of(query: str) -> set[str]:
 
 
 PLANNABLE = {"exceptions", "exception", "slaBreaches", "entityHistory", "events", "sla", "currentPlaybook"}
-PLANNABLE |= {"currentStep", "remediationPlans", "steps", "tool", "policyPack"}
+PLANNABLE |= {"currentStep", "remediationPlans", "steps", "tool", "policyPack", "exceptionStats", "key"}
 
 
 async def test_the_generated_operations_covered_every_plannable_field(capsys):
@@ -278,3 +278,42 @@ async def test_the_generated_operations_covered_every_plannable_field(capsys):
             f"{sum(COVERAGE.values())} field selections over {len(COVERAGE)} distinct fields"
         )
     assert sorted(PLANNABLE - set(COVERAGE)) == []
+
+
+async def test_statistics_print_alike_on_both_paths_whole_seconds_milliseconds_and_amounts(
+    gql, resolvers_only, api_a, database, count_statements
+):
+    seconds = {"T-HOUR": "3600", "T-TINY": "0.0004", "T-HALF": "1.2345", "T-LONG": "86399.9996", "T-NONE": None}
+    for n, (kind, _) in enumerate(seconds.items()):
+        await ingest(
+            gql, api_a.operator, f"STAT-{n}", type=kind, amount=["0.10", "12345678901234.56", None, "-5", "1"][n]
+        )
+    owner = await asyncpg.connect(_libpq(database.owner_url))
+    try:
+        for kind, resolved_after in seconds.items():
+            if resolved_after is not None:
+                await owner.execute(
+                    "UPDATE exception SET status = 'resolved', resolved_at = created_at + $1 * interval '1 second'"
+                    " WHERE tenant_id = $2 AND type = $3",
+                    float(resolved_after),
+                    api_a.tenant_id,
+                    kind,
+                )
+    finally:
+        await owner.close()
+    query = """{ exceptionStats(groupBy: [TYPE], bucket: DAY) {
+      key { type status bucketStart } count openCount meanTimeToResolve p90TimeToResolve totalAmount } }"""
+
+    with count_statements:
+        planned, resolved = await both(gql, resolvers_only, query, {}, api_a.viewer)
+
+    assert_same(planned, resolved, query)
+    assert sum("json_agg" in statement for statement in count_statements.statements) == 1
+    means = {group["key"]["type"]: group["meanTimeToResolve"] for group in planned["data"]["exceptionStats"]}
+    assert means == {
+        "T-HOUR": ("number", "3600.0"),
+        "T-TINY": ("number", "0.0"),
+        "T-HALF": ("number", "1.235"),
+        "T-LONG": ("number", "86400.0"),
+        "T-NONE": None,
+    }

@@ -32,6 +32,7 @@ from sentinai.repositories.insights import (
     COUNTED_GROUPS,
     Bucket,
     GroupBy,
+    StatsQuery,
     StatsRow,
     answerable_from_counts,
 )
@@ -127,7 +128,7 @@ def random_write(rng: random.Random, exception_ids: list[str]) -> Ingest | Chang
 
 async def stats(factory, tenant_id: str, where, group_by, metrics, *, scan: bool) -> list[StatsRow]:
     async with factory.uow(tenant_id, read_only=True) as uow:
-        return await uow.insights.stats(where, group_by, None, NOW, metrics, scan=scan)
+        return await uow.insights.stats(StatsQuery(where, tuple(group_by), None, frozenset(metrics)), NOW, scan=scan)
 
 
 async def assert_counts_equal_scan(factory, tenant_id: str) -> None:

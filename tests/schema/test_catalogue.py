@@ -15,7 +15,7 @@ import pytest
 from strawberry.types.base import StrawberryObjectDefinition
 
 import sentinai
-from sentinai.api.planner import PAGES, ROOTS
+from sentinai.api.planner import PAGES, ROOTS, STATISTICS
 from sentinai.api.schema import schema
 from sentinai.catalog import KINDS, Paged
 
@@ -61,9 +61,9 @@ def test_every_paged_relation_reads_its_arguments_as_its_resolver_does():
 
 
 def test_every_planned_root_reads_its_arguments_as_its_resolver_does():
-    for name, page in ROOTS.items():
+    for name, page in [*ROOTS.items(), STATISTICS]:
         python_name = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        parameters = sorted(set(inspect.signature(page).parameters) - {"now"})
+        parameters = sorted(set(inspect.signature(page).parameters) - {"now", "selected"})
         assert parameters == _argument_names("Query", python_name), name
 
 

@@ -51,7 +51,7 @@ from sentinai.errors import DomainError
 from sentinai.repositories import document_shapes as shapes
 from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT, render_directly
 from sentinai.resolvers.exceptions import exception_list
-from sentinai.resolvers.insights import entity_history_list, sla_breach_list
+from sentinai.resolvers.insights import entity_history_list, sla_breach_list, stats_query
 from sentinai.resolvers.permissions import permitted
 from sentinai.schema.exceptions import timeline_page
 
@@ -64,6 +64,8 @@ ROOTS: dict[str, Callable[..., Any]] = {
 }
 """Root connections of exceptions, by field: the function the resolver calls for its page."""
 ONE_EXCEPTION = "exception"
+STATISTICS: tuple[str, Callable[..., Any]] = ("exceptionStats", stats_query)
+"""The statistics root, and the function its resolver reads its arguments with."""
 PAGES: dict[tuple[str, str], Callable[..., Any]] = {("exception", "events"): timeline_page}
 """Paged relations, by (kind, field): the function the resolver calls for its page."""
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
@@ -183,12 +185,16 @@ class Planner:
 
 def instant_free(documents: dict[str, shapes.Document]) -> bool:
     """Whether a plan holds nothing judged at the request's instant, so that it can be remembered:
-    single exceptions (their SLA is judged when rendered) and lists not filtered by SLA state (the
-    only filter that reads the instant; the one the plan holds is then never read)."""
-    return all(
-        isinstance(document, shapes.OneException) or not document.page.where.sla_states
-        for document in documents.values()
-    )
+    single exceptions (their SLA is judged when rendered), and lists and statistics not filtered by
+    SLA state (the only filter that reads the instant; the one the plan holds is then never read)."""
+    return all(_instant_free(document) for document in documents.values())
+
+
+def _instant_free(document: shapes.Document) -> bool:
+    if isinstance(document, shapes.OneException):
+        return True
+    where = document.query.where if isinstance(document, shapes.Statistics) else document.page.where
+    return not where.sla_states
 
 
 def _memo_key(
@@ -212,12 +218,16 @@ class _Walk:
 
     def root(self, query: GraphQLObjectType, details: FieldDetailsList) -> shapes.Document:
         name = details[0].node.name.value
-        if name != ONE_EXCEPTION and name not in ROOTS:
+        if name not in (ONE_EXCEPTION, STATISTICS[0]) and name not in ROOTS:
             raise NotPlannable(f"Query.{name} is answered by its resolver")
         field, graphql = self._checked(query.name, name), query.fields[name]
         arguments = self.planner.arguments(field, graphql, details, self.executor)
         if name == ONE_EXCEPTION:
             return shapes.OneException(arguments["exception_id"], self._object(graphql, details))
+        if name == STATISTICS[0]:
+            shape = self._object(graphql, details)
+            selected = {sub[0].node.name.value for sub in self._subfields(_named_object(graphql), details).values()}
+            return shapes.Statistics(STATISTICS[1](self.context.now, **arguments, selected=selected), shape)
         page = ROOTS[name](self.context.now, **arguments)
         return shapes.ExceptionList(page, self._page(graphql, details))
 

@@ -12,6 +12,7 @@ kind's fields plus the ones only resolvers answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select
@@ -281,6 +282,39 @@ WEBHOOK_DELIVERY = Kind(
     },
 )
 
+
+def _group_key(source: str, encode: Callable[[str], Column] = enc.plain) -> Column:
+    """A statistics row's group value: in Python from its `keys` (null when not grouped by it)."""
+    return Column(lambda row: row.keys.get(source), encode(source).sql)
+
+
+STATS_GROUP = Kind(
+    "stats_group",
+    "ExceptionStatsGroup",
+    None,
+    Scope.ROW,
+    {  # a row of `repositories.insights.stats_statement` (Python: a `StatsRow`)
+        **_plain("count", "open_count", "sla_breached_count", "sla_at_risk_count"),
+        "mean_time_to_resolve": enc.seconds("mean_seconds_to_resolve"),
+        "p90_time_to_resolve": enc.seconds("p90_seconds_to_resolve"),
+        "total_amount": enc.decimal_text("total_amount"),
+    },
+    {"group_key": Embedded("stats_key")},  # GraphQL's `key`
+)
+
+STATS_KEY = Kind(
+    "stats_key",
+    "ExceptionStatsKey",
+    None,
+    Scope.ROW,
+    {
+        **{source: _group_key(source) for source in ("domain", "type", "owner", "source_system")},
+        "severity": _group_key("severity", enc.enum_name),
+        "status": _group_key("status", enc.enum_name),
+        "bucket_start": enc.timestamp("bucket_start"),
+    },
+)
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -298,6 +332,8 @@ KINDS: dict[str, Kind] = {
         AUDIT_ENTRY,
         WEBHOOK_ENDPOINT,
         WEBHOOK_DELIVERY,
+        STATS_GROUP,
+        STATS_KEY,
     )
 }
 BY_TYPE_NAME: dict[str, Kind] = {kind.type_name: kind for kind in KINDS.values()}

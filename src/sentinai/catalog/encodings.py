@@ -96,6 +96,20 @@ def unit_fraction(source: str) -> Column:
     return Column(lambda row: float(getattr(row, source)), sql)
 
 
+def seconds(source: str) -> Column:
+    """A float8 number of seconds with at most three decimals and below 10¹⁵ in size (the
+    repository rounds to the millisecond; instants span less than 10,000 years): in that range
+    float8's text is the response encoder's shortest form, plain, less the `.0` of a whole
+    number, which the SQL face adds back."""
+
+    def sql(c: Columns, env: SqlEnv) -> ColumnElement[Any]:
+        value = c[source]
+        text = cast(value, Text)
+        return cast(case((value == func.trunc(value), text + literal_column("'.0'", Text)), else_=text), JSON)
+
+    return Column(lambda row: getattr(row, source), sql)
+
+
 def derived(python: PythonFace, sql: SqlFace) -> Column:
     """A value computed from the row, written twice: `python` and `sql` must agree (tested)."""
     return Column(python, sql)

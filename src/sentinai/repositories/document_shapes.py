@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from sentinai.repositories.events import EventPage
 from sentinai.repositories.exceptions import ExceptionPage
+from sentinai.repositories.insights import StatsQuery
 
 
 @dataclass(frozen=True)
@@ -99,4 +100,12 @@ class ExceptionList:
     shape: PageShape
 
 
-Document: TypeAlias = OneException | ExceptionList
+@dataclass(frozen=True)
+class Statistics:
+    """`exceptionStats`: one object per group, in the groups' order."""
+
+    query: StatsQuery
+    shape: ObjectShape
+
+
+Document: TypeAlias = OneException | ExceptionList | Statistics

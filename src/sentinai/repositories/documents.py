@@ -64,9 +64,11 @@ from sentinai.repositories.document_shapes import (
     Paged,
     PageInfo,
     PageShape,
+    Statistics,
 )
 from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST
 from sentinai.repositories.exceptions import ORDERS
+from sentinai.repositories.insights import stats_statement
 from sentinai.repositories.pagination import KeysetOrder
 
 E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
@@ -107,17 +109,23 @@ def _structure(document: Document) -> Hashable | None:
     it has no reusable statement (an SLA filter is judged at the request's own instant)."""
     if isinstance(document, OneException):
         return ("one", document.shape)
-    page = document.page
-    if page.where.sla_states:
+    where = document.query.where if isinstance(document, Statistics) else document.page.where
+    if where.sla_states:
         return None
-    values = (getattr(page.where, field.name) for field in fields(page.where) if field.name != "now")
+    values = (getattr(where, field.name) for field in fields(where) if field.name != "now")
     filters = tuple(tuple(value) if isinstance(value, list) else value for value in values)
+    if isinstance(document, Statistics):
+        query = document.query
+        return ("statistics", document.shape, filters, query.group_by, query.bucket, query.metrics)
+    page = document.page
     return ("list", document.shape, filters, page.order, page.first, page.after is not None)
 
 
 def _values_of(document: Document, n: int) -> dict[str, Any]:
     if isinstance(document, OneException):
         return {f"exception_id_{n}": document.exception_id}
+    if isinstance(document, Statistics):
+        return {}
     if document.page.after is None:
         return {}
     keyset = ORDERS[document.page.order]
@@ -160,6 +168,8 @@ class DocumentRepository(Repository):
         if isinstance(document, OneException):
             match = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
             return select(self._object(document.shape, E.c)).where(*match).scalar_subquery()
+        if isinstance(document, Statistics):
+            return self._statistics(document)
         page = document.page
         keyset, where = ORDERS[page.order], page.where
         rows = where.apply(TENANT, select(E).where(E.c.tenant_id == TENANT))
@@ -168,6 +178,20 @@ class DocumentRepository(Repository):
         # A root cursor's values are bound at execution, so the statement serves every page.
         after = keyset.parameters(f"after_{n}") if page.after is not None else None
         return self._page(keyset, rows, page.first, after, document.shape, total)
+
+    def _statistics(self, document: Statistics) -> ColumnElement[Any]:
+        """The groups `insights.stats_statement` computes, as a list in its order."""
+        query = document.query
+        rows = stats_statement(TENANT, query, NOW).subquery("statistics")
+        order = [rows.c[group.value] for group in query.group_by]
+        if query.bucket is not None:
+            order.append(rows.c.bucket_start)
+        groups = func.json_agg(
+            aggregate_order_by(self._object(document.shape, rows.c), *order)
+            if order
+            else self._object(document.shape, rows.c)
+        )
+        return select(func.coalesce(groups, literal_column("'[]'::json"))).select_from(rows).scalar_subquery()
 
     def _object(self, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         return _json_object([(key, self._field(KINDS[shape.kind], field, c)) for key, field in shape.fields])

@@ -14,11 +14,14 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
+    Numeric,
     Select,
     String,
     bindparam,
     cast,
     func,
+    null,
     select,
     text,
     true,
@@ -169,70 +172,97 @@ class InsightRepository(Repository):
         counts: dict[str, int] = dict((await self.uow.execute(statement)).all())
         return {exception_id: counts.get(exception_id, 0) for exception_id in exception_ids}
 
-    async def stats(
-        self,
-        where: ExceptionFilter,
-        group_by: Sequence[GroupBy],
-        bucket: Bucket | None,
-        now: datetime,
-        metrics: frozenset[str] = frozenset(METRICS),
-        scan: bool = False,
-    ) -> list[StatsRow]:
-        """Grouped statistics in one statement, computing only the `metrics` asked for (the
-        count always): SLA counts and percentiles cost a scan's worth of work each.
+    async def stats(self, query: StatsQuery, now: datetime, scan: bool = False) -> list[StatsRow]:
+        """Grouped statistics in one statement (`stats_statement`), SLA states judged at `now`;
+        `scan` forces the read-time path."""
+        rows = (await self.uow.execute(stats_statement(self.tenant_id, query, now, scan))).mappings().all()
+        return [
+            StatsRow(
+                keys={group.value: row[group.value] for group in query.group_by},
+                bucket_start=row["bucket_start"] if query.bucket is not None else None,
+                count=row["count"],
+                **{name: row.get(name) for name in METRICS},
+            )
+            for row in rows
+        ]
 
-        Answered from the write-time counters when they hold everything asked for (see
-        `answerable_from_counts`), whatever the tenant's size; otherwise, or with `scan`, from the
-        exceptions themselves. Both give the same rows in the same order (a test compares them)."""
-        if not scan and answerable_from_counts(where, group_by, bucket, metrics):
-            return await self._stats_from_counts(where, group_by, metrics)
-        return await self._stats_by_scan(where, group_by, bucket, now, metrics)
 
-    async def _stats_from_counts(
-        self, where: ExceptionFilter, group_by: Sequence[GroupBy], metrics: frozenset[str]
-    ) -> list[StatsRow]:
-        keys = [getattr(C, group.value).label(group.value) for group in group_by]
-        total = func.sum(C.count)
-        aggregates = {"open_count": total.filter(C.status != RESOLVED)}
-        chosen = [_bigint(aggregate).label(name) for name, aggregate in aggregates.items() if name in metrics]
-        statement = _filter_counts(where, select(*keys, _bigint(total).label("count"), *chosen))
-        statement = statement.where(C.tenant_id == self.tenant_id)
-        if keys:
-            # A combination whose exceptions all moved on keeps a 0 row; the scan has no group for it.
-            statement = statement.group_by(*keys).having(total > 0).order_by(*keys)
-        rows = (await self.uow.execute(statement)).mappings().all()
-        return _stats_rows(rows, group_by, None)
+@dataclass(frozen=True)
+class StatsQuery:
+    """What `exceptionStats` asks: which exceptions, grouped how, and which statistics besides the
+    count (SLA counts and percentiles cost a scan's worth of work each, so only those asked for)."""
 
-    async def _stats_by_scan(
-        self,
-        where: ExceptionFilter,
-        group_by: Sequence[GroupBy],
-        bucket: Bucket | None,
-        now: datetime,
-        metrics: frozenset[str],
-    ) -> list[StatsRow]:
-        keys = [getattr(E, group.value).label(group.value) for group in group_by]
-        if bucket is not None:
-            keys.append(func.date_trunc(bucket.value, E.created_at, "UTC").label("bucket_start"))
-        seconds = func.extract("epoch", E.resolved_at - E.created_at)
-        at_risk = cache(lambda: at_risk_interval(self.tenant_id))  # one subquery for both SLA counts
-        # Built only when asked for: constructing the SLA conditions costs more than running a count.
-        aggregates: dict[str, Callable[[], ColumnElement[Any]]] = {
-            "open_count": lambda: func.count().filter(E.status != RESOLVED),
-            "sla_breached_count": lambda: func.count().filter(sla_condition(SlaState.BREACHED, now, at_risk())),
-            "sla_at_risk_count": lambda: func.count().filter(sla_condition(SlaState.AT_RISK, now, at_risk())),
-            "mean_seconds_to_resolve": lambda: func.avg(seconds),
-            "p90_seconds_to_resolve": lambda: func.percentile_cont(0.9).within_group(seconds),
-            "total_amount": lambda: func.sum(E.amount),
-        }
-        chosen = [build().label(name) for name, build in aggregates.items() if name in metrics]
-        statement = where.apply(
-            self.tenant_id, select(*keys, func.count().label("count"), *chosen).where(E.tenant_id == self.tenant_id)
-        )
-        if keys:
-            statement = statement.group_by(*keys).order_by(*keys)
-        rows = (await self.uow.execute(statement)).mappings().all()
-        return _stats_rows(rows, group_by, bucket)
+    where: ExceptionFilter
+    group_by: tuple[GroupBy, ...]
+    bucket: Bucket | None
+    metrics: frozenset[str]
+
+
+KEY_COLUMNS = (*(group.value for group in GroupBy), "bucket_start")
+"""Every column a statistics row has for its group, grouped by or not (then null)."""
+
+
+def stats_statement(tenant: Any, query: StatsQuery, now: Any, scan: bool = False) -> Select[Any]:
+    """The statistics of `query` as one statement, ordered by its groups: one row per group with
+    every `KEY_COLUMNS` column, the count and the chosen metrics. `tenant` and `now` are values or
+    bound parameters (the document renderer binds them at execution).
+
+    Answered from the write-time counters when they hold everything asked for (see
+    `answerable_from_counts`), whatever the tenant's size; otherwise, or with `scan`, from the
+    exceptions themselves. Both give the same rows in the same order (a test compares them)."""
+    if not scan and answerable_from_counts(query.where, query.group_by, query.bucket, query.metrics):
+        return _stats_from_counts(tenant, query)
+    return _stats_by_scan(tenant, query, now)
+
+
+def _ungrouped(query: StatsQuery) -> list[ColumnElement[Any]]:
+    """Nulls for the key columns the query does not group by, each of its column's type."""
+    grouped = {group.value for group in query.group_by} | ({"bucket_start"} if query.bucket else set())
+    types = {**{group.value: getattr(E, group.value).type for group in GroupBy}, "bucket_start": E.created_at.type}
+    return [cast(null(), types[name]).label(name) for name in KEY_COLUMNS if name not in grouped]
+
+
+def _stats_from_counts(tenant: Any, query: StatsQuery) -> Select[Any]:
+    keys = [getattr(C, group.value).label(group.value) for group in query.group_by]
+    total = func.sum(C.count)
+    aggregates = {"open_count": total.filter(C.status != RESOLVED)}
+    chosen = [_bigint(aggregate).label(name) for name, aggregate in aggregates.items() if name in query.metrics]
+    columns = [*keys, *_ungrouped(query), _bigint(total).label("count"), *chosen]
+    statement = _filter_counts(query.where, select(*columns)).where(C.tenant_id == tenant)
+    if keys:
+        # A combination whose exceptions all moved on keeps a 0 row; the scan has no group for it.
+        statement = statement.group_by(*keys).having(total > 0).order_by(*keys)
+    return statement
+
+
+def _stats_by_scan(tenant: Any, query: StatsQuery, now: Any) -> Select[Any]:
+    keys = [getattr(E, group.value).label(group.value) for group in query.group_by]
+    if query.bucket is not None:
+        keys.append(func.date_trunc(query.bucket.value, E.created_at, "UTC").label("bucket_start"))
+    seconds = func.extract("epoch", E.resolved_at - E.created_at)
+    at_risk = cache(lambda: at_risk_interval(tenant))  # one subquery for both SLA counts
+    # Built only when asked for: constructing the SLA conditions costs more than running a count.
+    aggregates: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "open_count": lambda: func.count().filter(E.status != RESOLVED),
+        "sla_breached_count": lambda: func.count().filter(sla_condition(SlaState.BREACHED, now, at_risk())),
+        "sla_at_risk_count": lambda: func.count().filter(sla_condition(SlaState.AT_RISK, now, at_risk())),
+        "mean_seconds_to_resolve": lambda: _milliseconds(func.avg(seconds)),
+        "p90_seconds_to_resolve": lambda: _milliseconds(func.percentile_cont(0.9).within_group(seconds)),
+        "total_amount": lambda: func.sum(E.amount),
+    }
+    chosen = [build().label(name) for name, build in aggregates.items() if name in query.metrics]
+    columns = [*keys, *_ungrouped(query), func.count().label("count"), *chosen]
+    statement = query.where.apply(tenant, select(*columns).where(E.tenant_id == tenant))
+    if keys:
+        statement = statement.group_by(*keys).order_by(*keys)
+    return statement
+
+
+def _milliseconds(seconds: ColumnElement[Any]) -> ColumnElement[float]:
+    """Seconds to the millisecond, as a float (the field's precision: timestamps are microseconds,
+    and a mean or percentile of them has no meaningful digits beyond; it also keeps the value one
+    float both read paths print alike, see `catalog.encodings.seconds`)."""
+    return cast(func.round(cast(seconds, Numeric), 3), Float)
 
 
 # What the write-time counters (models.ExceptionCount) can answer: groups and filters on their
@@ -274,26 +304,6 @@ def _filter_counts(where: ExceptionFilter, statement: Select[Any]) -> Select[Any
 def _bigint(total: ColumnElement[Any]) -> ColumnElement[int]:
     """A sum of counts as the integer a count is (PostgreSQL sums bigints into numeric; 0 over no rows)."""
     return cast(func.coalesce(total, 0), BigInteger)
-
-
-def _stats_rows(rows: Sequence[Any], group_by: Sequence[GroupBy], bucket: Bucket | None) -> list[StatsRow]:
-    return [
-        StatsRow(
-            keys={group.value: row[group.value] for group in group_by},
-            bucket_start=row["bucket_start"] if bucket is not None else None,
-            count=row["count"],
-            **{name: _convert(name, row.get(name)) for name in METRICS},
-        )
-        for row in rows
-    ]
-
-
-def _convert(name: str, value: Any) -> Any:
-    return _float(value) if name.endswith("seconds_to_resolve") else value
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 _SIMILAR = text("""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -12,14 +13,14 @@ from sentinai.context import Context
 from sentinai.domain.enums import ExceptionStatus
 from sentinai.domain.sla import SlaState
 from sentinai.repositories import exceptions as repo
-from sentinai.repositories.insights import Bucket, GroupBy
+from sentinai.repositories.insights import Bucket, GroupBy, StatsQuery
 from sentinai.repositories.pagination import page_size
 from sentinai.resolvers.exceptions import exception_connection, repository_filter
 from sentinai.resolvers.permissions import CanRead
 from sentinai.schema.connections import Connection
 from sentinai.schema.enums import ExceptionStatsGroupBy, TimeBucket
 from sentinai.schema.exceptions import ExceptionFilter, ExceptionType
-from sentinai.schema.insights import ExceptionStatsGroup, ExceptionStatsKey
+from sentinai.schema.insights import ExceptionStatsGroup
 
 OPEN_STATUSES = [status for status in ExceptionStatus if status != ExceptionStatus.RESOLVED]
 
@@ -43,6 +44,23 @@ def _selected_names(selections) -> set[str]:
             names.add(selection.name)
         names |= _selected_names(getattr(selection, "selections", []) or [])
     return names
+
+
+def stats_query(
+    now: datetime,
+    filter: ExceptionFilter | None = None,
+    group_by: list[ExceptionStatsGroupBy] | None = None,
+    bucket: TimeBucket | None = None,
+    selected: Iterable[str] = (),
+) -> StatsQuery:
+    """What `exceptionStats` asks, for both read paths: its arguments, and the statistics among
+    the `selected` field names (GraphQL's) besides the count."""
+    return StatsQuery(
+        repository_filter(filter, now),
+        tuple(GroupBy(group.value) for group in dict.fromkeys(group_by or [])),
+        Bucket(bucket.value) if bucket else None,
+        frozenset(METRIC_FIELDS[name] for name in selected if name in METRIC_FIELDS),
+    )
 
 
 def sla_breach_list(
@@ -107,23 +125,6 @@ class InsightQueries:
             TimeBucket | None, strawberry.argument(description="Also group by creation time in these buckets.")
         ] = None,
     ) -> list[ExceptionStatsGroup] | None:
-        dimensions = [GroupBy(group.value) for group in dict.fromkeys(group_by or [])]
-        uow, now = await info.context.reader(), info.context.now
-        where = repository_filter(filter, now)
-        metrics = frozenset(
-            METRIC_FIELDS[name] for name in _selected_names(info.selected_fields) if name in METRIC_FIELDS
-        )
-        rows = await uow.insights.stats(where, dimensions, Bucket(bucket.value) if bucket else None, now, metrics)
-        return [
-            ExceptionStatsGroup(
-                key=ExceptionStatsKey(**row.keys, bucket_start=row.bucket_start),
-                count=row.count,
-                open_count=row.open_count,
-                sla_breached_count=row.sla_breached_count,
-                sla_at_risk_count=row.sla_at_risk_count,
-                mean_time_to_resolve=row.mean_seconds_to_resolve,
-                p90_time_to_resolve=row.p90_seconds_to_resolve,
-                total_amount=row.total_amount,
-            )
-            for row in rows
-        ]
+        query = stats_query(info.context.now, filter, group_by, bucket, _selected_names(info.selected_fields))
+        rows = await (await info.context.reader()).insights.stats(query, info.context.now)
+        return [ExceptionStatsGroup.from_row(row) for row in rows]

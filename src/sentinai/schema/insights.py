@@ -52,27 +52,34 @@ class SimilarCase:
 @strawberry.type(
     name="ExceptionStatsKey", description="The group a row of statistics describes (unused dimensions are null)."
 )
-class ExceptionStatsKey:
-    domain: str | None = strawberry.field(default=None, description="Domain, when grouped by DOMAIN.")
-    type: str | None = strawberry.field(default=None, description="Type, when grouped by TYPE.")
-    severity: Severity | None = strawberry.field(default=None, description="Severity, when grouped by SEVERITY.")
-    status: ExceptionStatus | None = strawberry.field(default=None, description="Status, when grouped by STATUS.")
-    owner: str | None = strawberry.field(default=None, description="Owner, when grouped by OWNER.")
-    source_system: str | None = strawberry.field(
-        default=None, description="Source system, when grouped by SOURCE_SYSTEM."
-    )
-    bucket_start: datetime | None = strawberry.field(
-        default=None, description="Start of the time bucket (by creation time)."
-    )
+class ExceptionStatsKey(CatalogObject):
+    kind: ClassVar[str] = "stats_key"
+    domain: str | None = strawberry.field(description="Domain, when grouped by DOMAIN.")
+    type: str | None = strawberry.field(description="Type, when grouped by TYPE.")
+    severity: Severity | None = strawberry.field(description="Severity, when grouped by SEVERITY.")
+    status: ExceptionStatus | None = strawberry.field(description="Status, when grouped by STATUS.")
+    owner: str | None = strawberry.field(description="Owner, when grouped by OWNER.")
+    source_system: str | None = strawberry.field(description="Source system, when grouped by SOURCE_SYSTEM.")
+    bucket_start: datetime | None = strawberry.field(description="Start of the time bucket (by creation time).")
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(name="ExceptionStatsGroup", description="Statistics of one group of exceptions.")
-class ExceptionStatsGroup:
-    key: ExceptionStatsKey = strawberry.field(description="The group.")
+class ExceptionStatsGroup(CatalogObject):
+    kind: ClassVar[str] = "stats_group"
     count: int = strawberry.field(description="Exceptions in the group.")
     open_count: int = strawberry.field(description="Those not resolved.")
     sla_breached_count: int = strawberry.field(description="Those in SLA state BREACHED now.")
     sla_at_risk_count: int = strawberry.field(description="Those in SLA state AT_RISK now.")
-    mean_time_to_resolve: float | None = strawberry.field(description="Mean seconds from creation to resolution.")
-    p90_time_to_resolve: float | None = strawberry.field(description="90th percentile of those seconds.")
+    mean_time_to_resolve: float | None = strawberry.field(
+        description="Mean seconds from creation to resolution, to the millisecond."
+    )
+    p90_time_to_resolve: float | None = strawberry.field(
+        description="90th percentile of those seconds, to the millisecond."
+    )
     total_amount: Decimal | None = strawberry.field(description="Sum of the amounts.")
+    _row: strawberry.Private[Any]
+
+    @strawberry.field(name="key", description="The group.")
+    def group_key(self) -> ExceptionStatsKey:
+        return ExceptionStatsKey.from_row(self._row)
