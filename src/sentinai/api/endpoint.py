@@ -18,7 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from sentinai import telemetry
 from sentinai.api import graphiql
 from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
-from sentinai.api.prepared import Request as PreparedRequest
+from sentinai.api.prepared import PostedOperation
 from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
 from sentinai.config import Settings
@@ -197,7 +197,7 @@ class GraphQLEndpoint:
             return receive
         body = await request.body()
         unanswered = _replaying(body, receive)
-        decoded = PreparedRequest.decoded(body)
+        decoded = PostedOperation.decoded(body)
         if decoded is None:
             return unanswered
         context = await self.graphql.get_context(request, Response())

@@ -69,7 +69,7 @@ class PreparedRead:
 
 
 @dataclass(frozen=True)
-class Request:
+class PostedOperation:
     """The parts of a POSTed GraphQL request that decide its answer, once decoded."""
 
     query: str
@@ -77,7 +77,7 @@ class Request:
     variables: dict[str, Any]
 
     @classmethod
-    def decoded(cls, body: bytes) -> Request | None:
+    def decoded(cls, body: bytes) -> PostedOperation | None:
         """The request, or None for any body the fast path does not take (the pipeline words it)."""
         try:
             decoded = orjson.loads(body)
@@ -137,7 +137,7 @@ class PreparedReads:
         if len(self._memo) > self.SIZE:
             self._memo.popitem(last=False)
 
-    def lookup(self, request: Request, context: Context) -> PreparedRead | None:
+    def lookup(self, request: PostedOperation, context: Context) -> PreparedRead | None:
         principal = context.principal
         if principal is None or principal.tenant_id is None:
             return None
@@ -150,11 +150,11 @@ class PreparedReads:
         return None if prepared is None else self._clean(prepared, request)
 
     @staticmethod
-    def _clean(prepared: PreparedRead, request: Request) -> PreparedRead | None:
+    def _clean(prepared: PreparedRead, request: PostedOperation) -> PreparedRead | None:
         """The entry, unless a value in this request's variables is one the input guard refuses."""
         return None if json_value_problem(request.variables) is not None else prepared
 
-    async def answer(self, request: Request, context: Context) -> dict[str, Any] | None:
+    async def answer(self, request: PostedOperation, context: Context) -> dict[str, Any] | None:
         """The response body for a remembered read, or None: the pipeline answers it.
 
         The caller closes `context` on every path."""
