@@ -361,6 +361,23 @@ async def test_similar_cases_of_similar_cases_and_none_asked_for_answer_alike(
         assert data["exception"]["none"] == [] and len(data["exception"]["similar"]) == min(first or 5, 11)
 
 
+async def test_the_supervisors_breaches_with_each_ones_similar_cases_history_and_tools_take_one_statement(
+    factory, gql, resolvers_only, api_a, api_b, clock, count_statements
+):
+    for tenant in (api_a, api_b):
+        await _world(factory, gql, tenant)
+    clock.frozen = at("2026-03-01T09:30:00+00:00")
+    query = """{ slaBreaches(first: 5) { totalCount nodes { exceptionId sla { state }
+      similar(first: 2) { score reasons { kind } exception { exceptionId } }
+      entityHistory(first: 1) { totalCount nodes { exceptionId } }
+      currentPlaybook { tools { name } } } } }"""
+
+    data = await _same_answer(gql, resolvers_only, count_statements, query, {}, api_a.viewer)
+
+    breaches = data["slaBreaches"]["nodes"]
+    assert breaches and all(len(node["similar"]) == 2 for node in breaches)
+
+
 async def test_arguments_the_resolvers_refuse_get_the_resolvers_errors(factory, gql, resolvers_only, api_a):
     await factory.exception(api_a.tenant_id, "X")
     refused = [
