@@ -1,6 +1,6 @@
 """Plans are remembered per parsed document, variables and role — never across what could change
-the answer: the tenant is bound when a plan is rendered, and a list (whose filter may hold the
-request's instant) is planned again every time."""
+the answer: the tenant is bound when a plan is rendered, and a list filtered by SLA state (whose
+filter holds the request's instant) is planned again every time."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from tests.api.helpers import ingest
 pytestmark = pytest.mark.asyncio
 
 DETAIL = parse("query($id: String!) { exception(exceptionId: $id) { exceptionId events(first: 5) { totalCount } } }")
-LIST = parse("{ exceptions(first: 5) { nodes { exceptionId } } }")
+LIST = parse("{ exceptions(first: 5) { nodes { exceptionId sla { state } } } }")
+BREACHED = parse("{ exceptions(first: 5, filter: {slaState: [BREACHED]}) { nodes { exceptionId } } }")
+BREACHES = parse("{ slaBreaches(first: 5) { nodes { exceptionId } } }")
 
 
 def context_of(session_factory, tenant_id: str, role: ApiKeyRole) -> Context:
@@ -41,11 +43,13 @@ async def test_a_detail_plan_is_remembered_per_variables_and_role_but_not_per_te
     assert planner.plan(parse(DETAIL.loc.source.body), {"id": "EXC-1"}, None, viewer_a) is not first
 
 
-async def test_a_list_is_planned_again_for_every_request(session_factory):
+async def test_a_list_judged_by_sla_state_is_planned_again_for_every_request(session_factory):
     planner = Planner(schema)
     viewer = context_of(session_factory, "tenant-a", ApiKeyRole.VIEWER)
 
-    assert planner.plan(LIST, None, None, viewer) is not planner.plan(LIST, None, None, viewer)
+    for judged in (BREACHED, BREACHES):
+        assert planner.plan(judged, None, None, viewer) is not planner.plan(judged, None, None, viewer)
+    assert planner.plan(LIST, None, None, viewer) is planner.plan(LIST, None, None, viewer), "no instant in it"
 
 
 async def test_a_remembered_plan_renders_each_tenants_own_rows(gql, api_a, api_b):

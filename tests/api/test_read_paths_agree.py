@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from sentinai.api.schema import schema
 from sentinai.domain.events import EVENT_TYPES
@@ -217,7 +218,7 @@ async def test_an_unexpected_failure_of_the_planned_statement_is_answered_by_the
 
 GENERATOR = ReadOperations(schema._schema)
 COVERAGE: dict[str, int] = {}
-PLANNED = {"one statement": 0, "field by field": 0}
+PLANNED = {"one statement": 0, "field by field": 0, "prepared": 0}
 
 
 RENDER_FAILURES: list[str] = []
@@ -259,12 +260,20 @@ async def test_generated_read_operations_answer_alike_on_both_paths(
     query, variables = data.draw(GENERATOR.operation(world), label="operation")
 
     planned, resolved = await both(gql, resolvers_only, query, variables, key)
+    prepared_before = _prepared_reads()
+    again, _ = await both(gql, resolvers_only, query, variables, key)  # prepared, when planned (api.prepared)
+    PLANNED["prepared"] += int(_prepared_reads() - prepared_before)
 
     assert_same(planned, resolved, query)
+    assert_same(again, resolved, query)
     assert RENDER_FAILURES == [], query
     world.remember(planned.get("data"))
     for name in _fields_of(query):
         COVERAGE[name] = COVERAGE.get(name, 0) + 1
+
+
+def _prepared_reads() -> float:
+    return REGISTRY.get_sample_value("sentinai_reads_total", {"path": "prepared"}) or 0.0
 
 
 def _fields_of(query: str) -> set[str]:

@@ -18,6 +18,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from sentinai import telemetry
 from sentinai.api import graphiql
 from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
+from sentinai.api.prepared import Request as PreparedRequest
+from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
 from sentinai.config import Settings
 from sentinai.db.faults import is_unavailable
@@ -59,6 +61,24 @@ def _observed(send: Send, record: telemetry.RequestRecord) -> Send:
         await send(message)
 
     return send_observed
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` with `body` (already read) given again first."""
+    given = False
+
+    async def receive_again() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
 
 
 def _wants_a_page(request: Request) -> bool:
@@ -140,7 +160,9 @@ class GraphQLEndpoint:
 
         try:
             async with asyncio.timeout(self.deadline):
-                await self.graphql(scope, receive, tracked_send)
+                unanswered = await self._answer_prepared(scope, receive, tracked_send, media_type)
+                if unanswered is not None:
+                    await self.graphql(scope, unanswered, tracked_send)
         except TimeoutError:
             telemetry.refused("deadline_exceeded")
             if started:
@@ -165,6 +187,28 @@ class GraphQLEndpoint:
             message = f"Internal error. Quote error id {error_id} when reporting it."
             failed = error_response(500, "INTERNAL", message, None, media_type, errorId=error_id)
             await failed(scope, receive, send)
+
+    async def _answer_prepared(self, scope: Scope, receive: Receive, send: Send, media_type: str) -> Receive | None:
+        """Answer a read the pipeline has prepared (`api.prepared`) and return None; otherwise
+        return what the pipeline should receive: the body, already read here, then the rest."""
+        prepared = self.graphql.schema.prepared_reads if isinstance(self.graphql.schema, SentinaiSchema) else None
+        request = Request(scope, receive)
+        if prepared is None or request.method != "POST" or not _is_json(request):
+            return receive
+        body = await request.body()
+        unanswered = _replaying(body, receive)
+        decoded = PreparedRequest.decoded(body)
+        if decoded is None:
+            return unanswered
+        context = await self.graphql.get_context(request, Response())
+        try:
+            answer = await prepared.answer(decoded, context)
+        finally:
+            await context.close()
+        if answer is None:
+            return unanswered
+        await Response(self.graphql.encode_json(answer), 200, media_type=media_type)(scope, unanswered, send)
+        return None
 
     async def _refusal(self, request: Request, media_type: str) -> Response | None:
         """A response refusing the request before any work, or None to proceed."""

@@ -14,7 +14,9 @@ from strawberry.types.graphql import OperationType
 
 from sentinai import telemetry
 from sentinai.api.errors import with_code
-from sentinai.api.planner import Planner
+from sentinai.api.planner import Planner, instant_free
+from sentinai.api.prepared import PreparedReads
+from sentinai.api.query_cost import operation_cost
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
@@ -59,8 +61,8 @@ class DocumentReads(SchemaExtension):
     """Answers a read operation with one SQL statement when `Planner` can plan all of it;
     otherwise graphql-core resolves it field by field."""
 
-    def __init__(self, planner: Planner) -> None:
-        self.planner = planner
+    def __init__(self, planner: Planner, prepared: PreparedReads | None = None) -> None:
+        self.planner, self.prepared = planner, prepared
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -71,10 +73,24 @@ class DocumentReads(SchemaExtension):
             )
             if documents:
                 execution.result = await self._render(documents, context)
+                if execution.result is not None:
+                    self._prepare(documents, context)
             record = telemetry.current()
             if record is not None and execution.operation_type == OperationType.QUERY:
                 record.path = "one_statement" if execution.result is not None else "field_by_field"
         yield
+
+    def _prepare(self, documents: dict[str, Document], context: Context) -> None:
+        """Let the endpoint answer this read itself from now on (`api.prepared`)."""
+        execution = self.execution_context
+        if self.prepared is None or execution.query is None or not instant_free(documents):
+            return
+        document = execution.graphql_document
+        assert document is not None
+        cost = operation_cost(execution.schema._schema, document, execution.operation_name, execution.variables)
+        self.prepared.remember(
+            execution.query, execution._provided_operation_name, execution.variables, context, document, documents, cost
+        )
 
     async def _render(self, documents: dict[str, Document], context: Context) -> ExecutionResult | None:
         """The planned answer, or None to let the resolvers answer. A refusal (a cursor from

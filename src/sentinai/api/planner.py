@@ -49,7 +49,7 @@ from sentinai.catalog import BY_TYPE_NAME, Computed, Kind, Paged
 from sentinai.context import Context
 from sentinai.errors import DomainError
 from sentinai.repositories import document_shapes as shapes
-from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT
+from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT, render_directly
 from sentinai.resolvers.exceptions import exception_list
 from sentinai.resolvers.insights import entity_history_list, sla_breach_list
 from sentinai.resolvers.permissions import permitted
@@ -101,15 +101,15 @@ class Planner:
         """What to render per root response key, or None when the operation must be resolved field by field.
 
         Remembered per (parsed document, operation, variables, role) when the answer cannot depend on
-        the request's instant: a refusal to plan, or single exceptions (a list's filter may hold the
-        instant its SLA states are judged at). The tenant is not in a plan; it is bound when rendered.
+        the request's instant: a refusal to plan, or a plan `instant_free` accepts (a list filtered by
+        SLA state holds the instant it is judged at). The tenant is not in a plan; it is bound when rendered.
         """
         key = _memo_key(document, variables, operation_name, context)
         if key is not None and (remembered := self._memo.get(key)) is not None and remembered[0] is document:
             self._memo.move_to_end(key)  # `is` above: an id may be reused once its document is gone
             return remembered[1]
         planned = self._planned(document, variables, operation_name, context)
-        if key is not None and (planned is None or all(isinstance(d, shapes.OneException) for d in planned.values())):
+        if key is not None and (planned is None or instant_free(planned)):
             self._memo[key] = (document, planned)
             if len(self._memo) > self.MEMO_SIZE:
                 self._memo.popitem(last=False)
@@ -129,6 +129,18 @@ class Planner:
     async def render(self, documents: dict[str, shapes.Document], context: Context) -> dict[str, RenderedField]:
         """The planned root fields, rendered in the request's read transaction in one statement."""
         texts = await (await context.reader()).documents.render(list(documents.values()), context.now)
+        return {key: RenderedField(text) for key, text in zip(documents, texts)}
+
+    async def render_prepared(
+        self, documents: dict[str, shapes.Document], context: Context
+    ) -> dict[str, RenderedField]:
+        """`render` for a prepared read: its statement run straight on the driver, in a snapshot
+        of its own (`db.direct`), when it is already built."""
+        texts = await render_directly(
+            context.runtime.engine, context.tenant_scope, list(documents.values()), context.now
+        )
+        if texts is None:
+            return await self.render(documents, context)
         return {key: RenderedField(text) for key, text in zip(documents, texts)}
 
     def _plan(
@@ -172,6 +184,16 @@ class Planner:
         coerced = get_argument_values(graphql, details[0].node, executor.variable_values)
         registry = self.strawberry.schema_converter.scalar_registry
         return convert_arguments(coerced, field.arguments, scalar_registry=registry, config=self.strawberry.config)
+
+
+def instant_free(documents: dict[str, shapes.Document]) -> bool:
+    """Whether a plan holds nothing judged at the request's instant, so that it can be remembered:
+    single exceptions (their SLA is judged when rendered) and lists not filtered by SLA state (the
+    only filter that reads the instant; the one the plan holds is then never read)."""
+    return all(
+        isinstance(document, shapes.OneException) or not document.page.where.sla_states
+        for document in documents.values()
+    )
 
 
 def _memo_key(

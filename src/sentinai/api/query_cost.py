@@ -40,6 +40,7 @@ from strawberry.extensions import SchemaExtension
 from sentinai import telemetry
 from sentinai.api.errors import error_code
 from sentinai.api.input_guard import unacceptable_inputs
+from sentinai.auth import Principal
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
@@ -64,6 +65,10 @@ class TokenBucket:
             return False
         self.available -= cost
         return True
+
+    def give_back(self, cost: float) -> None:
+        """Return what `take` took for work that was then not done (it is done again elsewhere)."""
+        self.available = min(self.capacity, self.available + cost)
 
     def seconds_until(self, cost: float) -> float:
         return max(0.0, (cost - self.available) / self.restore_rate)
@@ -278,9 +283,7 @@ class QueryCostLimiter(SchemaExtension):
                     extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost},
                 )
             ]
-        principal = getattr(context.context, "principal", None)
-        tenant_key = (principal.tenant_id or "platform") if principal else "anonymous"
-        self.bucket = self.budgets.bucket(tenant_key)
+        self.bucket = self.budgets.bucket(tenant_budget_key(getattr(context.context, "principal", None)))
         if not self.bucket.take(self.cost, time.monotonic()):
             wait = math.ceil(self.bucket.seconds_until(self.cost))
             return [
@@ -295,17 +298,23 @@ class QueryCostLimiter(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:
             return {}
-        status = {}
-        if self.bucket is not None:
-            status = {
-                "currentlyAvailable": round(self.bucket.available),
-                "maximumAvailable": self.bucket.capacity,
-                "restoreRate": self.bucket.restore_rate,
-            }
-        return {
-            "cost": {
-                "requestedQueryCost": self.cost,
-                "maximumPerRequest": self.budgets.max_per_request,
-                "throttleStatus": status,
-            }
+        return cost_extension(self.cost, self.budgets, self.bucket)
+
+
+def tenant_budget_key(principal: Principal | None) -> str:
+    """Whose budget a request spends: its tenant's (the platform admin and anonymous have their own)."""
+    return (principal.tenant_id or "platform") if principal else "anonymous"
+
+
+def cost_extension(cost: int, budgets: CostBudgets, bucket: TokenBucket | None) -> dict[str, Any]:
+    """The response's `extensions.cost`: the price and what the tenant's budget holds after it."""
+    status = {}
+    if bucket is not None:
+        status = {
+            "currentlyAvailable": round(bucket.available),
+            "maximumAvailable": bucket.capacity,
+            "restoreRate": bucket.restore_rate,
         }
+    return {
+        "cost": {"requestedQueryCost": cost, "maximumPerRequest": budgets.max_per_request, "throttleStatus": status}
+    }

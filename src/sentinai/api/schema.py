@@ -23,6 +23,7 @@ from strawberry.types.graphql import OperationType
 from sentinai.api.errors import error_code
 from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, Observed, is_expected
 from sentinai.api.planner import Planner
+from sentinai.api.prepared import PreparedReads
 from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
 from sentinai.config import Settings
 from sentinai.resolvers.changes import ChangeQueries
@@ -66,6 +67,9 @@ MAX_TOKENS = 5_000
 
 
 class SentinaiSchema(strawberry.Schema):
+    prepared_reads: PreparedReads | None = None
+    """Reads the endpoint answers without this pipeline once it has answered them (`api.prepared`)."""
+
     async def execute(  # noqa: PLR0917 - Strawberry's signature
         self,
         query: str | None,
@@ -124,7 +128,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
     if settings.document_reads:
         planner = Planner(built)
-        built.extensions = (*built.extensions, lambda: DocumentReads(planner))
+        prepared = built.prepared_reads = PreparedReads(planner, budgets)
+        built.extensions = (*built.extensions, lambda: DocumentReads(planner, prepared))
     return built
 
 

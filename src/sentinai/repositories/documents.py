@@ -45,12 +45,15 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sentinai.catalog import KINDS, Embedded, Kind, SqlEnv, Through, ToMany, ToOne
 from sentinai.catalog import Computed as ComputedRelation
 from sentinai.catalog import Paged as PagedRelation
 from sentinai.catalog.encodings import Columns, sql_text
 from sentinai.db import models
+from sentinai.db.direct import DriverStatement, fetch_row
+from sentinai.db.session import Scope
 from sentinai.repositories.base import Repository
 from sentinai.repositories.document_shapes import (
     Attribute,
@@ -332,3 +335,28 @@ def _paging(page: EventPage | ExceptionPage) -> tuple[KeysetOrder, Filter]:
     if isinstance(page, EventPage):
         return (NEWEST_FIRST if page.newest_first else CHRONOLOGICAL), page.where.apply
     return ORDERS[page.order], partial(page.where.apply, TENANT)
+
+
+_driver_statements: OrderedDict[Hashable, DriverStatement] = OrderedDict()
+
+
+async def render_directly(
+    engine: AsyncEngine, scope: Scope, documents: Sequence[Document], now: datetime
+) -> list[str] | None:
+    """`DocumentRepository.render` outside a unit of work, straight on the driver (`db.direct`),
+    for documents whose statement is already built; None when it is not (render them in a unit
+    of work, which builds it)."""
+    structures = tuple(_structure(document) for document in documents)
+    statement = _driver_statements.get(structures)
+    if statement is None:
+        built = _statements.get(structures) if None not in structures else None
+        if built is None:
+            return None
+        statement = _driver_statements[structures] = DriverStatement.compiled(built, engine.dialect)
+        if len(_driver_statements) > STATEMENT_CACHE_SIZE:
+            _driver_statements.popitem(last=False)
+    values: dict[str, Any] = {TENANT.key: scope.tenant_id, NOW.key: now}
+    for n, document in enumerate(documents):
+        values.update(_values_of(document, n))
+    row = await fetch_row(engine, scope, statement, values)
+    return [text if text is not None else "null" for text in row]
