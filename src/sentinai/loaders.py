@@ -17,7 +17,7 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
-from sentinai.catalog import KINDS, NODE_KINDS, ToMany, ToOne
+from sentinai.catalog import KINDS, NODE_KINDS, Through, ToMany, ToOne
 from sentinai.db import models
 from sentinai.errors import DomainError
 from sentinai.repositories.events import EventPage
@@ -78,8 +78,7 @@ class Loaders:
             lambda key: (key[1], key[0]), lambda uow, ids, first: uow.insights.similar_for(ids, first)
         )
         self.entity_history = self._by_shape(
-            lambda key: ((key[1], key[2]), key[0]),
-            lambda uow, ids, shape: uow.insights.entity_history_for(ids, *shape),
+            lambda key: (key[1], key[0]), lambda uow, ids, page: uow.insights.entity_history_for(ids, page)
         )
 
     # -- relations of the catalogue
@@ -93,6 +92,21 @@ class Loaders:
         """The rows of the to-many `relation` of `kind` from `row`, in the relation's order."""
         key = self._join_key(kind, relation, row)
         return [] if key is None else await self._relation(kind, relation).load(key)
+
+    async def through(self, kind: str, relation: str, row: Any) -> list[Any]:
+        """The distinct rows a `Through` relation of `kind` reaches from `row`, in the order first reached."""
+        declared = KINDS[kind].relations[relation]
+        assert isinstance(declared, Through)
+        via = await self.many(kind, declared.via, row)
+        via_kind = KINDS[kind].relations[declared.via].target
+        reached = await asyncio.gather(*(self.one(via_kind, declared.then, step) for step in via))
+        then = KINDS[via_kind].relations[declared.then]
+        assert isinstance(then, ToOne)
+        distinct: dict[tuple[Any, ...], Any] = {}
+        for target in reached:
+            if target is not None:
+                distinct.setdefault(tuple(getattr(target, theirs) for _, theirs in then.on), target)
+        return list(distinct.values())
 
     def _join_key(self, kind: str, relation: str, row: Any) -> tuple[Any, ...] | None:
         declared = KINDS[kind].relations[relation]

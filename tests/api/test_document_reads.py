@@ -7,12 +7,15 @@ field. The answers must be equal value for value, and the planned one must cost 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from sentinai.db import models
 from sentinai.repositories.playbooks import NewStep
+from tests.api import documents as doc
 from tests.api.helpers import propose, record
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import at
@@ -264,12 +267,127 @@ async def test_timeline_pages_filters_and_empty_pages_match(factory, gql, resolv
         await _same_answer(gql, resolvers_only, count_statements, TIMELINE, variables, api_a.viewer)
 
 
+COPILOT = re.search(r"```graphql\n(.*?)```", (Path(__file__).parents[2] / "docs" / "copilot.md").read_text(), re.S)[1]
+
+
+async def _resolved_with_an_executed_plan(gql, tenant, exception_id: str) -> None:
+    plan = (await propose(gql, tenant.agent, exception_id, actionType="reinstruct"))["plan"]
+    await gql.data(doc.APPROVE, {"input": {"planId": plan["planId"]}}, key=tenant.operator)
+    await gql.data(doc.OUTCOME, {"input": {"planId": plan["planId"], "outcome": "EXECUTED"}}, key=tenant.agent)
+    await gql.data(doc.TRANSITION, {"input": {"exceptionId": exception_id, "status": "RESOLVED"}}, key=tenant.operator)
+
+
+async def test_the_copilot_context_is_the_resolvers_answer_in_one_statement(
+    factory, gql, resolvers_only, api_a, api_b, clock, count_statements
+):
+    await gql.data(doc.PUBLISH_POLICY, {"input": {"pack": {"sla": {"atRiskMinutes": 90}}}}, key=api_a.admin)
+    for tenant in (api_a, api_b):
+        await _world(factory, gql, tenant)
+        await _resolved_with_an_executed_plan(gql, tenant, "DOC-04")
+    clock.frozen = at("2026-03-01T12:30:00+00:00")
+    answers = {}
+    for exception_id in ("DOC-02", "DOC-05", "DOC-00", "NO-SUCH-EXCEPTION"):
+        variables = {"exceptionId": exception_id}
+        answers[exception_id] = await _same_answer(
+            gql, resolvers_only, count_statements, COPILOT, variables, api_a.viewer
+        )
+    context = answers["DOC-02"]["exception"]
+    assert [tool["name"] for tool in context["currentPlaybook"]["tools"]] == ["settle-api", f"pager-{api_a.tenant_id}"]
+    resolved = next(case for case in context["similar"] if case["exception"]["exceptionId"] == "DOC-04")
+    assert resolved["remediations"] == ["reinstruct"] and resolved["timeToResolve"] is not None
+    contributions = [reason["contribution"] for reason in context["similar"][0]["reasons"]]
+    assert contributions == sorted(contributions, reverse=True) and len(contributions) == 5
+    assert context["entityHistory"]["totalCount"] == 2 and context["policyPack"]["version"] == 1
+    assert answers["NO-SUCH-EXCEPTION"] == {"exception": None}
+
+
+async def test_a_tool_called_by_several_steps_is_listed_once_where_it_is_first_called(
+    factory, gql, resolvers_only, api_a, count_statements
+):
+    async with factory.uow(api_a.tenant_id) as uow:
+        pager = await uow.tools.register("pager", models.ToolType.EMAIL, {}, {}, None)
+        api = await uow.tools.register("api", models.ToolType.REST, {}, {}, None)
+        steps = [NewStep("page", "notify", {}, pager.tool_id), NewStep("call", "call_tool", {}, api.tool_id)]
+        playbook = await uow.playbooks.create("loop", [NewStep("wait", "escalate", {}), *steps, steps[0]])
+        await uow.commit()
+    await factory.exception(api_a.tenant_id, "LOOP")
+    await record(gql, api_a.agent, "LOOP", "CommentAdded", {"text": "attach"}, {"playbookId": playbook.playbook_id})
+    query = '{ exception(exceptionId: "LOOP") { currentPlaybook { tools { name } again: tools { toolId } } } }'
+
+    data = await _same_answer(gql, resolvers_only, count_statements, query, {}, api_a.viewer)
+
+    assert data["exception"]["currentPlaybook"]["tools"] == [{"name": "pager"}, {"name": "api"}]
+
+
+ENTITY_HISTORY = """
+query History($exceptionId: String!, $first: Int, $after: String) {
+  exception(exceptionId: $exceptionId) {
+    entityHistory(first: $first, after: $after) {
+      totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+      edges { cursor node { exceptionId entityHistory(first: 1) { totalCount nodes { exceptionId } } } }
+    }
+  }
+}"""
+
+
+async def test_an_exceptions_entity_history_pages_alike_with_the_planned_paths_cursors(
+    factory, gql, resolvers_only, api_a, api_b, count_statements
+):
+    for tenant in (api_a, api_b):
+        for n in range(6):
+            await factory.exception(tenant.tenant_id, f"ENT-{n}", entity="CPTY-E")
+    after, seen = None, []
+    for _ in range(4):
+        variables = {"exceptionId": "ENT-5", "first": 2, "after": after}
+        page = await _same_answer(gql, resolvers_only, count_statements, ENTITY_HISTORY, variables, api_a.viewer)
+        history = page["exception"]["entityHistory"]
+        seen += [edge["node"]["exceptionId"] for edge in history["edges"]]
+        after = history["pageInfo"]["endCursor"]
+        if not history["pageInfo"]["hasNextPage"]:
+            break
+    assert seen == ["ENT-4", "ENT-3", "ENT-2", "ENT-1", "ENT-0"]
+
+
+async def test_similar_cases_of_similar_cases_and_none_asked_for_answer_alike(
+    factory, gql, resolvers_only, api_a, count_statements
+):
+    await _world(factory, gql, api_a)
+    query = """query($first: Int) { exception(exceptionId: "DOC-03") {
+      none: similar(first: 0) { score }
+      similar(first: $first) { __typename score resolvedAt exception { exceptionId similar(first: 2) {
+        reasons { __typename kind detail contribution } exception { currentPlaybook { name } } } } } } }"""
+    for first in (None, 1, 20):
+        data = await _same_answer(gql, resolvers_only, count_statements, query, {"first": first}, api_a.viewer)
+        assert data["exception"]["none"] == [] and len(data["exception"]["similar"]) == min(first or 5, 11)
+
+
+async def test_the_supervisors_breaches_with_each_ones_similar_cases_history_and_tools_take_one_statement(
+    factory, gql, resolvers_only, api_a, api_b, clock, count_statements
+):
+    for tenant in (api_a, api_b):
+        await _world(factory, gql, tenant)
+    clock.frozen = at("2026-03-01T09:30:00+00:00")
+    query = """{ slaBreaches(first: 5) { totalCount nodes { exceptionId sla { state }
+      similar(first: 2) { score reasons { kind } exception { exceptionId } }
+      entityHistory(first: 1) { totalCount nodes { exceptionId } }
+      currentPlaybook { tools { name } } } } }"""
+
+    data = await _same_answer(gql, resolvers_only, count_statements, query, {}, api_a.viewer)
+
+    breaches = data["slaBreaches"]["nodes"]
+    assert breaches and all(len(node["similar"]) == 2 for node in breaches)
+
+
 async def test_arguments_the_resolvers_refuse_get_the_resolvers_errors(factory, gql, resolvers_only, api_a):
     await factory.exception(api_a.tenant_id, "X")
     refused = [
         ("{ exceptions(first: 101) { nodes { exceptionId } } }", {}),
         ('{ exceptions(after: "bm90LWEtY3Vyc29y") { nodes { exceptionId } } }', {}),
         ('{ exception(exceptionId: "X") { events(after: "bm9wZQ") { totalCount } } }', {}),
+        ('{ exception(exceptionId: "X") { similar(first: 21) { score } } }', {}),
+        ('{ exception(exceptionId: "X") { similar(first: -1) { score } } }', {}),
+        ('{ exception(exceptionId: "X") { entityHistory(first: 101) { totalCount } } }', {}),
+        ('{ exception(exceptionId: "X") { entityHistory(after: "bm9wZQ") { totalCount } } }', {}),
         ('{ exceptions(filter: {createdFrom: "2026-01-01T00:00:00"}) { totalCount } }', {}),
     ]
     for document, variables in refused:

@@ -12,12 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import FromClause, literal
 from strawberry.types.base import StrawberryObjectDefinition
 
 import sentinai
 from sentinai.api.planner import PAGES, ROOTS, STATISTICS
 from sentinai.api.schema import schema
-from sentinai.catalog import KINDS, Paged
+from sentinai.catalog import KINDS, Computed, Embedded, Kind, Paged, Scope, SqlEnv, Through, ToMany, ToOne
 
 NOT_FIELDS = {"key", "_row"}  # Relay's NodeID (shown as `id`) and the row kept for relations
 
@@ -35,12 +36,57 @@ def test_each_type_declares_exactly_its_catalogue_fields_and_its_resolver_only_f
     assert _strawberry_fields(kind.type_name) == declared
 
 
-@pytest.mark.parametrize("kind", KINDS.values(), ids=lambda kind: kind.type_name)
+def _rows(kind: Kind) -> FromClause:
+    """What a kind's rows are read from: its table, or the select of the relation computing them."""
+    if kind.table is not None:
+        return kind.table
+    parent, computed = next(
+        (parent, relation)
+        for parent in KINDS.values()
+        for relation in parent.relations.values()
+        if isinstance(relation, Computed) and relation.target == kind.name
+    )
+    return computed.rows(_rows(parent).c, SqlEnv(literal("t"), literal(None)), 5).subquery()
+
+
+@pytest.mark.parametrize(
+    "kind", [k for k in KINDS.values() if k.scope is not Scope.ROW or k.relations], ids=lambda kind: kind.type_name
+)
 def test_each_relation_points_at_a_catalogued_kind_through_its_columns(kind):
     for relation in kind.relations.values():
         target = KINDS[relation.target]
         for ours, theirs in getattr(relation, "on", ()):
-            assert ours in kind.table.c and theirs in target.table.c
+            assert ours in _rows(kind).c and theirs in _rows(target).c
+
+
+ROOT_ROWS = {"stats_group": "exceptionStats"}
+"""Row kinds that are a planned root's rows, reached by no relation."""
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS.values() if k.scope is Scope.ROW], ids=lambda kind: kind.type_name)
+def test_each_computed_kind_is_reached_one_way_and_a_computed_list_is_ordered(kind):
+    reaching = [
+        type(relation)
+        for k in KINDS.values()
+        for relation in k.relations.values()
+        if getattr(relation, "target", None) == kind.name
+    ]
+
+    if kind.name in ROOT_ROWS:
+        assert reaching == []
+    elif reaching != [Embedded]:  # an embedded object is computed from its parent's row
+        assert reaching == [Computed]
+        assert "position" in _rows(kind).c
+
+
+def test_a_through_relation_goes_to_many_then_to_one_and_ends_at_its_target():
+    through = [(kind, r) for kind in KINDS.values() for r in kind.relations.values() if isinstance(r, Through)]
+
+    assert through
+    for kind, relation in through:
+        via = kind.relations[relation.via]
+        then = KINDS[via.target].relations[relation.then]
+        assert isinstance(via, ToMany) and isinstance(then, ToOne) and then.target == relation.target
 
 
 def _argument_names(type_name: str, field_name: str) -> list[str]:

@@ -13,8 +13,8 @@ The resolvers stay the contract, and the planner reads everything from what they
   `PAGES`); when that function refuses an argument, the operation goes to the resolvers, so
   the error is theirs, word for word;
 - who may read a field from its own permission classes (`resolvers.permissions.permitted`).
-Anything else (a mutation, a field that only a resolver answers such as `similar`, `@defer`, a
-refused guard or argument) is not planned, with the reason logged at debug level.
+Anything else (a mutation, a field outside the catalogue such as `node` or `exceptionStats`,
+`@defer`, a refused guard or argument) is not planned, with the reason logged at debug level.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from sentinai.catalog import BY_TYPE_NAME, Kind, Paged
+from sentinai.catalog import BY_TYPE_NAME, Computed, Kind, Paged
 from sentinai.context import Context
 from sentinai.errors import DomainError
 from sentinai.repositories import document_shapes as shapes
@@ -53,7 +53,7 @@ from sentinai.repositories.documents import MAX_KEYS_PER_OBJECT, render_directly
 from sentinai.resolvers.exceptions import exception_list
 from sentinai.resolvers.insights import entity_history_list, sla_breach_list, stats_query
 from sentinai.resolvers.permissions import permitted
-from sentinai.schema.exceptions import timeline_page
+from sentinai.schema.exceptions import entity_history_page, similar_count, timeline_page
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,13 @@ ROOTS: dict[str, Callable[..., Any]] = {
 ONE_EXCEPTION = "exception"
 STATISTICS: tuple[str, Callable[..., Any]] = ("exceptionStats", stats_query)
 """The statistics root, and the function its resolver reads its arguments with."""
-PAGES: dict[tuple[str, str], Callable[..., Any]] = {("exception", "events"): timeline_page}
+PAGES: dict[tuple[str, str], Callable[..., Any]] = {
+    ("exception", "events"): timeline_page,
+    ("exception", "entity_history"): entity_history_page,
+}
 """Paged relations, by (kind, field): the function the resolver calls for its page."""
+COMPUTED_ARGUMENTS: dict[tuple[str, str], Callable[..., Any]] = {("exception", "similar"): similar_count}
+"""Computed relations that take arguments, by (kind, field): the function the resolver reads them with."""
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
 
 
@@ -268,12 +273,17 @@ class _Walk:
             raise NotPlannable(f"{of.name}.{graphql_name} is answered by its resolver")
         graphql = of.fields[graphql_name]
         if isinstance(relation, Paged):
-            arguments = self.planner.arguments(
-                self.planner.field(of.name, graphql_name), graphql, details, self.executor
-            )
-            page = PAGES[(kind.name, name)](**arguments)
+            page = PAGES[(kind.name, name)](**self._arguments(of, graphql_name, details))
             return shapes.Paged(name, page, self._page(graphql, details))
-        return shapes.Related(name, self._object(graphql, details))  # to-one, to-many or embedded
+        if isinstance(relation, Computed):
+            read = COMPUTED_ARGUMENTS.get((kind.name, name))
+            argument = read(**self._arguments(of, graphql_name, details)) if read is not None else None
+            return shapes.Computed(name, argument, self._object(graphql, details))
+        return shapes.Related(name, self._object(graphql, details))  # to-one, to-many, through or embedded
+
+    def _arguments(self, of: GraphQLObjectType, graphql_name: str, details: FieldDetailsList) -> dict:
+        field = self.planner.field(of.name, graphql_name)
+        return self.planner.arguments(field, of.fields[graphql_name], details, self.executor)
 
     def _page(self, field: GraphQLField, details: FieldDetailsList) -> shapes.PageShape:
         connection = _named_object(field)

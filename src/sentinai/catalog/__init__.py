@@ -2,7 +2,8 @@
 
 Every field of every kind is declared here once: where its value comes from and how it is
 encoded for Python and for SQL (`encodings`), which rows a tenant sees (`Scope`), how a kind
-is found by its global id (`Node`), and what it nests (`ToOne`, `ToMany`, `Paged`, `Embedded`).
+is found by its global id (`Node`), and what it nests (`ToOne`, `ToMany`, `Paged`, `Embedded`,
+`Through`, and `Computed` rows such as similar cases, whose SQL is in `catalog.similarity`).
 From this one declaration come the Strawberry objects' values (`Kind.values`), the one-statement
 renderer (`repositories.documents`), the loaders' batch queries and `node(id:)` (`loaders`), and
 what the planner may plan (`api.planner`). The Strawberry classes stay hand-written for their
@@ -15,19 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from sentinai.catalog import encodings as enc
 from sentinai.catalog.encodings import Column, Columns, SqlEnv
 from sentinai.catalog.kinds import (
     NODE_ID,
+    Computed,
     Embedded,
     Kind,
     Node,
     Paged,
     Relation,
     Scope,
+    Through,
     ToMany,
     ToOne,
     integer_id,
@@ -36,6 +39,7 @@ from sentinai.catalog.kinds import (
     version_id,
     versioned_id,
 )
+from sentinai.catalog.similarity import reasons, similar_cases
 from sentinai.catalog.sla import at_risk_interval, breached_at_sql, remaining_sql, state_sql
 from sentinai.db import models
 
@@ -59,6 +63,18 @@ def _sla_at_risk(env: SqlEnv) -> ColumnElement[Any]:
     return at_risk_interval(env.tenant)
 
 
+def _earlier(ours: Columns, theirs: Columns) -> ColumnElement[bool]:
+    """Created before this exception (equal creation times: a smaller id), as the newest-first order has it."""
+    return tuple_(theirs.created_at, theirs.exception_id) < tuple_(ours.created_at, ours.exception_id)
+
+
+PLANS_NEWEST_FIRST = (("created_at", True), ("plan_id", True))
+
+
+def _similar(c: Columns, env: SqlEnv, first: int) -> Any:
+    return similar_cases(c, env, first, PLANS_NEWEST_FIRST)
+
+
 EXCEPTION = Kind(
     "exception",
     "Exception",
@@ -79,14 +95,13 @@ EXCEPTION = Kind(
     {
         "current_playbook": ToOne("playbook", (("current_playbook_id", "playbook_id"),)),
         "current_step": ToOne("step", (("current_playbook_id", "playbook_id"), ("current_step", "step_order"))),
-        "remediation_plans": ToMany(
-            "plan", (("exception_id", "exception_id"),), (("created_at", True), ("plan_id", True))
-        ),
+        "remediation_plans": ToMany("plan", (("exception_id", "exception_id"),), PLANS_NEWEST_FIRST),
         "events": Paged("event", (("exception_id", "exception_id"),)),
+        "entity_history": Paged("exception", (("entity", "entity"),), _earlier),
+        "similar": Computed("similar_case", _similar),
         "policy_pack": ToOne("policy_pack", (("policy_pack_version", "version"),)),
         "sla": Embedded("sla"),
     },
-    resolver_only=frozenset({"similar", "entity_history"}),
     node=Node(text_id, lambda uow, ids: uow.exceptions.get_many(ids), per_tenant=True),
 )
 
@@ -105,6 +120,35 @@ SLA = Kind(
         "breached_at": Column(
             lambda status: status.breached_at, lambda c, env: breached_at_sql(c, env.now, _sla_at_risk(env))
         ),
+    },
+)
+
+SIMILAR_CASE = Kind(
+    "similar_case",
+    "SimilarCase",
+    None,
+    Scope.ROW,
+    {  # rows of `catalog.similarity.similar_cases`, on both paths
+        "score": enc.unit_fraction("score"),
+        "resolved_at": enc.timestamp("resolved_at"),
+        "time_to_resolve": enc.plain("time_to_resolve"),
+        "remediations": enc.json_value("remediations"),
+    },
+    {
+        "exception": ToOne("exception", (("exception_id", "exception_id"),)),
+        "reasons": Computed("similarity_reason", reasons),
+    },
+)
+
+SIMILARITY_REASON = Kind(
+    "similarity_reason",
+    "SimilarityReason",
+    None,
+    Scope.ROW,
+    {  # rows of `catalog.similarity.reasons`
+        "kind": enc.enum_name("kind"),
+        "detail": enc.plain("detail"),
+        "contribution": enc.unit_fraction("contribution"),
     },
 )
 
@@ -135,8 +179,10 @@ PLAYBOOK = Kind(
         "conditions": enc.json_value("conditions"),
         "created_at": enc.timestamp("created_at"),
     },
-    {"steps": ToMany("step", (("playbook_id", "playbook_id"),), (("step_order", False),))},
-    resolver_only=frozenset({"tools"}),
+    {
+        "steps": ToMany("step", (("playbook_id", "playbook_id"),), (("step_order", False),)),
+        "tools": Through("tool", via="steps", then="tool"),
+    },
     node=Node(integer_id, lambda uow, ids: uow.playbooks.get_many(ids)),
 )
 
@@ -320,6 +366,8 @@ KINDS: dict[str, Kind] = {
     for kind in (
         EXCEPTION,
         SLA,
+        SIMILAR_CASE,
+        SIMILARITY_REASON,
         EVENT,
         PLAYBOOK,
         STEP,
@@ -342,16 +390,19 @@ NODE_KINDS: dict[str, Kind] = {kind.type_name: kind for kind in KINDS.values() i
 
 __all__ = [
     "BY_TYPE_NAME",
+    "EXCEPTION",
     "KINDS",
     "NODE_ID",
     "NODE_KINDS",
     "Column",
+    "Computed",
     "Embedded",
     "Kind",
     "Paged",
     "Relation",
     "Scope",
     "SqlEnv",
+    "Through",
     "ToMany",
     "ToOne",
 ]

@@ -82,7 +82,7 @@ def decimal_text(source: str) -> Column:
 
 
 def unit_fraction(source: str) -> Column:
-    """A NUMERIC between 0 and 1 with at most three decimals, as a GraphQL Float. The response
+    """A NUMERIC between 0 and 1 with at most four decimals, as a GraphQL Float. The response
     encoder writes a float in its shortest form, with `.0` when whole (`1.0`, `0.85`); float8's
     text is the same shortest form without the `.0`, which the SQL face adds back. In this range
     neither side switches to exponent notation."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, true
+from sqlalchemy import ColumnElement, Select, Table, or_, true
 
 from sentinai.catalog.encodings import TENANT_SEPARATOR, Column, Columns, SqlEnv
 from sentinai.domain.validation import text_problem
@@ -55,13 +55,44 @@ class ToMany:
     order: tuple[tuple[str, bool], ...]
 
 
+Condition = Callable[[Columns, Columns], ColumnElement[bool]]
+"""A condition on (this row's columns, the target's columns)."""
+
+
 @dataclass(frozen=True)
 class Paged:
-    """A connection over the target rows whose columns equal this row's; its page (size,
-    cursor, filter, ordering) comes from the field's arguments (`repositories.events.EventPage`)."""
+    """A connection over the target rows whose columns equal this row's (and that meet `where`);
+    its page (size, cursor, filter, ordering) comes from the field's arguments
+    (`repositories.events.EventPage`, `repositories.exceptions.ExceptionPage`)."""
 
     target: str
     on: Join
+    where: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Through:
+    """A list of the distinct target rows reached through this kind's to-many relation `via`,
+    then the to-one relation `then` of its rows, in the order they are first reached."""
+
+    target: str
+    via: str
+    then: str
+
+
+Rows = Callable[[Columns, SqlEnv, Any], Select[Any]]
+"""`rows(columns of this row, env, the field's argument)`: the rows of a computed kind, as a select
+correlated to this row, with a `position` column (from 1) giving their order."""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A list of rows of a kind of Scope.ROW computed in SQL from this row by `rows`. The one
+    formulation for both read paths: the renderer nests it, and the repository behind the
+    resolver selects the same rows for a batch of parents."""
+
+    target: str
+    rows: Rows
 
 
 @dataclass(frozen=True)
@@ -71,7 +102,7 @@ class Embedded:
     target: str
 
 
-Relation = ToOne | ToMany | Paged | Embedded
+Relation = ToOne | ToMany | Paged | Embedded | Through | Computed
 Fetch = Callable[[Any, list[Any]], Awaitable[Mapping[Any, Any]]]
 
 

@@ -6,6 +6,7 @@ are plain hashable values, so the statement built for a shape can be cached and 
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -30,7 +31,7 @@ class Attribute:
 
 @dataclass(frozen=True)
 class Related:
-    """A to-one (an object or null), to-many (a list) or embedded relation of the catalogue, by name."""
+    """A to-one (an object or null), to-many or through (a list), or embedded relation of the catalogue, by name."""
 
     name: str
     shape: ObjectShape
@@ -38,14 +39,24 @@ class Related:
 
 @dataclass(frozen=True)
 class Paged:
-    """A paged relation of the catalogue (the timeline), rendered as a connection."""
+    """A paged relation of the catalogue (a timeline, an entity's history), rendered as a connection."""
 
     name: str
-    page: EventPage
+    page: EventPage | ExceptionPage
     shape: PageShape
 
 
-Field: TypeAlias = Constant | Attribute | Related | Paged
+@dataclass(frozen=True)
+class Computed:
+    """A computed relation of the catalogue (similar cases, their reasons), with the argument its
+    rows are made with (how many similar cases), rendered as a list."""
+
+    name: str
+    argument: Hashable
+    shape: ObjectShape
+
+
+Field: TypeAlias = Constant | Attribute | Related | Paged | Computed
 
 
 @dataclass(frozen=True)

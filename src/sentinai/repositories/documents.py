@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import fields
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     bindparam,
     cast,
     false,
@@ -45,7 +47,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sentinai.catalog import KINDS, Embedded, Kind, Relation, SqlEnv, ToMany, ToOne
+from sentinai.catalog import KINDS, Embedded, Kind, SqlEnv, Through, ToMany, ToOne
+from sentinai.catalog import Computed as ComputedRelation
 from sentinai.catalog import Paged as PagedRelation
 from sentinai.catalog.encodings import Columns, sql_text
 from sentinai.db import models
@@ -54,6 +57,7 @@ from sentinai.db.session import Scope
 from sentinai.repositories.base import Repository
 from sentinai.repositories.document_shapes import (
     Attribute,
+    Computed,
     Constant,
     Document,
     Edges,
@@ -66,12 +70,12 @@ from sentinai.repositories.document_shapes import (
     PageShape,
     Statistics,
 )
-from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST
-from sentinai.repositories.exceptions import ORDERS
+from sentinai.repositories.events import CHRONOLOGICAL, NEWEST_FIRST, EventPage
+from sentinai.repositories.exceptions import ORDERS, ExceptionPage
 from sentinai.repositories.insights import stats_statement
 from sentinai.repositories.pagination import KeysetOrder
 
-E, V = models.ExceptionRecord.__table__, models.ExceptionEvent.__table__
+E = models.ExceptionRecord.__table__
 TENANT = bindparam("document_tenant", type_=String)
 """Statements are cached across requests and tenants, so the tenant is always a parameter."""
 NOW = bindparam("document_now", type_=DateTime(timezone=True))
@@ -166,8 +170,9 @@ class DocumentRepository(Repository):
 
     def _document(self, document: Document, n: int) -> ColumnElement[Any]:
         if isinstance(document, OneException):
-            match = (E.c.tenant_id == TENANT, E.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
-            return select(self._object(document.shape, E.c)).where(*match).scalar_subquery()
+            one = E.alias("one_exception")  # the table itself is left to relations paging over it
+            match = (one.c.tenant_id == TENANT, one.c.exception_id == bindparam(f"exception_id_{n}", type_=String))
+            return select(self._object(document.shape, one.c)).where(*match).scalar_subquery()
         if isinstance(document, Statistics):
             return self._statistics(document)
         page = document.page
@@ -203,34 +208,70 @@ class DocumentRepository(Repository):
             return kind.columns[field.name].sql(c, ENV)
         relation = kind.relations[field.name]
         if isinstance(field, Paged):
-            return self._events(relation, field, c)
+            assert isinstance(relation, PagedRelation)
+            return self._paged(relation, field, c)
+        if isinstance(field, Computed):
+            assert isinstance(relation, ComputedRelation)
+            return self._computed(relation, field, c)
         if isinstance(relation, Embedded):
             return self._object(field.shape, c)  # computed from the same row
-        target = KINDS[relation.target]
-        assert target.table is not None and isinstance(relation, (ToOne, ToMany))
-        t = target.table.c
-        rows = select().select_from(target.table).where(target.scope.condition(t, ENV), *_joined(relation, c, t))
+        if isinstance(relation, Through):
+            return self._through(kind, relation, field.shape, c)
+        assert isinstance(relation, (ToOne, ToMany))
+        target, t = _aliased(relation.target)
+        rows = select().select_from(t).where(target.scope.condition(t.c, ENV), *_joined(relation, c, t.c))
         if isinstance(relation, ToOne):
-            return rows.add_columns(self._object(field.shape, t)).correlate(_outer(c)).scalar_subquery()
-        ordered = aggregate_order_by(
-            self._object(field.shape, t),
-            *(t[name].desc() if descending else t[name] for name, descending in relation.order),
+            return rows.add_columns(self._object(field.shape, t.c)).correlate(_outer(c)).scalar_subquery()
+        ordered = aggregate_order_by(self._object(field.shape, t.c), *_ordering(relation.order, t.c))
+        return rows.add_columns(_listed(ordered)).correlate(_outer(c)).scalar_subquery()
+
+    def _through(self, kind: Kind, relation: Through, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
+        """The distinct targets of `via`'s rows, ordered by the first row reaching each."""
+        via = kind.relations[relation.via]
+        assert isinstance(via, ToMany)
+        via_kind, v = _aliased(via.target)
+        then = via_kind.relations[relation.then]
+        assert isinstance(then, ToOne)
+        keys = [v.c[ours] for ours, _ in then.on]
+        reached = (
+            select(*keys, func.row_number().over(order_by=_ordering(via.order, v.c)).label("reached"))
+            .where(via_kind.scope.condition(v.c, ENV), *_joined(via, c, v.c))
+            .correlate(_outer(c))
+            .subquery("reached")
         )
-        items = func.coalesce(func.json_agg(ordered), literal_column("'[]'::json"))
-        return rows.add_columns(items).correlate(_outer(c)).scalar_subquery()
+        firsts = [reached.c[ours] for ours, _ in then.on]
+        first = select(*firsts, func.min(reached.c.reached).label("reached")).group_by(*firsts).subquery("first")
+        target, t = _aliased(relation.target)
+        on = [t.c[theirs] == first.c[ours] for ours, theirs in then.on]
+        items = _listed(aggregate_order_by(self._object(shape, t.c), first.c.reached))
+        return (
+            select(items)
+            .select_from(t.join(first, and_(*on)))
+            .where(target.scope.condition(t.c, ENV))
+            .scalar_subquery()
+        )
 
-    # -- the timeline page
+    def _computed(self, relation: ComputedRelation, field: Computed, c: Columns) -> ColumnElement[Any]:
+        rows = relation.rows(c, ENV, field.argument).subquery()
+        items = _listed(aggregate_order_by(self._object(field.shape, rows.c), rows.c.position))
+        return select(items).select_from(rows).scalar_subquery()
 
-    def _events(self, relation: Relation, field: Paged, c: Columns) -> ColumnElement[Any]:
-        page = field.page
-        keyset = NEWEST_FIRST if page.newest_first else CHRONOLOGICAL
-        assert isinstance(relation, PagedRelation)
-        of_the_exception = (V.c.tenant_id == TENANT, *_joined(relation, c, V.c))
-        scoped = select(V).where(*of_the_exception).correlate(_outer(c))
-        counted = select(func.count()).select_from(V).where(*of_the_exception).correlate(_outer(c))
+    # -- paged relations: a timeline, an entity's history
+
+    def _paged(self, relation: PagedRelation, field: Paged, c: Columns) -> ColumnElement[Any]:
+        """A connection over the target's own table: keysets and filters are written over it."""
+        page, target = field.page, KINDS[relation.target]
+        assert target.table is not None
+        t = target.table.c
+        keyset, filtered = _paging(page)
+        mine = [target.scope.condition(t, ENV), *_joined(relation, c, t)]
+        if relation.where is not None:
+            mine.append(relation.where(c, t))
+        scoped = select(target.table).where(*mine).correlate(_outer(c))
+        counted = select(func.count()).select_from(target.table).where(*mine).correlate(_outer(c))
         after = keyset.decode(page.after) if page.after is not None else None
-        total = page.where.apply(counted).scalar_subquery()
-        return self._page(keyset, page.where.apply(scoped), page.first, after, field.shape, total)
+        total = filtered(counted).scalar_subquery()
+        return self._page(keyset, filtered(scoped), page.first, after, field.shape, total)
 
     # -- pages
 
@@ -292,6 +333,32 @@ class DocumentRepository(Repository):
 
 def _joined(relation: ToOne | ToMany | PagedRelation, c: Columns, target: Columns) -> list[ColumnElement[bool]]:
     return [target[theirs] == c[ours] for ours, theirs in relation.on]
+
+
+def _aliased(kind_name: str) -> tuple[Kind, FromClause]:
+    """A kind and a fresh alias of its table: a nested object never shares a name with the
+    rows around it, so nothing below it correlates to the wrong one."""
+    kind = KINDS[kind_name]
+    assert kind.table is not None
+    return kind, kind.table.alias()
+
+
+def _ordering(order: Sequence[tuple[str, bool]], c: Columns) -> list[ColumnElement[Any]]:
+    return [c[name].desc() if descending else c[name] for name, descending in order]
+
+
+def _listed(ordered: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(func.json_agg(ordered), literal_column("'[]'::json"))
+
+
+Filter = Callable[[Select[Any]], Select[Any]]
+
+
+def _paging(page: EventPage | ExceptionPage) -> tuple[KeysetOrder, Filter]:
+    """A page's ordering, and its filter as a function of a statement."""
+    if isinstance(page, EventPage):
+        return (NEWEST_FIRST if page.newest_first else CHRONOLOGICAL), page.where.apply
+    return ORDERS[page.order], partial(page.where.apply, TENANT)
 
 
 _driver_statements: OrderedDict[Hashable, DriverStatement] = OrderedDict()

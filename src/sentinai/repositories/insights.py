@@ -15,25 +15,27 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Float,
+    FromClause,
     Numeric,
     Select,
-    String,
-    bindparam,
     cast,
     func,
+    literal,
+    literal_column,
     null,
     select,
-    text,
     true,
-    tuple_,
+    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import aliased
 
+from sentinai.catalog import EXCEPTION, KINDS, Computed, Paged, SqlEnv
+from sentinai.catalog.encodings import sql_text
 from sentinai.db import models
 from sentinai.domain.sla import SlaState
 from sentinai.repositories.base import Repository
-from sentinai.repositories.exceptions import ORDERS, ExceptionFilter
+from sentinai.repositories.exceptions import ORDERS, ExceptionFilter, ExceptionPage
 from sentinai.repositories.pagination import Page
 from sentinai.repositories.sla import at_risk_interval, sla_condition
 
@@ -41,20 +43,26 @@ E = models.ExceptionRecord
 C = models.ExceptionCount
 RESOLVED = models.ExceptionStatus.RESOLVED
 
-# Weights of the similarity score; they add up to 1.
-WEIGHTS = {"type": 0.30, "entity": 0.25, "source_system": 0.10, "domain": 0.05, "summary": 0.30}
-CANDIDATES_PER_SIGNAL = 50
+
+@dataclass(frozen=True)
+class SimilarityReasonRow:
+    """A row of `catalog.similarity.reasons`."""
+
+    kind: str
+    detail: str
+    contribution: Decimal
 
 
 @dataclass(frozen=True)
-class SimilarCase:
+class SimilarCaseRow:
+    """A row of `catalog.similarity.similar_cases`, with its reasons."""
+
     exception_id: str
-    score: float
-    same_type: bool
-    same_entity: bool
-    same_source_system: bool
-    same_domain: bool
-    text_similarity: float
+    score: Decimal
+    resolved_at: datetime | None
+    time_to_resolve: int | None
+    remediations: list[str]
+    reasons: list[SimilarityReasonRow]
 
 
 class GroupBy(str, enum.Enum):
@@ -96,52 +104,48 @@ class StatsRow:
 
 
 class InsightRepository(Repository):
-    async def similar_for(self, exception_ids: Sequence[str], first: int) -> dict[str, list[SimilarCase]]:
-        """Each exception's most similar others, best first, in one statement.
+    async def similar_for(self, exception_ids: Sequence[str], first: int) -> dict[str, list[SimilarCaseRow]]:
+        """Each exception's `first` most similar others, best first, with their reasons, in one
+        statement: the catalogue's own SQL (`catalog.similarity`), which the renderer nests too.
 
         Candidates come from three index-backed probes per exception (nearest summaries by
         trigram distance, the same entity, the same type; 50 each), so the work per call is
         bounded whatever the tenant's size. Ties break on exception id: the order is stable.
         """
-        rows = (
-            await self.uow.execute(
-                _SIMILAR,
-                {
-                    "tenant_id": self.tenant_id,
-                    "ids": list(set(exception_ids)),
-                    "first": first,
-                    "per_signal": CANDIDATES_PER_SIGNAL,
-                    **{f"w_{name}": weight for name, weight in WEIGHTS.items()},
-                },
-            )
-        ).all()
-        found: dict[str, list[SimilarCase]] = {exception_id: [] for exception_id in exception_ids}
-        for row in rows:
-            found[row.target_id].append(
-                SimilarCase(
-                    row.exception_id,
-                    float(row.score),
-                    row.same_type,
-                    row.same_entity,
-                    row.same_source_system,
-                    row.same_domain,
-                    float(row.text_similarity),
-                )
-            )
+        similar = EXCEPTION.relations["similar"]
+        assert isinstance(similar, Computed)
+        target = E.__table__.alias("target")
+        env = SqlEnv(literal(self.tenant_id), literal(None))
+        ranked = similar.rows(target.c, env, first).lateral("ranked")
+        statement = (
+            select(target.c.exception_id.label("target_id"), ranked, _reasons_json(ranked, env).label("reasons"))
+            .select_from(target)
+            .join(ranked, true())
+            .where(target.c.tenant_id == self.tenant_id, target.c.exception_id.in_(list(set(exception_ids))))
+            .order_by(target.c.exception_id, ranked.c.position)
+        )
+        found: dict[str, list[SimilarCaseRow]] = {exception_id: [] for exception_id in exception_ids}
+        for row in (await self.uow.execute(statement)).mappings():
+            reasons = [SimilarityReasonRow(**reason) for reason in row["reasons"]]
+            values = {name: row[name] for name in ("exception_id", "score", "resolved_at", "time_to_resolve")}
+            found[row["target_id"]].append(SimilarCaseRow(**values, remediations=row["remediations"], reasons=reasons))
         return found
 
+    def _earlier_of_the_entity(self, target: Any) -> Select[Any]:
+        """The tenant's exceptions in `target`'s entity history (the catalogue's relation)."""
+        history = EXCEPTION.relations["entity_history"]
+        assert isinstance(history, Paged) and history.where is not None
+        joined = [getattr(E, theirs) == getattr(target, ours) for ours, theirs in history.on]
+        return select(E).where(E.tenant_id == self.tenant_id, *joined, history.where(target, E))
+
     async def entity_history_for(
-        self, exception_ids: Sequence[str], first: int, after: str | None = None
+        self, exception_ids: Sequence[str], page: ExceptionPage
     ) -> dict[str, Page[models.ExceptionRecord]]:
         """Earlier exceptions of the same entity as each given one, newest first (one statement)."""
-        keyset = ORDERS["newest"]
+        keyset = ORDERS[page.order]
         target = aliased(E, name="target")
-        earlier = select(E).where(
-            E.tenant_id == self.tenant_id,
-            E.entity == target.entity,
-            tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id),
-        )
-        history = keyset.apply(earlier, after, first).lateral("history")
+        earlier = page.where.apply(self.tenant_id, self._earlier_of_the_entity(target))
+        history = keyset.apply(earlier, page.after, page.first).lateral("history")
         entry = aliased(E, history)
         statement = (
             select(target.exception_id, entry)
@@ -152,20 +156,12 @@ class InsightRepository(Repository):
         grouped: dict[str, list[models.ExceptionRecord]] = {exception_id: [] for exception_id in exception_ids}
         for target_id, row in (await self.uow.execute(statement)).all():
             grouped[target_id].append(row)
-        return {exception_id: keyset.page(rows, first) for exception_id, rows in grouped.items()}
+        return {exception_id: keyset.page(rows, page.first) for exception_id, rows in grouped.items()}
 
     async def count_entity_history_for(self, exception_ids: Sequence[str]) -> dict[str, int]:
         """How many earlier exceptions each given one's entity has (one statement)."""
         target = aliased(E, name="target")
-        earlier = (
-            select(func.count())
-            .where(
-                E.tenant_id == self.tenant_id,
-                E.entity == target.entity,
-                tuple_(E.created_at, E.exception_id) < tuple_(target.created_at, target.exception_id),
-            )
-            .scalar_subquery()
-        )
+        earlier = self._earlier_of_the_entity(target).with_only_columns(func.count()).scalar_subquery()
         statement = select(target.exception_id, earlier).where(
             target.tenant_id == self.tenant_id, target.exception_id.in_(list(set(exception_ids)))
         )
@@ -306,41 +302,12 @@ def _bigint(total: ColumnElement[Any]) -> ColumnElement[int]:
     return cast(func.coalesce(total, 0), BigInteger)
 
 
-_SIMILAR = text("""
-SELECT target.exception_id AS target_id, ranked.*
-FROM exception AS target
-CROSS JOIN LATERAL (
-    SELECT scored.exception_id, scored.same_type, scored.same_entity, scored.same_source_system,
-           scored.same_domain, scored.text_similarity,
-           (CAST(:w_type AS float8) * scored.same_type::int
-            + CAST(:w_entity AS float8) * scored.same_entity::int
-            + CAST(:w_source_system AS float8) * scored.same_source_system::int
-            + CAST(:w_domain AS float8) * scored.same_domain::int
-            + CAST(:w_summary AS float8) * scored.text_similarity) AS score
-    FROM (
-        SELECT candidate.exception_id,
-               candidate.type = target.type AS same_type,
-               candidate.entity = target.entity AS same_entity,
-               candidate.source_system = target.source_system AS same_source_system,
-               candidate.domain = target.domain AS same_domain,
-               similarity(coalesce(candidate.summary, ''), coalesce(target.summary, '')) AS text_similarity
-        FROM (
-            (SELECT x.* FROM exception x
-              WHERE x.tenant_id = :tenant_id AND x.exception_id <> target.exception_id AND target.summary IS NOT NULL
-              ORDER BY x.summary <-> target.summary LIMIT :per_signal)
-            UNION
-            (SELECT x.* FROM exception x
-              WHERE x.tenant_id = :tenant_id AND x.entity = target.entity AND x.exception_id <> target.exception_id
-              ORDER BY x.created_at DESC LIMIT :per_signal)
-            UNION
-            (SELECT x.* FROM exception x
-              WHERE x.tenant_id = :tenant_id AND x.type = target.type AND x.exception_id <> target.exception_id
-              ORDER BY x.created_at DESC LIMIT :per_signal)
-        ) AS candidate
-    ) AS scored
-    ORDER BY score DESC, scored.exception_id
-    LIMIT :first
-) AS ranked
-WHERE target.tenant_id = :tenant_id AND target.exception_id = ANY(:ids)
-ORDER BY target.exception_id, ranked.score DESC, ranked.exception_id
-""").bindparams(bindparam("ids", type_=ARRAY(String)))
+def _reasons_json(ranked: FromClause, env: SqlEnv) -> ColumnElement[Any]:
+    """A similar case's reasons as a JSON list, for the resolvers (the renderer selects from them)."""
+    similar_case = KINDS["similar_case"].relations["reasons"]
+    assert isinstance(similar_case, Computed)
+    reason = similar_case.rows(ranked.c, env, None).subquery("reason")
+    pairs = [part for field in fields(SimilarityReasonRow) for part in (sql_text(field.name), reason.c[field.name])]
+    listed = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), reason.c.position))
+    empty = literal_column("'[]'::json", JSON)
+    return type_coerce(func.coalesce(select(listed).correlate(ranked).scalar_subquery(), empty), JSON)

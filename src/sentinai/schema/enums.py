@@ -14,7 +14,7 @@ import enum
 import strawberry
 
 from sentinai.domain import enums as domain
-from sentinai.domain import sla
+from sentinai.domain import similarity, sla
 
 Severity = domain.Severity
 strawberry.enum(Severity, name="Severity", description="How bad an exception is, LOW to CRITICAL.")
@@ -116,8 +116,10 @@ class TimeBucket(enum.Enum):
 class SimilarityKind(enum.Enum):
     _value_: str
 
-    SAME_TYPE = strawberry.enum_value("type", description="Same exception type.")
-    SAME_ENTITY = strawberry.enum_value("entity", description="Same business entity.")
-    SAME_SOURCE_SYSTEM = strawberry.enum_value("source_system", description="Same reporting system.")
-    SAME_DOMAIN = strawberry.enum_value("domain", description="Same business domain.")
-    SIMILAR_SUMMARY = strawberry.enum_value("summary", description="Trigram similarity of the summaries.")
+    SAME_TYPE = strawberry.enum_value(similarity.SAME_TYPE.kind, description="Same exception type.")
+    SAME_ENTITY = strawberry.enum_value(similarity.SAME_ENTITY.kind, description="Same business entity.")
+    SAME_SOURCE_SYSTEM = strawberry.enum_value(similarity.SAME_SOURCE_SYSTEM.kind, description="Same reporting system.")
+    SAME_DOMAIN = strawberry.enum_value(similarity.SAME_DOMAIN.kind, description="Same business domain.")
+    SIMILAR_SUMMARY = strawberry.enum_value(
+        similarity.SIMILAR_SUMMARY.kind, description="Trigram similarity of the summaries."
+    )

@@ -12,9 +12,13 @@ from strawberry import Info, relay
 from strawberry.scalars import JSON
 
 from sentinai.context import Context
+from sentinai.domain.similarity import MAX_SIMILAR
 from sentinai.domain.sla import at_risk_window, sla_state
+from sentinai.errors import ValidationError
 from sentinai.loaders import EventsKey
 from sentinai.repositories.events import EventFilter, EventPage
+from sentinai.repositories.exceptions import ExceptionFilter as RepositoryFilter
+from sentinai.repositories.exceptions import ExceptionPage
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
@@ -126,9 +130,10 @@ class ExceptionType(LoadedNode):
             int | None, strawberry.argument(description="How many, at most 20 (default 5; null means the default).")
         ] = 5,
     ) -> list[SimilarCaseRef]:
-        from sentinai.schema.similarity import similar_cases
+        from sentinai.schema.insights import SimilarCase
 
-        return await similar_cases(info, self.exception_id, 5 if first is None else first)
+        rows = await info.context.loaders.similar.load((self.exception_id, similar_count(first)))
+        return [SimilarCase.from_row(row) for row in rows]
 
     @strawberry.field(description="Earlier exceptions of the same entity, newest first.")
     async def entity_history(
@@ -137,9 +142,10 @@ class ExceptionType(LoadedNode):
         first: Annotated[int | None, strawberry.argument(description="Page size, at most 100 (default 10).")] = 10,
         after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
     ) -> Connection[ExceptionType]:
-        page = await info.context.loaders.entity_history.load((self.exception_id, page_size(first), after))
+        page = entity_history_page(first, after)
+        rows = await info.context.loaders.entity_history.load((self.exception_id, page))
         count = lambda: info.context.loaders.entity_history_count.load(self.exception_id)  # noqa: E731
-        return connection(page, ExceptionType.from_row, count, after)
+        return connection(rows, ExceptionType.from_row, count, after)
 
     @strawberry.field(description="The tenant policy pack version in force when this exception was ingested.")
     async def policy_pack(self, info: Info[Context, None]) -> PolicyPackRef | None:
@@ -162,6 +168,19 @@ def timeline_page(
     """The page `Exception.events` asks for: one reading of its arguments for both read paths."""
     where = EventFilter(tuple(event_types) if event_types else None, actor_type)
     return EventPage(page_size(first), after, where, order == TimelineOrder.NEWEST_FIRST)
+
+
+def entity_history_page(first: int | None, after: str | None) -> ExceptionPage:
+    """The page `Exception.entityHistory` asks for, for both read paths."""
+    return ExceptionPage(RepositoryFilter(), "newest", page_size(first), after)
+
+
+def similar_count(first: int | None) -> int:
+    """How many cases `Exception.similar` asks for, for both read paths."""
+    count = 5 if first is None else first
+    if not 0 <= count <= MAX_SIMILAR:
+        raise ValidationError("first", f"must be between 0 and {MAX_SIMILAR}")
+    return count
 
 
 @strawberry.input(name="ExceptionFilter", description="All given conditions must hold.")

@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
+from strawberry import Info
 
+from sentinai.catalog import KINDS
+from sentinai.context import Context
 from sentinai.schema.enums import ExceptionStatus, Severity, SimilarityKind, SlaState
 from sentinai.schema.nodes import CatalogObject
 from sentinai.schema.scalars import SafeInt
@@ -32,21 +35,39 @@ class SlaType(CatalogObject):
 
 @strawberry.type(name="SimilarityReason", description="One reason a case matched, and what it added to the score.")
 class SimilarityReason:
+    """Values from the catalogue's `similarity_reason` kind (it has no relations, and `kind` is
+    its own field here, so it is not a `CatalogObject`)."""
+
     kind: SimilarityKind = strawberry.field(description="What matched.")
     detail: str = strawberry.field(description="The matching value, or the summary similarity as a percentage.")
     contribution: float = strawberry.field(description="Points this reason added to the score (0 to 1).")
 
 
+async def _similar_exception(root: SimilarCase, info: Info[Context, None]) -> ExceptionRef:
+    from sentinai.schema.exceptions import ExceptionType
+
+    return ExceptionType.from_row(await info.context.loaders.one(root.kind, "exception", root._row))
+
+
+def _reasons(root: SimilarCase) -> list[SimilarityReason]:
+    reason = KINDS["similarity_reason"]
+    return [SimilarityReason(**reason.values(row)) for row in root._row.reasons]
+
+
 @strawberry.type(name="SimilarCase", description="Another exception of your tenant that resembles this one.")
-class SimilarCase:
-    exception: ExceptionRef = strawberry.field(description="The similar exception.")
+class SimilarCase(CatalogObject):
+    kind: ClassVar[str] = "similar_case"
+    exception: ExceptionRef = strawberry.field(resolver=_similar_exception, description="The similar exception.")
     score: float = strawberry.field(description="0 to 1: the sum of the reasons' contributions.")
-    reasons: list[SimilarityReason] = strawberry.field(description="Why it matched, strongest first.")
+    reasons: list[SimilarityReason] = strawberry.field(
+        resolver=_reasons, description="Why it matched, strongest first."
+    )
     resolved_at: datetime | None = strawberry.field(description="When it was resolved, if it was.")
     time_to_resolve: int | None = strawberry.field(description="Seconds from creation to resolution, if resolved.")
     remediations: list[str] = strawberry.field(
         description="Action types of the remediation plans executed on it: how it was fixed."
     )
+    _row: strawberry.Private[Any]
 
 
 @strawberry.type(

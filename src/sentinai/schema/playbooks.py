@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -73,11 +72,8 @@ class PlaybookType(LoadedNode):
 
     @strawberry.field(description="The tools its steps call, each once, in step order.")
     async def tools(self, info: Info[Context, None]) -> list[ToolType]:
-        loaders = info.context.loaders
-        steps = await loaders.many("playbook", "steps", self._row)
-        tools = await asyncio.gather(*(loaders.one("step", "tool", step) for step in steps))
-        unique = {row.tool_id: row for row in tools if row is not None}
-        return [ToolType.from_row(row) for row in unique.values()]
+        rows = await info.context.loaders.through("playbook", "tools", self._row)
+        return [ToolType.from_row(row) for row in rows]
 
 
 @strawberry.input(name="PlaybookStepInput", description="A step of a new playbook; steps are numbered in list order.")
