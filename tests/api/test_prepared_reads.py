@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import literal_column, select
 
 from sentinai.api.app import Runtime, create_app
+from sentinai.api.prepared import PreparedReads
 from sentinai.db.direct import DriverStatement, fetch_row
 from sentinai.db.session import Scope
 from tests.api.helpers import ingest
@@ -208,3 +209,17 @@ async def test_a_prepared_list_shows_what_was_written_after_it_was_prepared(gql,
     assert prepared_reads() == before + 1, "a plan is remembered, never an answer"
     assert (first["totalCount"], second["totalCount"]) == (1, 2)
     assert [node["exceptionId"] for node in second["nodes"]] == ["EXC-PREP-L2", "EXC-PREP-L1"]
+
+
+async def test_many_values_of_one_list_do_not_push_out_the_entry_that_serves_every_id(gql, api_a, monkeypatch):
+    monkeypatch.setattr(PreparedReads, "SIZE", 3)
+    detail, page = fresh(DETAIL), fresh("query Page($first: Int) { exceptions(first: $first) { totalCount } }")
+    await send(gql, detail, {"id": "EXC-ANY"}, api_a.viewer)
+    for first in range(1, 11):  # ten entries, one per value, each answered twice
+        await send(gql, page, {"first": first}, api_a.viewer)
+        await send(gql, page, {"first": first}, api_a.viewer)
+
+    before = prepared_reads()
+    await send(gql, detail, {"id": "EXC-OTHER"}, api_a.viewer)
+
+    assert prepared_reads() == before + 1

@@ -97,12 +97,15 @@ class PostedOperation:
 
 class PreparedReads:
     SIZE = 1024
-    BOUND = "bound ids"
-    """The last part of the key of an entry that binds its ids (in place of the variables' values)."""
+    """Entries of each of the two memos. They are apart so that a client paging through thousands
+    of cursors (an entry per value) cannot push out the few entries that serve every id."""
 
     def __init__(self, planner: Planner, budgets: CostBudgets) -> None:
         self.planner, self.budgets = planner, budgets
-        self._memo: OrderedDict[tuple[Any, ...], PreparedRead] = OrderedDict()
+        self._binding: OrderedDict[tuple[Any, ...], PreparedRead] = OrderedDict()
+        """Per (document, operation, role): entries that bind their ids."""
+        self._by_values: OrderedDict[tuple[Any, ...], PreparedRead] = OrderedDict()
+        """Per (document, operation, role, variables' values): every other entry."""
 
     def remember(
         self,
@@ -125,28 +128,22 @@ class PreparedReads:
         variables = variables or {}
         bound = _bound_ids(document, operation, documents)
         if bound is not None and {variable for _, variable in bound} == variables.keys():
-            self._store((query, operation_name, role, self.BOUND), PreparedRead(documents, cost, name, bound))
+            _store(self._binding, (query, operation_name, role), PreparedRead(documents, cost, name, bound))
             return
         values = _canonical(variables)
         if values is not None:
-            self._store((query, operation_name, role, values), PreparedRead(documents, cost, name))
-
-    def _store(self, key: tuple[Any, ...], prepared: PreparedRead) -> None:
-        self._memo[key] = prepared
-        self._memo.move_to_end(key)
-        if len(self._memo) > self.SIZE:
-            self._memo.popitem(last=False)
+            _store(self._by_values, (query, operation_name, role, values), PreparedRead(documents, cost, name))
 
     def lookup(self, request: PostedOperation, context: Context) -> PreparedRead | None:
         principal = context.principal
         if principal is None or principal.tenant_id is None:
             return None
         head = (request.query, request.operation_name, principal.role)
-        prepared = self._memo.get((*head, self.BOUND))
+        prepared = _get(self._binding, head)
         if prepared is not None and prepared.binds(request.variables):
             return self._clean(prepared, request)
         values = _canonical(request.variables)
-        prepared = None if values is None else self._memo.get((*head, values))
+        prepared = None if values is None else _get(self._by_values, (*head, values))
         return None if prepared is None else self._clean(prepared, request)
 
     @staticmethod
@@ -180,6 +177,20 @@ class PreparedReads:
             record.operation, record.operation_type = prepared.operation_name, "query"
             record.cost, record.path = prepared.cost, READ_PATH
         return {"data": data, "extensions": cost_extension(prepared.cost, self.budgets, bucket)}
+
+
+def _store(memo: OrderedDict[tuple[Any, ...], PreparedRead], key: tuple[Any, ...], prepared: PreparedRead) -> None:
+    memo[key] = prepared
+    memo.move_to_end(key)
+    if len(memo) > PreparedReads.SIZE:
+        memo.popitem(last=False)
+
+
+def _get(memo: OrderedDict[tuple[Any, ...], PreparedRead], key: tuple[Any, ...]) -> PreparedRead | None:
+    prepared = memo.get(key)
+    if prepared is not None:
+        memo.move_to_end(key)  # least recently used goes first
+    return prepared
 
 
 def _canonical(variables: dict[str, Any]) -> bytes | None:
