@@ -223,3 +223,16 @@ async def test_many_values_of_one_list_do_not_push_out_the_entry_that_serves_eve
     await send(gql, detail, {"id": "EXC-OTHER"}, api_a.viewer)
 
     assert prepared_reads() == before + 1
+
+
+async def test_a_list_filtered_by_a_list_of_values_is_prepared_and_read_on_the_driver(gql, api_a, count_statements):
+    query = fresh("{ exceptions(first: 5, filter: {status: [OPEN, ANALYZING], severity: [HIGH]}) { totalCount } }")
+    first = (await send(gql, query, {}, api_a.viewer)).json()
+
+    before = prepared_reads()
+    with count_statements as counted:
+        second = (await send(gql, query, {}, api_a.viewer)).json()
+
+    assert prepared_reads() == before + 1
+    assert second["data"] == first["data"]
+    assert any(statement.startswith("BEGIN ISOLATION LEVEL") for statement in counted.statements)

@@ -230,7 +230,7 @@ def planned_or_not(monkeypatch):
     keeps the planned statements that failed: the resolvers would answer them, hiding the fault."""
     from sentinai.api.planner import Planner
 
-    plan, render = Planner.plan, Planner.render
+    plan, render, render_prepared = Planner.plan, Planner.render, Planner.render_prepared
 
     def counted(self, *args, **kwargs):
         documents = plan(self, *args, **kwargs)
@@ -246,8 +246,16 @@ def planned_or_not(monkeypatch):
             RENDER_FAILURES.append(f"{error!r} for {documents}")
             raise
 
+    async def watched_prepared(self, documents, context):
+        try:
+            return await render_prepared(self, documents, context)
+        except Exception as error:  # the pipeline would answer it instead, hiding the fault
+            RENDER_FAILURES.append(f"prepared: {error!r} for {documents}")
+            raise
+
     monkeypatch.setattr(Planner, "plan", counted)
     monkeypatch.setattr(Planner, "render", watched)
+    monkeypatch.setattr(Planner, "render_prepared", watched_prepared)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))

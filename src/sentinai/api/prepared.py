@@ -23,7 +23,9 @@ which answers it as it always has.
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,8 +38,11 @@ from sentinai import telemetry
 from sentinai.api.planner import ONE_EXCEPTION, Planner, RenderedField, instant_free
 from sentinai.api.query_cost import CostBudgets, cost_extension, tenant_budget_key
 from sentinai.context import Context
+from sentinai.db.faults import is_unavailable
 from sentinai.domain.validation import json_value_problem
 from sentinai.repositories import document_shapes as shapes
+
+log = logging.getLogger("sentinai.errors")
 
 READ_PATH = "prepared"
 """The request log's and metrics' name for reads answered here."""
@@ -168,7 +173,11 @@ class PreparedReads:
                 data: dict[str, RenderedField] = await self.planner.render_prepared(
                     prepared.for_variables(request.variables), context
                 )
-            except Exception:
+            except Exception as error:
+                if not is_unavailable(error):  # the pipeline answers; a bug here must still be seen
+                    log.error(
+                        "prepared read failed (%s); answered by the pipeline", uuid.uuid4().hex[:16], exc_info=error
+                    )
                 bucket.give_back(prepared.cost)
                 await context.reset_reads()
                 return None

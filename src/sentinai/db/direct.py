@@ -40,15 +40,20 @@ class DriverStatement:
     @classmethod
     def compiled(cls, statement: Select[Any], dialect: Dialect) -> DriverStatement:
         compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        processors = [compiled._bind_processors.get(name) for name in names]
+        # An IN list's values are expanded into parameters when SQLAlchemy executes; here once, at
+        # compile time (their number is part of the statement's structure, so the cached statement
+        # always has as many). The parameters bound per request are None until `arguments`.
+        per_request = {name: None for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(per_request)
+        names = tuple(expanded.positiontup or ())
+        processors = [expanded.processors.get(name) for name in names]
         # A tuple type's processors are a sequence (IN of tuples): read statements here have none.
         assert all(processor is None or callable(processor) for processor in processors)
         return cls(
-            compiled.string,
+            expanded.statement,
             names,
             tuple(processor for processor in processors if processor is None or callable(processor)),
-            compiled.construct_params(_check=False),
+            dict(expanded.parameters),
         )
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
