@@ -16,7 +16,7 @@ from sqlalchemy import literal_column, select
 from sentinai.api.app import Runtime, create_app
 from sentinai.api.prepared import PreparedReads
 from sentinai.db.direct import DriverStatement, fetch_row
-from sentinai.db.session import Scope
+from sentinai.db.session import Scope, entering_scope_text
 from tests.api.helpers import ingest
 from tests.graphql_client import GraphQLClient
 
@@ -236,3 +236,15 @@ async def test_a_list_filtered_by_a_list_of_values_is_prepared_and_read_on_the_d
     assert prepared_reads() == before + 1
     assert second["data"] == first["data"]
     assert any(statement.startswith("BEGIN ISOLATION LEVEL") for statement in counted.statements)
+
+
+@pytest.mark.parametrize("tenant_id", ["plain", "it's", "back\\slash", "quote'\\'mix", "ünïcødé"])
+async def test_the_scope_written_into_the_begin_message_is_the_value_itself(engine, tenant_id):
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        await driver.execute(f"BEGIN; {entering_scope_text(Scope.tenant(tenant_id))}")
+        try:
+            assert await driver.fetchval("SELECT current_setting('app.tenant_id')") == tenant_id
+            assert await driver.fetchval("SELECT current_user") == "sentinai_app"
+        finally:
+            await driver.execute("ROLLBACK")

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sentinai import telemetry
 from sentinai.db.faults import sqlstate_of
-from sentinai.db.session import Scope
+from sentinai.db.session import Scope, entering_scope_text
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class DriverStatement:
 async def fetch_row(engine: AsyncEngine, scope: Scope, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
     """The statement's one row, read in `scope` in a snapshot of its own."""
     arguments = statement.arguments(values)
-    begin = f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {_entering(scope)}"
+    begin = f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {entering_scope_text(scope)}"
     announce = engine.sync_engine.dispatch.before_cursor_execute
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
@@ -93,16 +93,3 @@ async def fetch_row(engine: AsyncEngine, scope: Scope, statement: DriverStatemen
             await connection.invalidate()
             raise
     return row
-
-
-def _entering(scope: Scope) -> str:
-    """`session.enter_scope` as SQL text: a simple-protocol message carries no parameters."""
-    role, tenant = _literal(scope.role), _literal(scope.tenant_id or "")
-    return f"SELECT set_config('role', {role}, true), set_config('app.tenant_id', {tenant}, true)"
-
-
-def _literal(value: str) -> str:
-    """An escape-string literal: its meaning does not depend on `standard_conforming_strings`."""
-    if "\x00" in value:
-        raise ValueError("a NUL cannot be in a PostgreSQL string")
-    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -51,3 +51,17 @@ _ENTER_SCOPE = text("SELECT set_config('role', :role, true), set_config('app.ten
 
 async def enter_scope(session: AsyncSession, scope: Scope) -> None:
     await session.execute(_ENTER_SCOPE, {"role": scope.role, "tenant_id": scope.tenant_id or ""})
+
+
+def entering_scope_text(scope: Scope) -> str:
+    """`enter_scope`'s statement with its values written in, for a simple-protocol message (which
+    carries no parameters; `db.direct` sends it with BEGIN in one round trip)."""
+    role, tenant = _literal(scope.role), _literal(scope.tenant_id or "")
+    return f"SELECT set_config('role', {role}, true), set_config('app.tenant_id', {tenant}, true)"
+
+
+def _literal(value: str) -> str:
+    """An escape-string literal: its meaning does not depend on `standard_conforming_strings`."""
+    if "\x00" in value:
+        raise ValueError("a NUL cannot be in a PostgreSQL string")
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
