@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, String, bindparam, func, select, true
+from sqlalchemy import Select, String, bindparam, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from sentinai.db import models
 from sentinai.domain.events import EventEnvelope
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, INTEGER, KeysetOrder, Page, SortKey
+from sentinai.repositories.sets import Unnested
 
 V = models.ExceptionEvent
 Ts = TypeVarTuple("Ts")
@@ -92,6 +93,40 @@ class ExceptionEventRepository(Repository):
         original = await self.get(envelope.event_id)
         assert original is not None, "a conflicting event must exist when nothing was inserted"
         return original, False
+
+    async def insert_many(self, events: Sequence[models.ExceptionEvent]) -> bool:
+        """Insert new events (transient rows, never added to the session) in one statement, in
+        the given order: their `seq`, hence their places in the tenant's hash chain and change
+        log, follow it. Sets each row's `seq`. False when the tenant has one of the event ids
+        already (then the others may have been inserted)."""
+        if not events:
+            return True
+        columns = [
+            V.event_id,
+            V.exception_id,
+            V.event_type,
+            V.actor_type,
+            V.actor_id,
+            V.payload,
+            V.state_change,
+            V.created_at,
+        ]
+        rows = Unnested("new_event", columns, [[getattr(event, c.key) for c in columns] for event in events])
+        statement = (
+            insert(V)
+            .from_select(
+                [V.tenant_id, *columns],
+                select(literal(self.tenant_id), *(rows[c.key] for c in columns))
+                .select_from(rows.table)
+                .order_by(rows.position),
+            )
+            .on_conflict_do_nothing(index_elements=[V.tenant_id, V.event_id])
+            .returning(V.event_id, V.seq)
+        )
+        seqs: dict[uuid.UUID, int] = dict((await self.uow.execute(statement)).all())
+        for event in events:
+            event.seq = seqs.get(event.event_id, 0)
+        return len(seqs) == len(events)
 
     async def events_for(self, exception_ids: Sequence[str], page: EventPage) -> dict[str, Page[models.ExceptionEvent]]:
         """The same page of each exception's timeline, in one statement (a LATERAL join)."""

@@ -17,6 +17,7 @@ from sentinai.domain.sla import SlaState
 from sentinai.domain.validation import same_json
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, LAST_POSITION, STRING, KeysetOrder, Page, SortKey
+from sentinai.repositories.sets import Unnested
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
@@ -148,9 +149,29 @@ ORDERS: dict[str, KeysetOrder] = {
 }
 
 
+# What a batch writes back for each exception it changed: everything but the id, what only the
+# enrichment writes, and what never changes after creation.
+WRITTEN_BACK = (*SOURCE_FIELDS, "status", "severity", "owner", "current_playbook_id", "current_step", "resolved_at")
+INSERTED = (
+    *WRITTEN_BACK,
+    "exception_id",
+    "enriched_context",
+    "rca_hypothesis",
+    "domain_pack_version",
+    "policy_pack_version",
+    "created_at",
+    "updated_at",
+)
+
+
 def _same(name: str, stored: Any, sent: Any) -> bool:
     """Whether a stored source field already holds what was sent (JSON compared as jsonb keeps it)."""
     return same_json(stored, sent) if name == "attributes" else bool(stored == sent)
+
+
+def source_changes(stored: models.ExceptionRecord, new: NewException) -> tuple[str, ...]:
+    """The source-owned fields whose stored value differs from what a re-ingestion sent."""
+    return tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(stored, name), getattr(new, name)))
 
 
 class ExceptionRepository(Repository):
@@ -178,6 +199,62 @@ class ExceptionRepository(Repository):
             .where(E.tenant_id == self.tenant_id, E.exception_id.in_(sorted(set(exception_ids))))
             .order_by(E.exception_id)
             .with_for_update()
+        )
+        await self.uow.execute(statement)
+
+    async def lock_and_get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
+        """`lock_many`, returning the locked rows as they are now (never an older copy of the session's)."""
+        statement = (
+            self._scoped()
+            .where(E.exception_id.in_(sorted(set(exception_ids))))
+            .order_by(E.exception_id)
+            .with_for_update()
+        )
+        result = await self.uow.execute(statement.execution_options(populate_existing=True))
+        return {row.exception_id: row for row in result.scalars()}
+
+    async def clock(self) -> datetime:
+        """The database's time now. Read after the rows a write depends on are locked, it is later
+        than every write those rows have seen, so a timeline stays in order."""
+        return await self.uow.scalar(select(func.clock_timestamp()))
+
+    async def insert_many(self, records: Sequence[models.ExceptionRecord]) -> bool:
+        """Insert new exceptions, given whole (transient rows, never added to the session), in one
+        statement; False when one of them exists already (then the others may have been inserted).
+        The caller orders them by id, so two batches inserting the same new ids queue on the
+        first instead of deadlocking."""
+        if not records:
+            return True
+        columns = [getattr(E, name) for name in INSERTED]
+        rows = Unnested("new_exception", columns, [[getattr(r, name) for name in INSERTED] for r in records])
+        statement = (
+            insert(E)
+            .from_select(
+                [E.tenant_id, *columns],
+                select(literal(self.tenant_id), *(rows[name] for name in INSERTED))
+                .select_from(rows.table)
+                .order_by(rows.position),
+            )
+            .on_conflict_do_nothing(index_elements=[E.tenant_id, E.exception_id])
+            .returning(E.exception_id)
+        )
+        return len((await self.uow.execute(statement)).all()) == len(records)
+
+    async def write_back(self, records: Sequence[models.ExceptionRecord]) -> None:
+        """Store the given states (transient copies of locked rows) of exceptions in one statement:
+        every field a batch may change, and `updated_at`."""
+        if not records:
+            return
+        names = (*WRITTEN_BACK, "updated_at")
+        columns = [E.exception_id, *(getattr(E, name) for name in names)]
+        rows = Unnested("changed", columns, [[r.exception_id, *(getattr(r, n) for n in names)] for r in records])
+        statement = (
+            update(E)
+            .where(E.tenant_id == self.tenant_id, E.exception_id == rows["exception_id"])
+            .values({name: rows[name] for name in names})
+            # The session's copies of these rows are left as they were read: the caller holds the
+            # new states, and every locked read refreshes them (populate_existing).
+            .execution_options(synchronize_session=False)
         )
         await self.uow.execute(statement)
 
@@ -216,7 +293,7 @@ class ExceptionRepository(Repository):
                 return created, IngestOutcome.CREATED, ()
             existing = await self.get_for_update(new.exception_id)
             assert existing is not None, "the concurrent insert that won must be visible once committed"
-        changed = tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(existing, name), getattr(new, name)))
+        changed = source_changes(existing, new)
         if not changed:
             return existing, IngestOutcome.UNCHANGED, ()
         updated = await self.apply_changes(new.exception_id, **{name: getattr(new, name) for name in changed})

@@ -1,0 +1,65 @@
+"""Many rows in one statement: each column sent as one array parameter and spread back into rows
+by `unnest(…) WITH ORDINALITY`. The statement's text does not depend on how many rows there are,
+so it is compiled and prepared once (a VALUES list would compile anew for every row count), and
+PostgreSQL's statement-level triggers fire once for all the rows."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Enum, String, Text, bindparam, cast, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.types import TypeEngine
+
+from sentinai.db.engine import encode_json
+
+
+def _enum_label(value: enum.Enum | None) -> Any:
+    return None if value is None else value.value
+
+
+def _json_text(value: Any) -> str:
+    return encode_json(value)
+
+
+def _as_sent(type_: TypeEngine[Any]) -> tuple[TypeEngine[Any], Callable[[Any], Any] | None]:
+    """The array element type a column's values travel as, and how a value is turned into it:
+    asyncpg has no array codec for enums or jsonb, so those travel as text and are cast back."""
+    if isinstance(type_, JSONB):
+        return Text(), _json_text
+    if isinstance(type_, Enum):
+        return String(), _enum_label
+    return type_, None
+
+
+class Unnested:
+    """`rows` (one tuple of values per row, in `columns`' order) as a derived table named `name`;
+    `position` is each row's 1-based place in `rows`."""
+
+    def __init__(self, name: str, columns: Sequence[InstrumentedAttribute[Any]], rows: Sequence[Sequence[Any]]):
+        self._types = {column.key: column.type for column in columns}
+        params = []
+        for index, column in enumerate(columns):
+            sent, convert = _as_sent(column.type)
+            values = [row[index] for row in rows]
+            values = values if convert is None else [convert(value) for value in values]
+            params.append(bindparam(f"{name}_{column.key}", values, type_=ARRAY(sent)))
+        self.table: TableValuedAlias = (
+            func.unnest(*params)
+            .table_valued(*(column.key for column in columns), with_ordinality="position")
+            .render_derived(name=name)
+        )
+
+    def __getitem__(self, key: str) -> ColumnElement[Any]:
+        """The column `key`, of its target column's type."""
+        column = self.table.c[key]
+        type_ = self._types[key]
+        return cast(column, type_) if isinstance(type_, (JSONB, Enum)) else column
+
+    @property
+    def position(self) -> ColumnElement[int]:
+        return self.table.c.position
