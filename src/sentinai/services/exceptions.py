@@ -86,24 +86,33 @@ def _ingest(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: A
     stored = batch.exceptions.get(new.exception_id)
     _check_kind(packs, new, stored)
     if stored is None:
-        record = batch.create(
-            **{name: getattr(new, name) for name in (*SOURCE_FIELDS, "exception_id", "severity", "status", "owner")}
-            | {"attributes": stored_json(new.attributes)},
-            resolved_at=batch.at if new.status == models.ExceptionStatus.RESOLVED else None,
-            domain_pack_version=packs.domains[new.domain].version,
-            policy_pack_version=packs.policy_version,
-        )
-        payload = {"sourceSystem": record.source_system, "summary": record.summary}
-        batch.append(system_event(record.exception_id, "ExceptionCreated", actor, payload))
-        return Ingested(record, IngestOutcome.CREATED)
+        return _create(batch, packs, new, actor)
     changed = source_changes(stored, new)
     if not changed:
         return Ingested(stored, IngestOutcome.UNCHANGED)
-    values = {name: stored_json(new.attributes) if name == "attributes" else getattr(new, name) for name in changed}
+    values = {name: getattr(new, name) for name in changed} | _stored_attributes(new, changed)
     record = batch.change(new.exception_id, **values)
     names = [_camel(name) for name in changed]
     batch.append(system_event(record.exception_id, "ExceptionUpdated", actor, {"changedFields": names}))
     return Ingested(record, IngestOutcome.UPDATED, tuple(names))
+
+
+def _create(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: Actor) -> Ingested:
+    record = batch.create(
+        **{name: getattr(new, name) for name in (*SOURCE_FIELDS, "exception_id", "severity", "status", "owner")}
+        | _stored_attributes(new),
+        resolved_at=batch.at if new.status == models.ExceptionStatus.RESOLVED else None,
+        domain_pack_version=packs.domains[new.domain].version,
+        policy_pack_version=packs.policy_version,
+    )
+    payload = {"sourceSystem": record.source_system, "summary": record.summary}
+    batch.append(system_event(record.exception_id, "ExceptionCreated", actor, payload))
+    return Ingested(record, IngestOutcome.CREATED)
+
+
+def _stored_attributes(new: NewException, changed: Sequence[str] = ("attributes",)) -> dict[str, Any]:
+    """The attributes as the answer shows them: as jsonb will hold them (never read back)."""
+    return {"attributes": stored_json(new.attributes)} if "attributes" in changed else {}
 
 
 def _check_kind(packs: PacksInForce, new: NewException, stored: models.ExceptionRecord | None) -> None:
@@ -184,8 +193,8 @@ async def _step_counts(uow: UnitOfWork, batch: IntakeBatch, envelopes: Sequence[
     wanted = {e.state_change.playbook_id for e in envelopes if e.state_change.playbook_id is not None}
     for envelope in envelopes:
         exception = batch.exceptions.get(envelope.exception_id)
-        if envelope.state_change.current_step is not None and exception is not None:
-            wanted.add(exception.current_playbook_id) if exception.current_playbook_id is not None else None
+        if envelope.state_change.current_step is not None and exception and exception.current_playbook_id:
+            wanted.add(exception.current_playbook_id)
     return await uow.playbooks.step_counts(sorted(wanted)) if wanted else {}
 
 
