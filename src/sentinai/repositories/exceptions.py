@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, String, Uuid, any_, bindparam, false, func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.orm import aliased
 
 from sentinai.db import models
 from sentinai.domain.sla import SlaState
@@ -21,6 +23,7 @@ from sentinai.repositories.sets import Unnested
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
+V = models.ExceptionEvent
 Ts = TypeVarTuple("Ts")
 
 # Fields the source system owns: a re-ingestion may change them. Status, severity, owner and
@@ -164,6 +167,55 @@ INSERTED = (
 )
 
 
+@dataclass
+class Locked:
+    """What `lock_for_intake` read."""
+
+    exceptions: dict[str, models.ExceptionRecord]
+    events: dict[uuid.UUID, models.ExceptionEvent]
+    at: datetime
+    """The database's time once every lock was granted."""
+
+
+def _locked_statement(with_events: bool) -> Select[Any]:
+    """`SELECT now, exception, event FROM (one row) LEFT JOIN (locked FULL JOIN stored ON false)`:
+    one row per locked exception and one per stored event (never their product), and one row
+    even when there is neither. `clock_timestamp()` is computed for each output row, so the
+    latest of them is read after the last locked row came out of its lock."""
+    locked = (
+        select(E)
+        .where(E.tenant_id == bindparam("tenant_id"))
+        .where(E.exception_id == any_(bindparam("exception_ids", type_=ARRAY(String))))
+        .order_by(E.exception_id)
+        .with_for_update()
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    if not with_events:
+        return (
+            select(func.clock_timestamp(), aliased(E, locked))
+            .select_from(one)
+            .outerjoin(locked, true())
+            .execution_options(populate_existing=True)
+        )
+    stored = (
+        select(V)
+        .where(V.tenant_id == bindparam("tenant_id"), V.event_id == any_(bindparam("event_ids", type_=ARRAY(Uuid))))
+        .cte("stored")
+    )
+    return (
+        select(func.clock_timestamp(), aliased(E, locked), aliased(V, stored))
+        .select_from(one)
+        .outerjoin(locked.join(stored, false(), full=True), true())
+        .execution_options(populate_existing=True)
+    )
+
+
+_LOCKED = _locked_statement(with_events=False)
+_LOCKED_WITH_EVENTS = _locked_statement(with_events=True)
+
+
 def _same(name: str, stored: Any, sent: Any) -> bool:
     """Whether a stored source field already holds what was sent (JSON compared as jsonb keeps it)."""
     return same_json(stored, sent) if name == "attributes" else bool(stored == sent)
@@ -202,21 +254,26 @@ class ExceptionRepository(Repository):
         )
         await self.uow.execute(statement)
 
-    async def lock_and_get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
-        """`lock_many`, returning the locked rows as they are now (never an older copy of the session's)."""
-        statement = (
-            self._scoped()
-            .where(E.exception_id.in_(sorted(set(exception_ids))))
-            .order_by(E.exception_id)
-            .with_for_update()
-        )
-        result = await self.uow.execute(statement.execution_options(populate_existing=True))
-        return {row.exception_id: row for row in result.scalars()}
-
-    async def clock(self) -> datetime:
-        """The database's time now. Read after the rows a write depends on are locked, it is later
-        than every write those rows have seen, so a timeline stays in order."""
-        return await self.uow.scalar(select(func.clock_timestamp()))
+    async def lock_for_intake(self, exception_ids: Sequence[str], event_ids: Sequence[uuid.UUID] = ()) -> Locked:
+        """Row-lock the stored exceptions among `exception_ids` (in id order, as `lock_many`) and
+        read them as they are now, the stored events among `event_ids`, and the database's time,
+        all in one statement. The time is read after the last lock is granted, so it is later
+        than every write the locked rows have seen and a timeline stays in order. The events are
+        read in the statement's snapshot, taken before any lock wait: an event another
+        transaction committed meanwhile is not among them (its insert then finds it)."""
+        params: dict[str, Any] = {"tenant_id": self.tenant_id, "exception_ids": sorted(set(exception_ids))}
+        statement = _LOCKED_WITH_EVENTS if event_ids else _LOCKED
+        if event_ids:
+            params["event_ids"] = list(set(event_ids))
+        result = await self.uow.execute(statement, params)
+        locked = Locked({}, {}, datetime.min.replace(tzinfo=UTC))
+        for row in result:
+            locked.at = max(locked.at, row[0])
+            if row[1] is not None:
+                locked.exceptions[row[1].exception_id] = row[1]
+            if len(row) > 2 and row[2] is not None:
+                locked.events[row[2].event_id] = row[2]
+        return locked
 
     async def insert_many(self, records: Sequence[models.ExceptionRecord]) -> bool:
         """Insert new exceptions, given whole (transient rows, never added to the session), in one

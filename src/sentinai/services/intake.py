@@ -58,9 +58,8 @@ class IntakeBatch:
     async def begin(
         cls, uow: UnitOfWork, exception_ids: Sequence[str], event_ids: Sequence[uuid.UUID] = ()
     ) -> IntakeBatch:
-        exceptions = await uow.exceptions.lock_and_get_many(exception_ids)
-        events = await uow.events.get_many(event_ids) if event_ids else {}
-        return cls(uow, await uow.exceptions.clock(), exceptions, events)
+        locked = await uow.exceptions.lock_for_intake(exception_ids, event_ids)
+        return cls(uow, locked.at, locked.exceptions, locked.events)
 
     def create(self, **values: Any) -> models.ExceptionRecord:
         record = models.ExceptionRecord(
