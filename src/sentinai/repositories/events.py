@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, String, bindparam, func, literal, select, true
+from sqlalchemy import Select, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from sentinai.db import models
@@ -52,6 +52,31 @@ class EventPage:
     after: str | None = None
     where: EventFilter = EventFilter()
     newest_first: bool = False
+
+
+_INSERTED = (
+    "event_id",
+    "exception_id",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "payload",
+    "state_change",
+    "created_at",
+)
+_TABLE = V.metadata.tables[V.__tablename__]
+_NEW_EVENTS = Unnested("new_event", [_TABLE.c[name] for name in _INSERTED])
+_INSERT_NEW_EVENTS = (
+    insert(_TABLE)
+    .from_select(
+        ["tenant_id", *_INSERTED],
+        select(bindparam("tenant", type_=String), *(_NEW_EVENTS[name] for name in _INSERTED))
+        .select_from(_NEW_EVENTS.table)
+        .order_by(_NEW_EVENTS.position),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+    .returning(_TABLE.c.event_id, _TABLE.c.seq)
+)
 
 
 class ExceptionEventRepository(Repository):
@@ -101,29 +126,9 @@ class ExceptionEventRepository(Repository):
         already (then the others may have been inserted)."""
         if not events:
             return True
-        columns = [
-            V.event_id,
-            V.exception_id,
-            V.event_type,
-            V.actor_type,
-            V.actor_id,
-            V.payload,
-            V.state_change,
-            V.created_at,
-        ]
-        rows = Unnested("new_event", columns, [[getattr(event, c.key) for c in columns] for event in events])
-        statement = (
-            insert(V)
-            .from_select(
-                [V.tenant_id, *columns],
-                select(literal(self.tenant_id), *(rows[c.key] for c in columns))
-                .select_from(rows.table)
-                .order_by(rows.position),
-            )
-            .on_conflict_do_nothing(index_elements=[V.tenant_id, V.event_id])
-            .returning(V.event_id, V.seq)
-        )
-        seqs: dict[uuid.UUID, int] = dict((await self.uow.execute(statement)).all())
+        rows = _NEW_EVENTS.parameters([[getattr(event, name) for name in _INSERTED] for event in events])
+        result = await self.uow.execute(_INSERT_NEW_EVENTS, {"tenant": self.tenant_id, **rows})
+        seqs: dict[uuid.UUID, int] = dict(result.all())
         for event in events:
             event.seq = seqs.get(event.event_id, 0)
         return len(seqs) == len(events)

@@ -167,6 +167,30 @@ INSERTED = (
 )
 
 
+REWRITTEN = (*WRITTEN_BACK, "updated_at")
+_TABLE = E.metadata.tables[E.__tablename__]
+_NEW_EXCEPTIONS = Unnested("new_exception", [_TABLE.c[name] for name in INSERTED])
+_INSERT_NEW_EXCEPTIONS = (
+    insert(_TABLE)
+    .from_select(
+        ["tenant_id", *INSERTED],
+        select(bindparam("tenant", type_=String), *(_NEW_EXCEPTIONS[name] for name in INSERTED))
+        .select_from(_NEW_EXCEPTIONS.table)
+        .order_by(_NEW_EXCEPTIONS.position),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "exception_id"])
+    .returning(_TABLE.c.exception_id)
+)
+_CHANGED = Unnested("changed", [_TABLE.c[name] for name in ("exception_id", *REWRITTEN)])
+# The session's copies of these rows are left as they were read: the caller holds the new states,
+# and every locked read refreshes them (populate_existing).
+_WRITE_BACK = (
+    update(_TABLE)
+    .where(_TABLE.c.tenant_id == bindparam("tenant"), _TABLE.c.exception_id == _CHANGED["exception_id"])
+    .values({name: _CHANGED[name] for name in REWRITTEN})
+)
+
+
 @dataclass
 class Locked:
     """What `lock_for_intake` read."""
@@ -282,38 +306,17 @@ class ExceptionRepository(Repository):
         first instead of deadlocking."""
         if not records:
             return True
-        columns = [getattr(E, name) for name in INSERTED]
-        rows = Unnested("new_exception", columns, [[getattr(r, name) for name in INSERTED] for r in records])
-        statement = (
-            insert(E)
-            .from_select(
-                [E.tenant_id, *columns],
-                select(literal(self.tenant_id), *(rows[name] for name in INSERTED))
-                .select_from(rows.table)
-                .order_by(rows.position),
-            )
-            .on_conflict_do_nothing(index_elements=[E.tenant_id, E.exception_id])
-            .returning(E.exception_id)
-        )
-        return len((await self.uow.execute(statement)).all()) == len(records)
+        rows = _NEW_EXCEPTIONS.parameters([[getattr(r, name) for name in INSERTED] for r in records])
+        result = await self.uow.execute(_INSERT_NEW_EXCEPTIONS, {"tenant": self.tenant_id, **rows})
+        return len(result.all()) == len(records)
 
     async def write_back(self, records: Sequence[models.ExceptionRecord]) -> None:
         """Store the given states (transient copies of locked rows) of exceptions in one statement:
         every field a batch may change, and `updated_at`."""
         if not records:
             return
-        names = (*WRITTEN_BACK, "updated_at")
-        columns = [E.exception_id, *(getattr(E, name) for name in names)]
-        rows = Unnested("changed", columns, [[r.exception_id, *(getattr(r, n) for n in names)] for r in records])
-        statement = (
-            update(E)
-            .where(E.tenant_id == self.tenant_id, E.exception_id == rows["exception_id"])
-            .values({name: rows[name] for name in names})
-            # The session's copies of these rows are left as they were read: the caller holds the
-            # new states, and every locked read refreshes them (populate_existing).
-            .execution_options(synchronize_session=False)
-        )
-        await self.uow.execute(statement)
+        rows = _CHANGED.parameters([[r.exception_id, *(getattr(r, n) for n in REWRITTEN)] for r in records])
+        await self.uow.execute(_WRITE_BACK, {"tenant": self.tenant_id, **rows})
 
     async def get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
         """One statement for a batch of ids; missing ids are simply absent."""

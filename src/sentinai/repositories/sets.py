@@ -9,9 +9,8 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Enum, String, Text, bindparam, cast, func
+from sqlalchemy import Column, ColumnElement, Enum, String, Text, bindparam, cast, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
@@ -37,22 +36,27 @@ def _as_sent(type_: TypeEngine[Any]) -> tuple[TypeEngine[Any], Callable[[Any], A
 
 
 class Unnested:
-    """`rows` (one tuple of values per row, in `columns`' order) as a derived table named `name`;
-    `position` is each row's 1-based place in `rows`."""
+    """Rows given later, as `parameters(rows)`, as a derived table named `name` (one tuple of
+    values per row, in `columns`' order); `position` is each row's 1-based place. Built once, at
+    import, with the statements that use it: only the values change from one batch to the next."""
 
-    def __init__(self, name: str, columns: Sequence[InstrumentedAttribute[Any]], rows: Sequence[Sequence[Any]]):
+    def __init__(self, name: str, columns: Sequence[Column[Any]]):
         self._types = {column.key: column.type for column in columns}
-        params = []
-        for index, column in enumerate(columns):
-            sent, convert = _as_sent(column.type)
-            values = [row[index] for row in rows]
-            values = values if convert is None else [convert(value) for value in values]
-            params.append(bindparam(f"{name}_{column.key}", values, type_=ARRAY(sent)))
+        self._sent = [(f"{name}_{column.key}", _as_sent(column.type)) for column in columns]
+        params = [bindparam(param, type_=ARRAY(sent)) for param, (sent, _) in self._sent]
         self.table: TableValuedAlias = (
             func.unnest(*params)
             .table_valued(*(column.key for column in columns), with_ordinality="position")
             .render_derived(name=name)
         )
+
+    def parameters(self, rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
+        """The statement's parameters for `rows`: one array per column."""
+        parameters: dict[str, list[Any]] = {}
+        for index, (param, (_, convert)) in enumerate(self._sent):
+            values = [row[index] for row in rows]
+            parameters[param] = values if convert is None else [convert(value) for value in values]
+        return parameters
 
     def __getitem__(self, key: str) -> ColumnElement[Any]:
         """The column `key`, of its target column's type."""

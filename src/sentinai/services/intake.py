@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import inspect
 
@@ -27,10 +27,20 @@ from sentinai.domain.validation import stored_json
 from sentinai.repositories.unit_of_work import UnitOfWork
 
 _COLUMNS = tuple(attribute.key for attribute in inspect(models.ExceptionRecord).column_attrs)
+M = TypeVar("M", models.ExceptionRecord, models.ExceptionEvent)
+
+
+def _row(model: type[M], values: dict[str, Any]) -> M:
+    """A transient row holding `values`, built as the ORM builds the rows it loads: no
+    `__init__`, no attribute events, no change history. The batch never adds it to a session;
+    it only writes its values and presents it, so that machinery would buy nothing."""
+    row: M = inspect(model).class_manager.new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 def _copy(record: models.ExceptionRecord, **values: Any) -> models.ExceptionRecord:
-    return models.ExceptionRecord(**{name: getattr(record, name) for name in _COLUMNS} | values)
+    return _row(models.ExceptionRecord, {name: getattr(record, name) for name in _COLUMNS} | values)
 
 
 class StaleBatchError(Exception):
@@ -62,9 +72,8 @@ class IntakeBatch:
         return cls(uow, locked.at, locked.exceptions, locked.events)
 
     def create(self, **values: Any) -> models.ExceptionRecord:
-        record = models.ExceptionRecord(
-            tenant_id=self.uow.tenant_id, created_at=self.at, updated_at=self.at, enriched_context={}, **values
-        )
+        fixed = {"tenant_id": self.uow.tenant_id, "created_at": self.at, "updated_at": self.at, "enriched_context": {}}
+        record = _row(models.ExceptionRecord, fixed | values)
         self.exceptions[record.exception_id] = record
         self.created.add(record.exception_id)
         return record
@@ -79,16 +88,19 @@ class IntakeBatch:
 
     def append(self, envelope: EventEnvelope) -> models.ExceptionEvent:
         """Append a validated event; it reads as it will once stored (its `seq` comes with `write`)."""
-        event = models.ExceptionEvent(
-            tenant_id=self.uow.tenant_id,
-            event_id=envelope.event_id,
-            exception_id=envelope.exception_id,
-            event_type=envelope.event_type,
-            actor_type=envelope.actor_type,
-            actor_id=envelope.actor_id,
-            payload=stored_json(envelope.payload),
-            state_change=stored_json(envelope.state_change.as_json()),
-            created_at=self.at,
+        event = _row(
+            models.ExceptionEvent,
+            {
+                "tenant_id": self.uow.tenant_id,
+                "event_id": envelope.event_id,
+                "exception_id": envelope.exception_id,
+                "event_type": envelope.event_type,
+                "actor_type": envelope.actor_type,
+                "actor_id": envelope.actor_id,
+                "payload": stored_json(envelope.payload),
+                "state_change": stored_json(envelope.state_change.as_json()),
+                "created_at": self.at,
+            },
         )
         self.events[event.event_id] = event
         self.appended.append(event)
