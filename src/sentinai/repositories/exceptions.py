@@ -12,14 +12,13 @@ from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, String, Uuid, any_, bindparam, false, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.orm import aliased
 
 from sentinai.db import models
 from sentinai.domain.sla import SlaState
 from sentinai.domain.validation import same_json
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, LAST_POSITION, STRING, KeysetOrder, Page, SortKey
-from sentinai.repositories.sets import Unnested
+from sentinai.repositories.sets import Unnested, plain_row
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
@@ -205,37 +204,37 @@ def _locked_statement(with_events: bool) -> Select[Any]:
     """`SELECT now, exception, event FROM (one row) LEFT JOIN (locked FULL JOIN stored ON false)`:
     one row per locked exception and one per stored event (never their product), and one row
     even when there is neither. `clock_timestamp()` is computed for each output row, so the
-    latest of them is read after the last locked row came out of its lock."""
+    latest of them is read after the last locked row came out of its lock. Ids travel as arrays
+    (`= ANY`), so the text is one prepared statement whatever the batch's size. On the tables, not
+    the ORM entities: the rows become `plain_row`s, outside the session."""
     locked = (
-        select(E)
-        .where(E.tenant_id == bindparam("tenant_id"))
-        .where(E.exception_id == any_(bindparam("exception_ids", type_=ARRAY(String))))
-        .order_by(E.exception_id)
+        select(_TABLE)
+        .where(_TABLE.c.tenant_id == bindparam("tenant_id"))
+        .where(_TABLE.c.exception_id == any_(bindparam("exception_ids", type_=ARRAY(String))))
+        .order_by(_TABLE.c.exception_id)
         .with_for_update()
         .cte("locked")
         .prefix_with("MATERIALIZED")
     )
     one = select(literal(1).label("one")).subquery("one")
     if not with_events:
-        return (
-            select(func.clock_timestamp(), aliased(E, locked))
-            .select_from(one)
-            .outerjoin(locked, true())
-            .execution_options(populate_existing=True)
-        )
+        return select(func.clock_timestamp(), *locked.c).select_from(one).outerjoin(locked, true())
     stored = (
-        select(V)
-        .where(V.tenant_id == bindparam("tenant_id"), V.event_id == any_(bindparam("event_ids", type_=ARRAY(Uuid))))
+        select(_EVENTS)
+        .where(_EVENTS.c.tenant_id == bindparam("tenant_id"))
+        .where(_EVENTS.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Uuid))))
         .cte("stored")
     )
     return (
-        select(func.clock_timestamp(), aliased(E, locked), aliased(V, stored))
+        select(func.clock_timestamp(), *locked.c, *stored.c)
         .select_from(one)
         .outerjoin(locked.join(stored, false(), full=True), true())
-        .execution_options(populate_existing=True)
     )
 
 
+_EVENTS = V.metadata.tables[V.__tablename__]
+_EXCEPTION_KEYS = tuple(column.key for column in _TABLE.c)
+_EVENT_KEYS = tuple(column.key for column in _EVENTS.c)
 _LOCKED = _locked_statement(with_events=False)
 _LOCKED_WITH_EVENTS = _locked_statement(with_events=True)
 
@@ -281,22 +280,24 @@ class ExceptionRepository(Repository):
     async def lock_for_intake(self, exception_ids: Sequence[str], event_ids: Sequence[uuid.UUID] = ()) -> Locked:
         """Row-lock the stored exceptions among `exception_ids` (in id order, as `lock_many`) and
         read them as they are now, the stored events among `event_ids`, and the database's time,
-        all in one statement. The time is read after the last lock is granted, so it is later
-        than every write the locked rows have seen and a timeline stays in order. The events are
-        read in the statement's snapshot, taken before any lock wait: an event another
-        transaction committed meanwhile is not among them (its insert then finds it)."""
+        all in one statement; the rows come outside the session (its copies stay as they were).
+        The time is read after the last lock is granted, so it is later than every write the
+        locked rows have seen and a timeline stays in order. The events are read in the
+        statement's snapshot, taken before any lock wait: an event another transaction committed
+        meanwhile is not among them (its insert then finds it)."""
         params: dict[str, Any] = {"tenant_id": self.tenant_id, "exception_ids": sorted(set(exception_ids))}
         statement = _LOCKED_WITH_EVENTS if event_ids else _LOCKED
         if event_ids:
             params["event_ids"] = list(set(event_ids))
-        result = await self.uow.execute(statement, params)
         locked = Locked({}, {}, datetime.min.replace(tzinfo=UTC))
-        for row in result:
-            locked.at = max(locked.at, row[0])
-            if row[1] is not None:
-                locked.exceptions[row[1].exception_id] = row[1]
-            if len(row) > 2 and row[2] is not None:
-                locked.events[row[2].event_id] = row[2]
+        for now, *columns in await self.uow.execute(statement, params):
+            locked.at = max(locked.at, now)
+            exception = dict(zip(_EXCEPTION_KEYS, columns, strict=False))
+            if exception["exception_id"] is not None:
+                locked.exceptions[exception["exception_id"]] = plain_row(E, exception)
+            event = dict(zip(_EVENT_KEYS, columns[len(_EXCEPTION_KEYS) :], strict=False))
+            if event.get("event_id") is not None:
+                locked.events[event["event_id"]] = plain_row(V, event)
         return locked
 
     async def insert_many(self, records: Sequence[models.ExceptionRecord]) -> bool:

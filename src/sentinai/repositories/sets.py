@@ -1,20 +1,33 @@
 """Many rows in one statement: each column sent as one array parameter and spread back into rows
 by `unnest(…) WITH ORDINALITY`. The statement's text does not depend on how many rows there are,
 so it is compiled and prepared once (a VALUES list would compile anew for every row count), and
-PostgreSQL's statement-level triggers fire once for all the rows."""
+PostgreSQL's statement-level triggers fire once for all the rows. And the rows a set-based batch
+reads and builds, as ORM rows outside the session (`plain_row`)."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Enum, String, Text, bindparam, cast, func
+from sqlalchemy import Column, ColumnElement, Enum, String, Text, bindparam, cast, func, inspect
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
 from sentinai.db.engine import encode_json
+
+M = TypeVar("M")
+
+
+def plain_row(model: type[M], values: dict[str, Any]) -> M:
+    """An ORM row of `model` holding `values`, outside any session, built as the ORM builds the
+    rows it loads: no `__init__`, no attribute events, no change history, no identity map. For
+    rows a batch only reads, writes with its own statements and presents: the session's
+    machinery would buy nothing. Attributes not in `values` read as on any new row (None)."""
+    row: M = inspect(model).class_manager.new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 def _enum_label(value: enum.Enum | None) -> Any:

@@ -17,30 +17,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import inspect
 
 from sentinai.db import models
 from sentinai.domain.events import EventEnvelope
 from sentinai.domain.validation import stored_json
+from sentinai.repositories.sets import plain_row
 from sentinai.repositories.unit_of_work import UnitOfWork
 
 _COLUMNS = tuple(attribute.key for attribute in inspect(models.ExceptionRecord).column_attrs)
-M = TypeVar("M", models.ExceptionRecord, models.ExceptionEvent)
-
-
-def _row(model: type[M], values: dict[str, Any]) -> M:
-    """A transient row holding `values`, built as the ORM builds the rows it loads: no
-    `__init__`, no attribute events, no change history. The batch never adds it to a session;
-    it only writes its values and presents it, so that machinery would buy nothing."""
-    row: M = inspect(model).class_manager.new_instance()
-    row.__dict__.update(values)
-    return row
 
 
 def _copy(record: models.ExceptionRecord, **values: Any) -> models.ExceptionRecord:
-    return _row(models.ExceptionRecord, {name: getattr(record, name) for name in _COLUMNS} | values)
+    return plain_row(models.ExceptionRecord, {name: getattr(record, name) for name in _COLUMNS} | values)
 
 
 class StaleBatchError(Exception):
@@ -73,7 +64,7 @@ class IntakeBatch:
 
     def create(self, **values: Any) -> models.ExceptionRecord:
         fixed = {"tenant_id": self.uow.tenant_id, "created_at": self.at, "updated_at": self.at, "enriched_context": {}}
-        record = _row(models.ExceptionRecord, fixed | values)
+        record = plain_row(models.ExceptionRecord, fixed | values)
         self.exceptions[record.exception_id] = record
         self.created.add(record.exception_id)
         return record
@@ -88,7 +79,7 @@ class IntakeBatch:
 
     def append(self, envelope: EventEnvelope) -> models.ExceptionEvent:
         """Append a validated event; it reads as it will once stored (its `seq` comes with `write`)."""
-        event = _row(
+        event = plain_row(
             models.ExceptionEvent,
             {
                 "tenant_id": self.uow.tenant_id,
