@@ -181,8 +181,8 @@ _INSERT_NEW_EXCEPTIONS = (
     .returning(_TABLE.c.exception_id)
 )
 _CHANGED = Unnested("changed", [_TABLE.c[name] for name in ("exception_id", *REWRITTEN)])
-# The session's copies of these rows are left as they were read: the caller holds the new states,
-# and every locked read refreshes them (populate_existing).
+# The session's copies of these rows, if it holds any, are left as they were: the caller holds the
+# new states, and `get_for_update` refreshes them (populate_existing); a plain `get` would not.
 _WRITE_BACK = (
     update(_TABLE)
     .where(_TABLE.c.tenant_id == bindparam("tenant"), _TABLE.c.exception_id == _CHANGED["exception_id"])
