@@ -63,6 +63,11 @@ STATEMENT_TIMEOUTS = Counter("sentinai_db_statement_timeouts_total", "Statements
 RETRIES = Counter(
     "sentinai_mutation_retries_total", "Idempotent mutations run again after a transient fault.", ["operation"]
 )
+BATCH_FALLBACKS = Counter(
+    "sentinai_batch_fallbacks_total",
+    "Batch mutations whose set-based write failed in the database and ran item by item instead.",
+    ["operation"],
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")

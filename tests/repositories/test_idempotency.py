@@ -240,3 +240,26 @@ async def test_concurrent_first_ingestions_with_different_content_record_what_th
     loser = first if first.outcome == IngestOutcome.UPDATED else second
     assert loser.changed_fields == ("summary",)
     assert await _count(factory, tenant_a, models.ExceptionEvent, exception_id="EXC-DIFF") == 2
+
+
+async def test_the_intake_lock_reads_the_time_after_its_lock_is_granted(factory, tenant_a):
+    """A batch's time, read in the statement that locks its exceptions, comes after the lock is
+    granted, not when the statement began: else an event written by the transaction it waited
+    for could carry a later time than the batch's, and the timeline would go back in time."""
+    await _ingest(factory, tenant_a, _new("EXC-CLOCK"))
+    holding, waited = asyncio.Event(), 0.3
+    async with factory.uow(tenant_a) as first:
+        earlier = await first.exceptions.lock_for_intake(["EXC-CLOCK"])
+
+        async def second() -> None:
+            async with factory.uow(tenant_a) as uow:
+                holding.set()
+                later = await uow.exceptions.lock_for_intake(["EXC-CLOCK"], [uuid.uuid4()])
+                assert (later.at - earlier.at).total_seconds() >= waited
+                assert set(later.exceptions) == {"EXC-CLOCK"} and later.events == {}
+
+        waiting = asyncio.create_task(second())
+        await holding.wait()
+        await asyncio.sleep(waited)
+        await first.commit()
+    await waiting

@@ -16,6 +16,7 @@ from sentinai import telemetry
 from sentinai.config import Settings
 from sentinai.db.faults import root_cause, sqlstate_of
 from sentinai.db.urls import open_engine
+from sentinai.domain.validation import json_integer
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,7 @@ def decode_jsonb(text: str) -> Any:
     """jsonb as PostgreSQL keeps it: a non-integral or long number becomes a Decimal holding the
     exact digits PostgreSQL printed, so the API writes it back unchanged (`1.50`, not `1.5`;
     `0.00000000015`, not `1.5e-10`), as the one-statement path does."""
-    return json.loads(text, parse_float=Decimal, parse_int=_integer)
-
-
-def _integer(text: str) -> int | Decimal:
-    return int(text) if len(text) < 19 else Decimal(text)  # beyond 64 bits JSON encoders balk
+    return json.loads(text, parse_float=Decimal, parse_int=json_integer)
 
 
 def encode_json(value: Any) -> str:

@@ -81,6 +81,30 @@ def same_json(a: Any, b: Any) -> bool:
     return bool(canonical_json(a) == canonical_json(b))
 
 
+def json_integer(digits: str) -> int | Decimal:
+    """An integer as the API hands it out: beyond 64 bits JSON encoders balk, so a Decimal."""
+    return int(digits) if len(digits) < 19 else Decimal(digits)
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON value as it reads back from a jsonb column (`db.engine.decode_jsonb`), without the
+    round trip: object keys in jsonb's order (shorter first, then bytewise), every number as the
+    digits PostgreSQL prints (`1e23` → 100000000000000000000000, `1.50` stays 1.50, no -0).
+    What a batch presents for a row it has not read back; tested against PostgreSQL itself."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        digits = format(number.copy_abs() if number.is_zero() else number, "f")
+        return Decimal(digits) if "." in digits else json_integer(digits)
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return {key: stored_json(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [stored_json(item) for item in value]
+    return value
+
+
 def _printable(key: Any) -> str:
     return str(key).encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 

@@ -14,6 +14,7 @@ from sentinai.db import models
 from sentinai.domain.events import EventEnvelope
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, INTEGER, KeysetOrder, Page, SortKey
+from sentinai.repositories.sets import Unnested
 
 V = models.ExceptionEvent
 Ts = TypeVarTuple("Ts")
@@ -51,6 +52,31 @@ class EventPage:
     after: str | None = None
     where: EventFilter = EventFilter()
     newest_first: bool = False
+
+
+_INSERTED = (
+    "event_id",
+    "exception_id",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "payload",
+    "state_change",
+    "created_at",
+)
+_TABLE = V.metadata.tables[V.__tablename__]
+_NEW_EVENTS = Unnested("new_event", [_TABLE.c[name] for name in _INSERTED])
+_INSERT_NEW_EVENTS = (
+    insert(_TABLE)
+    .from_select(
+        ["tenant_id", *_INSERTED],
+        select(bindparam("tenant", type_=String), *(_NEW_EVENTS[name] for name in _INSERTED))
+        .select_from(_NEW_EVENTS.table)
+        .order_by(_NEW_EVENTS.position),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+    .returning(_TABLE.c.event_id, _TABLE.c.seq)
+)
 
 
 class ExceptionEventRepository(Repository):
@@ -92,6 +118,20 @@ class ExceptionEventRepository(Repository):
         original = await self.get(envelope.event_id)
         assert original is not None, "a conflicting event must exist when nothing was inserted"
         return original, False
+
+    async def insert_many(self, events: Sequence[models.ExceptionEvent]) -> bool:
+        """Insert new events (transient rows, never added to the session) in one statement, in
+        the given order: their `seq`, hence their places in the tenant's hash chain and change
+        log, follow it. Sets each row's `seq`. False when the tenant has one of the event ids
+        already (then the others may have been inserted)."""
+        if not events:
+            return True
+        rows = _NEW_EVENTS.parameters([[getattr(event, name) for name in _INSERTED] for event in events])
+        result = await self.uow.execute(_INSERT_NEW_EVENTS, {"tenant": self.tenant_id, **rows})
+        seqs: dict[uuid.UUID, int] = dict(result.all())
+        for event in events:
+            event.seq = seqs.get(event.event_id, 0)
+        return len(seqs) == len(events)
 
     async def events_for(self, exception_ids: Sequence[str], page: EventPage) -> dict[str, Page[models.ExceptionEvent]]:
         """The same page of each exception's timeline, in one statement (a LATERAL join)."""

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, String, Uuid, any_, bindparam, false, func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from sentinai.db import models
 from sentinai.domain.sla import SlaState
 from sentinai.domain.validation import same_json
 from sentinai.repositories.base import Repository
 from sentinai.repositories.pagination import DATETIME, LAST_POSITION, STRING, KeysetOrder, Page, SortKey
+from sentinai.repositories.sets import Unnested, plain_row
 from sentinai.repositories.sla import any_sla_state
 
 E = models.ExceptionRecord
+V = models.ExceptionEvent
 Ts = TypeVarTuple("Ts")
 
 # Fields the source system owns: a re-ingestion may change them. Status, severity, owner and
@@ -148,9 +151,102 @@ ORDERS: dict[str, KeysetOrder] = {
 }
 
 
+# What a batch writes back for each exception it changed: everything but the id, what only the
+# enrichment writes, and what never changes after creation.
+WRITTEN_BACK = (*SOURCE_FIELDS, "status", "severity", "owner", "current_playbook_id", "current_step", "resolved_at")
+INSERTED = (
+    *WRITTEN_BACK,
+    "exception_id",
+    "enriched_context",
+    "rca_hypothesis",
+    "domain_pack_version",
+    "policy_pack_version",
+    "created_at",
+    "updated_at",
+)
+
+
+REWRITTEN = (*WRITTEN_BACK, "updated_at")
+_TABLE = E.metadata.tables[E.__tablename__]
+_NEW_EXCEPTIONS = Unnested("new_exception", [_TABLE.c[name] for name in INSERTED])
+_INSERT_NEW_EXCEPTIONS = (
+    insert(_TABLE)
+    .from_select(
+        ["tenant_id", *INSERTED],
+        select(bindparam("tenant", type_=String), *(_NEW_EXCEPTIONS[name] for name in INSERTED))
+        .select_from(_NEW_EXCEPTIONS.table)
+        .order_by(_NEW_EXCEPTIONS.position),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "exception_id"])
+    .returning(_TABLE.c.exception_id)
+)
+_CHANGED = Unnested("changed", [_TABLE.c[name] for name in ("exception_id", *REWRITTEN)])
+# The session's copies of these rows, if it holds any, are left as they were: the caller holds the
+# new states, and `get_for_update` refreshes them (populate_existing); a plain `get` would not.
+_WRITE_BACK = (
+    update(_TABLE)
+    .where(_TABLE.c.tenant_id == bindparam("tenant"), _TABLE.c.exception_id == _CHANGED["exception_id"])
+    .values({name: _CHANGED[name] for name in REWRITTEN})
+)
+
+
+@dataclass
+class Locked:
+    """What `lock_for_intake` read."""
+
+    exceptions: dict[str, models.ExceptionRecord]
+    events: dict[uuid.UUID, models.ExceptionEvent]
+    at: datetime
+    """The database's time once every lock was granted."""
+
+
+def _locked_statement(with_events: bool) -> Select[Any]:
+    """`SELECT now, exception, event FROM (one row) LEFT JOIN (locked FULL JOIN stored ON false)`:
+    one row per locked exception and one per stored event (never their product), and one row
+    even when there is neither. `clock_timestamp()` is computed for each output row, so the
+    latest of them is read after the last locked row came out of its lock. Ids travel as arrays
+    (`= ANY`), so the text is one prepared statement whatever the batch's size. On the tables, not
+    the ORM entities: the rows become `plain_row`s, outside the session."""
+    locked = (
+        select(_TABLE)
+        .where(_TABLE.c.tenant_id == bindparam("tenant_id"))
+        .where(_TABLE.c.exception_id == any_(bindparam("exception_ids", type_=ARRAY(String))))
+        .order_by(_TABLE.c.exception_id)
+        .with_for_update()
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    if not with_events:
+        return select(func.clock_timestamp(), *locked.c).select_from(one).outerjoin(locked, true())
+    stored = (
+        select(_EVENTS)
+        .where(_EVENTS.c.tenant_id == bindparam("tenant_id"))
+        .where(_EVENTS.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Uuid))))
+        .cte("stored")
+    )
+    return (
+        select(func.clock_timestamp(), *locked.c, *stored.c)
+        .select_from(one)
+        .outerjoin(locked.join(stored, false(), full=True), true())
+    )
+
+
+_EVENTS = V.metadata.tables[V.__tablename__]
+_EXCEPTION_KEYS = tuple(column.key for column in _TABLE.c)
+_EVENT_KEYS = tuple(column.key for column in _EVENTS.c)
+_LOCKED = _locked_statement(with_events=False)
+_LOCKED_WITH_EVENTS = _locked_statement(with_events=True)
+
+
 def _same(name: str, stored: Any, sent: Any) -> bool:
     """Whether a stored source field already holds what was sent (JSON compared as jsonb keeps it)."""
     return same_json(stored, sent) if name == "attributes" else bool(stored == sent)
+
+
+def source_changes(stored: models.ExceptionRecord, new: NewException) -> tuple[str, ...]:
+    """The source-owned fields whose stored value differs from what a re-ingestion sent."""
+    return tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(stored, name), getattr(new, name)))
 
 
 class ExceptionRepository(Repository):
@@ -180,6 +276,48 @@ class ExceptionRepository(Repository):
             .with_for_update()
         )
         await self.uow.execute(statement)
+
+    async def lock_for_intake(self, exception_ids: Sequence[str], event_ids: Sequence[uuid.UUID] = ()) -> Locked:
+        """Row-lock the stored exceptions among `exception_ids` (in id order, as `lock_many`) and
+        read them as they are now, the stored events among `event_ids`, and the database's time,
+        all in one statement; the rows come outside the session (its copies stay as they were).
+        The time is read after the last lock is granted, so it is later than every write the
+        locked rows have seen and a timeline stays in order. The events are read in the
+        statement's snapshot, taken before any lock wait: an event another transaction committed
+        meanwhile is not among them (its insert then finds it)."""
+        params: dict[str, Any] = {"tenant_id": self.tenant_id, "exception_ids": sorted(set(exception_ids))}
+        statement = _LOCKED_WITH_EVENTS if event_ids else _LOCKED
+        if event_ids:
+            params["event_ids"] = list(set(event_ids))
+        locked = Locked({}, {}, datetime.min.replace(tzinfo=UTC))
+        for now, *columns in await self.uow.execute(statement, params):
+            locked.at = max(locked.at, now)
+            exception = dict(zip(_EXCEPTION_KEYS, columns, strict=False))
+            if exception["exception_id"] is not None:
+                locked.exceptions[exception["exception_id"]] = plain_row(E, exception)
+            event = dict(zip(_EVENT_KEYS, columns[len(_EXCEPTION_KEYS) :], strict=False))
+            if event.get("event_id") is not None:
+                locked.events[event["event_id"]] = plain_row(V, event)
+        return locked
+
+    async def insert_many(self, records: Sequence[models.ExceptionRecord]) -> bool:
+        """Insert new exceptions, given whole (transient rows, never added to the session), in one
+        statement; False when one of them exists already (then the others may have been inserted).
+        The caller orders them by id, so two batches inserting the same new ids queue on the
+        first instead of deadlocking."""
+        if not records:
+            return True
+        rows = _NEW_EXCEPTIONS.parameters([[getattr(r, name) for name in INSERTED] for r in records])
+        result = await self.uow.execute(_INSERT_NEW_EXCEPTIONS, {"tenant": self.tenant_id, **rows})
+        return len(result.all()) == len(records)
+
+    async def write_back(self, records: Sequence[models.ExceptionRecord]) -> None:
+        """Store the given states (transient copies of locked rows) of exceptions in one statement:
+        every field a batch may change, and `updated_at`."""
+        if not records:
+            return
+        rows = _CHANGED.parameters([[r.exception_id, *(getattr(r, n) for n in REWRITTEN)] for r in records])
+        await self.uow.execute(_WRITE_BACK, {"tenant": self.tenant_id, **rows})
 
     async def get_many(self, exception_ids: Sequence[str]) -> dict[str, models.ExceptionRecord]:
         """One statement for a batch of ids; missing ids are simply absent."""
@@ -216,7 +354,7 @@ class ExceptionRepository(Repository):
                 return created, IngestOutcome.CREATED, ()
             existing = await self.get_for_update(new.exception_id)
             assert existing is not None, "the concurrent insert that won must be visible once committed"
-        changed = tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(existing, name), getattr(new, name)))
+        changed = source_changes(existing, new)
         if not changed:
             return existing, IngestOutcome.UNCHANGED, ()
         updated = await self.apply_changes(new.exception_id, **{name: getattr(new, name) for name in changed})

@@ -7,15 +7,35 @@ concurrent publishers of the same pack queue up instead of colliding on the vers
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import String, bindparam, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from sentinai.db import models
 from sentinai.repositories.base import Repository
 
 D = models.DomainPackVersion
 P = models.TenantPolicyPackVersion
+
+
+@dataclass(frozen=True)
+class DomainInForce:
+    version: int | None
+    """The domain's latest domain pack, None when it has none."""
+    exception_types: Any
+    """That pack's `exceptionTypes` as stored (None when absent)."""
+
+
+@dataclass(frozen=True)
+class PacksInForce:
+    """What the latest packs say about new exceptions of some domains."""
+
+    policy_version: int | None
+    tenant_domains: Any
+    """The tenant's latest policy pack's `domains` as stored (None when absent)."""
+    domains: dict[str, DomainInForce]
 
 
 class DomainPackRepository(Repository):
@@ -50,17 +70,42 @@ class PolicyPackRepository(Repository):
         statement = statement.where(P.version == version) if version else statement.order_by(P.version.desc()).limit(1)
         return (await self.uow.execute(statement)).scalar_one_or_none()
 
-    async def kinds_in_force(self, domain: str) -> tuple[Any, Any]:
-        """What the latest packs declare for ingestion, in one statement: the tenant's latest
-        policy pack's `domains` and `domain`'s latest domain pack's `exceptionTypes` (None when absent)."""
-        tenant_domains = (
-            select(P.pack_json["domains"]).where(P.tenant_id == self.tenant_id).order_by(P.version.desc()).limit(1)
+    async def in_force_for(self, domains: Sequence[str]) -> PacksInForce:
+        """What the latest packs declare for ingesting exceptions of `domains`, in one statement:
+        the tenant's latest policy pack's `domains` and each domain's latest domain pack's
+        `exceptionTypes`, with the versions a new exception records."""
+        wanted = (
+            func.unnest(bindparam("domains", sorted(set(domains)), type_=ARRAY(String)))
+            .table_valued("domain")
+            .render_derived(name="wanted")
         )
-        domain_types = (
-            select(D.pack_json["exceptionTypes"]).where(D.domain == domain).order_by(D.version.desc()).limit(1)
+        latest = (
+            select(D.version, D.pack_json["exceptionTypes"].label("types"))
+            .where(D.domain == wanted.c.domain)
+            .order_by(D.version.desc())
+            .limit(1)
+            .lateral("latest")
         )
-        row = (await self.uow.execute(select(tenant_domains.scalar_subquery(), domain_types.scalar_subquery()))).one()
-        return row[0], row[1]
+        tenant_latest = (
+            select(P.version, P.pack_json["domains"].label("domains"))
+            .where(P.tenant_id == self.tenant_id)
+            .order_by(P.version.desc())
+            .limit(1)
+            .subquery()
+        )
+        statement = (
+            select(wanted.c.domain, latest.c.version, latest.c.types, tenant_latest.c.version, tenant_latest.c.domains)
+            .select_from(wanted)
+            .outerjoin(latest, true())
+            .outerjoin(tenant_latest, true())
+        )
+        rows = (await self.uow.execute(statement)).all()
+        policy_version, tenant_domains = (rows[0][3], rows[0][4]) if rows else (None, None)
+        return PacksInForce(
+            policy_version=policy_version,
+            tenant_domains=tenant_domains,
+            domains={domain: DomainInForce(version, types) for domain, version, types, _, _ in rows},
+        )
 
     async def list(self) -> list[models.TenantPolicyPackVersion]:
         statement = select(P).where(P.tenant_id == self.tenant_id).order_by(P.version.desc())

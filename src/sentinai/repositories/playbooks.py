@@ -104,6 +104,16 @@ class PlaybookRepository(Repository):
             grouped[step.playbook_id].append(step)
         return grouped
 
+    async def step_counts(self, playbook_ids: Sequence[int]) -> dict[int, int]:
+        """How many steps each of the given playbooks has; a playbook the tenant does not have is absent."""
+        statement = (
+            select(PB.playbook_id, func.count(ST.step_id))
+            .outerjoin(ST, (ST.tenant_id == PB.tenant_id) & (ST.playbook_id == PB.playbook_id))
+            .where(PB.tenant_id == self.tenant_id, PB.playbook_id.in_(sorted(set(playbook_ids))))
+            .group_by(PB.playbook_id)
+        )
+        return dict((await self.uow.execute(statement)).all())
+
     async def get_steps(self, step_ids: Sequence[int]) -> dict[int, models.PlaybookStep]:
         statement = select(ST).where(ST.tenant_id == self.tenant_id, ST.step_id.in_(list(set(step_ids))))
         return {row.step_id: row for row in (await self.uow.execute(statement)).scalars()}

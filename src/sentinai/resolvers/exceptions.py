@@ -218,7 +218,7 @@ class ExceptionMutations:
         results = await run_batch(
             info,
             [_new_exception(item) for item in input.items],
-            lambda uow, new: service.ingest_exception(uow, new, actor),
+            lambda uow, news: service.ingest_exceptions(uow, news, actor),
             _ingested,
             prepare=_locking(input.items),
         )
@@ -237,7 +237,7 @@ class ExceptionMutations:
         results = await run_batch(
             info,
             [_envelope(item, actor) for item in input.items],
-            service.record_client_event,
+            lambda uow, envelopes: service.record_events(uow, envelopes, from_clients=True),
             _recorded,
             prepare=_locking(input.items),
         )

@@ -9,15 +9,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, TypeVar
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
 from strawberry import Info
 
 from sentinai import telemetry
 from sentinai.context import Context
-from sentinai.db.faults import is_retryable
+from sentinai.db.faults import is_retryable, sqlstate_of
 from sentinai.errors import DomainError, ValidationError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.schema.errors import MutationErrors, to_schema_error
 from sentinai.schema.exceptions import MAX_BATCH_ITEMS
+from sentinai.services.intake import StaleBatchError
 
 log = logging.getLogger(__name__)
 I = TypeVar("I")  # noqa: E741 - an item, beside R, S and T
@@ -73,28 +75,51 @@ async def run_mutation(
 async def run_batch(
     info: Info[Context, None],
     items: Sequence[I],
-    operation: Callable[[UnitOfWork, I], Awaitable[R]],
+    operation: Callable[[UnitOfWork, Sequence[I]], Awaitable[list[R | DomainError]]],
     present: Callable[[R], S],
     *,
     prepare: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> list[S | MutationErrors] | MutationErrors:
-    """Run `operation` on every item, in order, in one transaction: an item's expected failure
-    undoes that item only and becomes its result; the other items commit together. `prepare`
-    runs first, once per attempt (to take locks).
+    """Run `operation` on all the items at once, in one transaction: it answers each item with
+    its result or its expected failure (which must have written nothing); the items that
+    succeeded commit together. `prepare` runs first, once per attempt (to take locks).
 
-    Every item must be idempotent: a transient fault retries the whole batch, items that had
-    succeeded included (see `run_mutation`). Each result is presented as soon as its item
-    ends, so it shows what that item left, not what later items of the batch did.
+    `operation` must give each item the answer it would give it alone: it is what runs each item
+    on its own, in its own savepoint, when the whole batch fails in the database (a trigger
+    refusing a row, a constraint) or loses a race for a new row (StaleBatchError): correctness
+    never depends on the set-based path. Every item must be idempotent: a transient fault retries the whole batch
+    (see `run_mutation`).
     """
     if len(items) > MAX_BATCH_ITEMS:
         return to_schema_error(ValidationError("input.items", f"at most {MAX_BATCH_ITEMS} items, got {len(items)}"))
 
     async def every_item(uow: UnitOfWork) -> list[S | MutationErrors]:
         if prepare is not None:
-            await prepare(uow)
-        return await _items_in_savepoints(uow, items, operation, present)
+            await prepare(uow)  # before the savepoint: rolling it back would release the locks
+        try:
+            async with uow.savepoint():
+                answers = await operation(uow, items)
+        except (DBAPIError, StaleBatchError) as error:
+            if is_retryable(error):
+                raise
+            log.warning("%s: one item at a time after %s", info.field_name, sqlstate_of(error) or repr(error))
+            telemetry.BATCH_FALLBACKS.labels(info.field_name).inc()
+            return await _items_in_savepoints(uow, items, _one_at_a_time(operation), present)
+        return [to_schema_error(answer) if isinstance(answer, DomainError) else present(answer) for answer in answers]
 
     return await run_mutation(info, every_item, lambda results: results, idempotent=True)
+
+
+def _one_at_a_time(
+    operation: Callable[[UnitOfWork, Sequence[I]], Awaitable[list[R | DomainError]]],
+) -> Callable[[UnitOfWork, I], Awaitable[R]]:
+    async def one(uow: UnitOfWork, item: I) -> R:
+        (answer,) = await operation(uow, [item])
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    return one
 
 
 class _ItemFailedError(Exception):
@@ -106,7 +131,7 @@ class _ItemFailedError(Exception):
 async def _items_in_savepoints(
     uow: UnitOfWork, items: Sequence[I], operation: Callable[[UnitOfWork, I], Awaitable[R]], present: Callable[[R], S]
 ) -> list[S | MutationErrors]:
-    """Each item all-or-nothing, with as few savepoints as that takes.
+    """Each item all-or-nothing, with as few savepoints as that takes (the batch's fallback).
 
     A savepoint per item would cost two round trips per item, while the tenant's timeline locks
     are held, and more than 64 of them in one transaction slow every other snapshot (PostgreSQL's

@@ -21,6 +21,7 @@ from sentinai.repositories.exceptions import ExceptionFilter as RepositoryFilter
 from sentinai.repositories.exceptions import ExceptionPage
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
+from sentinai.schema.direct_inputs import built_directly
 from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
 from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.insights import SlaType
@@ -197,6 +198,7 @@ class ExceptionFilter:
     sla_state: list[SlaState] | None = strawberry.field(default=None, description="Any of these SLA states, now.")
 
 
+@built_directly
 @strawberry.input(name="IngestExceptionInput", description="An exception as a source system reports it.")
 class IngestExceptionInput:
     exception_id: str = strawberry.field(description="The source's id; re-sending it is idempotent.")
@@ -211,6 +213,7 @@ class IngestExceptionInput:
     attributes: JSON | None = strawberry.field(default=None, description="Normalised source payload (JSON object).")
 
 
+@built_directly
 @strawberry.input(name="StateChangeInput", description="State an event changes on its exception; omitted fields stay.")
 class StateChangeInput:
     status: ExceptionStatus | None = strawberry.field(
@@ -222,6 +225,7 @@ class StateChangeInput:
     current_step: int | None = strawberry.field(default=None, description="Move to this step of the playbook.")
 
 
+@built_directly
 @strawberry.input(name="RecordExceptionEventInput", description="An event an agent or person records on an exception.")
 class RecordExceptionEventInput:
     event_id: uuid.UUID = strawberry.field(description="Chosen by the client; a replay with the same id is a no-op.")
