@@ -248,3 +248,16 @@ async def test_the_scope_written_into_the_begin_message_is_the_value_itself(engi
             assert await driver.fetchval("SELECT current_user") == "sentinai_app"
         finally:
             await driver.execute("ROLLBACK")
+
+
+async def test_when_a_prepared_read_has_answered_its_connection_is_back_in_the_pool_outside_any_transaction(
+    gql, engine, api_a
+):
+    query = fresh(DETAIL)
+    for _ in range(3):  # the second and third are prepared: their read ends after the answer is sent
+        await send(gql, query, {"id": "EXC-ANY"}, api_a.viewer)
+
+    assert engine.sync_engine.pool.checkedout() == 0
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert not driver.is_in_transaction()
