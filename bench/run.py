@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--sentinai-workers",
         type=int,
         default=1,
-        help="sentinai serve --workers N (10 connections split between them; CPU figures cover the parent only)",
+        help="sentinai serve --workers N (10 connections split between them; CPU figures sum the whole process tree)",
     )
     ap.add_argument("--reload", action="store_true", help="wipe and reload the cluster(s) of the scale(s)")
     ap.add_argument("--keep", action="store_true", help="leave PostgreSQL and the servers running")
