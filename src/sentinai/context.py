@@ -47,6 +47,8 @@ class Context:
     """A WebSocket's `connection_init` payload (Strawberry sets it)."""
     authorization: str | None = None
     """A WebSocket's credential, checked again while its subscriptions live."""
+    cost: int | None = None
+    """The operation's price, once `api.query_cost` has priced it (what a prepared read remembers)."""
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None

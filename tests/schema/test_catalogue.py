@@ -19,6 +19,7 @@ import sentinai
 from sentinai.api.planner import PAGES, ROOTS, STATISTICS
 from sentinai.api.schema import schema
 from sentinai.catalog import KINDS, Computed, Embedded, Kind, Paged, Scope, SqlEnv, Through, ToMany, ToOne
+from sentinai.resolvers.insights import stats_query
 
 NOT_FIELDS = {"key", "_row"}  # Relay's NodeID (shown as `id`) and the row kept for relations
 
@@ -107,7 +108,7 @@ def test_every_paged_relation_reads_its_arguments_as_its_resolver_does():
 
 
 def test_every_planned_root_reads_its_arguments_as_its_resolver_does():
-    for name, page in [*ROOTS.items(), STATISTICS]:
+    for name, page in [*ROOTS.items(), (STATISTICS, stats_query)]:
         python_name = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         parameters = sorted(set(inspect.signature(page).parameters) - {"now", "selected"})
         assert parameters == _argument_names("Query", python_name), name

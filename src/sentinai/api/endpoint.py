@@ -106,6 +106,7 @@ class GraphQLEndpoint:
         self.graphiql_assets = None if settings.is_production else settings.assets_dir
         self.deadline = settings.request_deadline_seconds
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
+        self.prepared = schema.prepared_reads if isinstance(schema, SentinaiSchema) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every request is observed: an `X-Request-Id` on its response, a span, metrics and one
@@ -191,18 +192,18 @@ class GraphQLEndpoint:
     async def _answer_prepared(self, scope: Scope, receive: Receive, send: Send, media_type: str) -> Receive | None:
         """Answer a read the pipeline has prepared (`api.prepared`) and return None; otherwise
         return what the pipeline should receive: the body, already read here, then the rest."""
-        prepared = self.graphql.schema.prepared_reads if isinstance(self.graphql.schema, SentinaiSchema) else None
         request = Request(scope, receive)
-        if prepared is None or request.method != "POST" or not _is_json(request):
+        if self.prepared is None or request.method != "POST" or not _is_json(request):
             return receive
         body = await request.body()
         unanswered = _replaying(body, receive)
         decoded = PostedOperation.decoded(body)
-        if decoded is None:
+        found = None if decoded is None else self.prepared.lookup(decoded, request.state.principal)
+        if decoded is None or found is None:
             return unanswered
         context = await self.graphql.get_context(request, Response())
         try:
-            answer = await prepared.answer(decoded, context)
+            answer = await self.prepared.answer(found, decoded, context)
         finally:
             await context.close()
         if answer is None:

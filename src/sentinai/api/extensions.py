@@ -16,7 +16,6 @@ from sentinai import telemetry
 from sentinai.api.errors import with_code
 from sentinai.api.planner import Planner, instant_free
 from sentinai.api.prepared import PreparedReads
-from sentinai.api.query_cost import operation_cost
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import DomainError
@@ -82,12 +81,11 @@ class DocumentReads(SchemaExtension):
 
     def _prepare(self, documents: dict[str, Document], context: Context) -> None:
         """Let the endpoint answer this read itself from now on (`api.prepared`)."""
-        execution = self.execution_context
-        if self.prepared is None or execution.query is None or not instant_free(documents):
+        execution, cost = self.execution_context, context.cost  # priced before execution (`QueryCostLimiter`)
+        if self.prepared is None or execution.query is None or cost is None or not instant_free(documents):
             return
         document = execution.graphql_document
         assert document is not None
-        cost = operation_cost(execution.schema._schema, document, execution.operation_name, execution.variables)
         self.prepared.remember(
             execution.query, execution._provided_operation_name, execution.variables, context, document, documents, cost
         )

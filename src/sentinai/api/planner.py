@@ -13,8 +13,8 @@ The resolvers stay the contract, and the planner reads everything from what they
   `PAGES`); when that function refuses an argument, the operation goes to the resolvers, so
   the error is theirs, word for word;
 - who may read a field from its own permission classes (`resolvers.permissions.permitted`).
-Anything else (a mutation, a field outside the catalogue such as `node` or `exceptionStats`,
-`@defer`, a refused guard or argument) is not planned, with the reason logged at debug level.
+Anything else (a mutation, a field outside the catalogue such as `node`, `@defer`, a refused
+guard or argument) is not planned, with the reason logged at debug level.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ ROOTS: dict[str, Callable[..., Any]] = {
 }
 """Root connections of exceptions, by field: the function the resolver calls for its page."""
 ONE_EXCEPTION = "exception"
-STATISTICS: tuple[str, Callable[..., Any]] = ("exceptionStats", stats_query)
-"""The statistics root, and the function its resolver reads its arguments with."""
+STATISTICS = "exceptionStats"
+"""The statistics root: its arguments are read with `stats_query`, as its resolver reads them."""
 PAGES: dict[tuple[str, str], Callable[..., Any]] = {
     ("exception", "events"): timeline_page,
     ("exception", "entity_history"): entity_history_page,
@@ -223,16 +223,16 @@ class _Walk:
 
     def root(self, query: GraphQLObjectType, details: FieldDetailsList) -> shapes.Document:
         name = details[0].node.name.value
-        if name not in (ONE_EXCEPTION, STATISTICS[0]) and name not in ROOTS:
+        if name not in (ONE_EXCEPTION, STATISTICS) and name not in ROOTS:
             raise NotPlannable(f"Query.{name} is answered by its resolver")
         field, graphql = self._checked(query.name, name), query.fields[name]
         arguments = self.planner.arguments(field, graphql, details, self.executor)
         if name == ONE_EXCEPTION:
             return shapes.OneException(arguments["exception_id"], self._object(graphql, details))
-        if name == STATISTICS[0]:
+        if name == STATISTICS:
             shape = self._object(graphql, details)
             selected = {sub[0].node.name.value for sub in self._subfields(_named_object(graphql), details).values()}
-            return shapes.Statistics(STATISTICS[1](self.context.now, **arguments, selected=selected), shape)
+            return shapes.Statistics(stats_query(self.context.now, **arguments, selected=selected), shape)
         page = ROOTS[name](self.context.now, **arguments)
         return shapes.ExceptionList(page, self._page(graphql, details))
 

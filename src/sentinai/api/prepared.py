@@ -37,6 +37,7 @@ from graphql.language import SKIP, Visitor
 from sentinai import telemetry
 from sentinai.api.planner import ONE_EXCEPTION, Planner, RenderedField, instant_free
 from sentinai.api.query_cost import CostBudgets, cost_extension, tenant_budget_key
+from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
 from sentinai.domain.validation import json_value_problem
@@ -139,8 +140,9 @@ class PreparedReads:
         if values is not None:
             _store(self._by_values, (query, operation_name, role, values), PreparedRead(documents, cost, name))
 
-    def lookup(self, request: PostedOperation, context: Context) -> PreparedRead | None:
-        principal = context.principal
+    def lookup(self, request: PostedOperation, principal: Principal | None) -> PreparedRead | None:
+        """The entry that answers `request` for `principal`, if there is one (nothing else needed:
+        the endpoint builds a request's context only for a hit)."""
         if principal is None or principal.tenant_id is None:
             return None
         head = (request.query, request.operation_name, principal.role)
@@ -156,13 +158,9 @@ class PreparedReads:
         """The entry, unless a value in this request's variables is one the input guard refuses."""
         return None if json_value_problem(request.variables) is not None else prepared
 
-    async def answer(self, request: PostedOperation, context: Context) -> dict[str, Any] | None:
-        """The response body for a remembered read, or None: the pipeline answers it.
-
-        The caller closes `context` on every path."""
-        prepared = self.lookup(request, context)
-        if prepared is None:
-            return None
+    async def answer(self, prepared: PreparedRead, request: PostedOperation, context: Context) -> dict[str, Any] | None:
+        """The response body for `request` from the entry `lookup` found, or None: the pipeline
+        answers it. The caller closes `context` on every path."""
         bucket = self.budgets.bucket(tenant_budget_key(context.principal))
         if not bucket.take(prepared.cost, time.monotonic()):
             return None  # the pipeline words the refusal, with its wait

@@ -41,6 +41,7 @@ from sentinai import telemetry
 from sentinai.api.errors import error_code
 from sentinai.api.input_guard import unacceptable_inputs
 from sentinai.auth import Principal
+from sentinai.context import Context
 
 LIST_ESTIMATE = 10
 MUTATION_COST = 10
@@ -272,6 +273,8 @@ class QueryCostLimiter(SchemaExtension):
         self.cost = operation_cost(
             context.schema._schema, context.graphql_document, context.operation_name, context.variables
         )
+        if isinstance(context.context, Context):  # the price travels with the request (`api.prepared`)
+            context.context.cost = self.cost
         record = telemetry.current()
         if record is not None:
             record.cost = self.cost
