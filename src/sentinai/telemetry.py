@@ -244,6 +244,12 @@ def start_statement_span(statement: str) -> Span | None:
 # -- the database
 
 
+def statement_failed(error: BaseException) -> None:
+    """Count a statement that ran out of time (query_canceled by `statement_timeout`)."""
+    if sqlstate_of(error) == "57014":
+        STATEMENT_TIMEOUTS.inc()
+
+
 def observe_engine(engine: Any) -> None:
     """Statement timeouts are counted; with tracing on, every statement is a span."""
     sync_engine = engine.sync_engine
@@ -258,8 +264,7 @@ def observe_engine(engine: Any) -> None:
             started.end()
 
     def failed(exception_context: Any) -> None:
-        if sqlstate_of(exception_context.original_exception) == "57014":  # query_canceled: statement_timeout
-            STATEMENT_TIMEOUTS.inc()
+        statement_failed(exception_context.original_exception)
         started = getattr(exception_context.execution_context, "_sentinai_span", None)
         if started is not None:
             started.set_status(Status(StatusCode.ERROR, type(exception_context.original_exception).__name__))

@@ -13,12 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Text, case, cast, func, literal_column
+from sqlalchemy import Float, FromClause, Text, case, cast, func, literal_column
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.sql.elements import ColumnElement
 
 Columns = Any
 """A table's or subquery's `.c`: the row a SQL face reads from."""
+
+
+def outer(c: Columns) -> FromClause:
+    """The row source a nested subquery refers to. Correlation is explicit: SQLAlchemy does not
+    correlate through the LATERAL page that sits between a page's rows and their relations."""
+    return next(iter(c)).table
 
 
 @dataclass(frozen=True)

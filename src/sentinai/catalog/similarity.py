@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from sentinai.catalog.encodings import Columns, SqlEnv, sql_text
+from sentinai.catalog.encodings import Columns, SqlEnv, outer, sql_text
 from sentinai.db import models
 from sentinai.domain.similarity import (
     CANDIDATES_PER_SIGNAL,
@@ -47,10 +47,6 @@ X = models.ExceptionRecord.__table__
 P = models.RemediationPlan.__table__
 DETAILS = tuple(signal.field for signal in EQUALITIES)
 """The candidate's fields a similar case keeps, for its reasons' details."""
-
-
-def _outer(c: Columns) -> FromClause:
-    return next(iter(c)).table
 
 
 Probe = Callable[[FromClause], ColumnElement[Any]]
@@ -77,7 +73,7 @@ def _candidates(target: Columns, env: SqlEnv) -> FromClause:
         x = X.alias(f"probe_{n}")
         others = (x.c.tenant_id == env.tenant, x.c.exception_id != target.exception_id, holds(x))
         probe = select(x.c.exception_id).where(*others).order_by(nearest_first(x)).limit(CANDIDATES_PER_SIGNAL)
-        selects.append(probe.correlate(_outer(target)))
+        selects.append(probe.correlate(outer(target)))
     return union(*selects).subquery("candidates")
 
 
@@ -85,7 +81,7 @@ def similar_cases(target: Columns, env: SqlEnv, first: int, plans_order: Sequenc
     """The `first` most similar other exceptions of `target`'s row, best first (ties by id),
     one row each: `position`, `score`, `resolved_at`, `time_to_resolve`, `remediations` (the
     action types of its executed plans, in `plans_order`), and what its reasons are made of."""
-    outer = _outer(target)
+    source = outer(target)
     ids = _candidates(target, env)
     c = X.alias("candidate")
     text_similarity = func.similarity(func.coalesce(c.c.summary, ""), func.coalesce(target.summary, ""))
@@ -103,7 +99,7 @@ def similar_cases(target: Columns, env: SqlEnv, first: int, plans_order: Sequenc
             raw.label("raw_score"),
         )
         .select_from(ids.join(c, and_(c.c.tenant_id == env.tenant, c.c.exception_id == ids.c.exception_id)))
-        .correlate(outer)
+        .correlate(source)
         .subquery("scored")
     )
     best = (scored.c.raw_score.desc(), scored.c.exception_id)
@@ -150,7 +146,7 @@ def _remediations(top: FromClause, env: SqlEnv, plans_order: Sequence[tuple[str,
 def reasons(case_row: Columns, env: SqlEnv, argument: Any = None) -> Select[Any]:
     """Why a similar case (a row of `similar_cases`) matched: one row per signal that holds,
     strongest first (equal contributions in the order of `domain.similarity.SIGNALS`)."""
-    outer = _outer(case_row)
+    source = outer(case_row)
     parts = [
         select(
             literal_column(str(order), Integer).label("declared"),
@@ -159,7 +155,7 @@ def reasons(case_row: Columns, env: SqlEnv, argument: Any = None) -> Select[Any]
             _rounded(_float(signal.weight)).label("contribution"),
         )
         .where(case_row[signal.kind])
-        .correlate(outer)
+        .correlate(source)
         for order, signal in enumerate(EQUALITIES)
     ]
     similarity = case_row.text_similarity
@@ -172,7 +168,7 @@ def reasons(case_row: Columns, env: SqlEnv, argument: Any = None) -> Select[Any]
             _rounded(_float(SIMILAR_SUMMARY.weight) * similarity).label("contribution"),
         )
         .where(similarity > 0)
-        .correlate(outer)
+        .correlate(source)
     )
     matched = union_all(*parts).subquery("matched")
     strongest = (matched.c.contribution.desc(), matched.c.declared)

@@ -23,7 +23,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sentinai import telemetry
-from sentinai.db.faults import sqlstate_of
 from sentinai.db.session import Scope, entering_scope_text
 
 
@@ -82,8 +81,7 @@ async def fetch_row(engine: AsyncEngine, scope: Scope, statement: DriverStatemen
             try:
                 row = await driver.fetchrow(statement.sql, *arguments)
             except Exception as error:
-                if sqlstate_of(error) == "57014":  # query_canceled: statement_timeout
-                    telemetry.STATEMENT_TIMEOUTS.inc()
+                telemetry.statement_failed(error)
                 raise
             finally:
                 if span is not None:

@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sentinai.catalog import KINDS, Embedded, Kind, SqlEnv, Through, ToMany, ToOne
 from sentinai.catalog import Computed as ComputedRelation
 from sentinai.catalog import Paged as PagedRelation
-from sentinai.catalog.encodings import Columns, sql_text
+from sentinai.catalog.encodings import Columns, outer, sql_text
 from sentinai.db import models
 from sentinai.db.direct import DriverStatement, fetch_row
 from sentinai.db.session import Scope
@@ -98,12 +98,6 @@ def _json_object(pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[A
     return func.json_build_object(*arguments)
 
 
-def _outer(c: Columns) -> FromClause:
-    """The row source a nested subquery refers to. Correlation is explicit: SQLAlchemy does not
-    correlate through the LATERAL page that sits between a page's rows and their relations."""
-    return next(iter(c)).table
-
-
 STATEMENT_CACHE_SIZE = 512
 _statements: OrderedDict[Hashable, Select[*tuple[Any, ...]]] = OrderedDict()
 
@@ -123,6 +117,20 @@ def _structure(document: Document) -> Hashable | None:
         return ("statistics", document.shape, filters, query.group_by, query.bucket, query.metrics)
     page = document.page
     return ("list", document.shape, filters, page.order, page.first, page.after is not None)
+
+
+def _parameters(documents: Sequence[Document], tenant_id: str | None, now: datetime) -> dict[str, Any]:
+    """What a statement of `documents` binds at execution: the tenant, the instant, and each
+    document's own values (exception ids, cursors)."""
+    values: dict[str, Any] = {TENANT.key: tenant_id, NOW.key: now}
+    for n, document in enumerate(documents):
+        values.update(_values_of(document, n))
+    return values
+
+
+def _texts(row: Sequence[str | None]) -> list[str]:
+    """Each document's JSON text, "null" for an object not found."""
+    return [text if text is not None else "null" for text in row]
 
 
 def _values_of(document: Document, n: int) -> dict[str, Any]:
@@ -161,12 +169,9 @@ class DocumentRepository(Repository):
     async def render(self, documents: Sequence[Document], now: datetime) -> list[str]:
         """Every document in one statement: JSON text each, "null" for an object not found.
         SLA states are judged at `now`, the request's instant."""
-        values: dict[str, Any] = {TENANT.key: self.tenant_id, NOW.key: now}
-        for n, document in enumerate(documents):
-            values.update(_values_of(document, n))
         statement = _statement(tuple(documents), self)
-        row = (await self.uow.execute(statement, values)).one()
-        return [text if text is not None else "null" for text in row]
+        row = (await self.uow.execute(statement, _parameters(documents, self.tenant_id, now))).one()
+        return _texts(row)
 
     def _document(self, document: Document, n: int) -> ColumnElement[Any]:
         if isinstance(document, OneException):
@@ -221,9 +226,9 @@ class DocumentRepository(Repository):
         target, t = _aliased(relation.target)
         rows = select().select_from(t).where(target.scope.condition(t.c, ENV), *_joined(relation, c, t.c))
         if isinstance(relation, ToOne):
-            return rows.add_columns(self._object(field.shape, t.c)).correlate(_outer(c)).scalar_subquery()
+            return rows.add_columns(self._object(field.shape, t.c)).correlate(outer(c)).scalar_subquery()
         ordered = aggregate_order_by(self._object(field.shape, t.c), *_ordering(relation.order, t.c))
-        return rows.add_columns(_listed(ordered)).correlate(_outer(c)).scalar_subquery()
+        return rows.add_columns(_listed(ordered)).correlate(outer(c)).scalar_subquery()
 
     def _through(self, kind: Kind, relation: Through, shape: ObjectShape, c: Columns) -> ColumnElement[Any]:
         """The distinct targets of `via`'s rows, ordered by the first row reaching each."""
@@ -236,7 +241,7 @@ class DocumentRepository(Repository):
         reached = (
             select(*keys, func.row_number().over(order_by=_ordering(via.order, v.c)).label("reached"))
             .where(via_kind.scope.condition(v.c, ENV), *_joined(via, c, v.c))
-            .correlate(_outer(c))
+            .correlate(outer(c))
             .subquery("reached")
         )
         firsts = [reached.c[ours] for ours, _ in then.on]
@@ -267,8 +272,8 @@ class DocumentRepository(Repository):
         mine = [target.scope.condition(t, ENV), *_joined(relation, c, t)]
         if relation.where is not None:
             mine.append(relation.where(c, t))
-        scoped = select(target.table).where(*mine).correlate(_outer(c))
-        counted = select(func.count()).select_from(target.table).where(*mine).correlate(_outer(c))
+        scoped = select(target.table).where(*mine).correlate(outer(c))
+        counted = select(func.count()).select_from(target.table).where(*mine).correlate(outer(c))
         after = keyset.decode(page.after) if page.after is not None else None
         total = filtered(counted).scalar_subquery()
         return self._page(keyset, filtered(scoped), page.first, after, field.shape, total)
@@ -379,8 +384,4 @@ async def render_directly(
         statement = _driver_statements[structures] = DriverStatement.compiled(built, engine.dialect)
         if len(_driver_statements) > STATEMENT_CACHE_SIZE:
             _driver_statements.popitem(last=False)
-    values: dict[str, Any] = {TENANT.key: scope.tenant_id, NOW.key: now}
-    for n, document in enumerate(documents):
-        values.update(_values_of(document, n))
-    row = await fetch_row(engine, scope, statement, values)
-    return [text if text is not None else "null" for text in row]
+    return _texts(await fetch_row(engine, scope, statement, _parameters(documents, scope.tenant_id, now)))
