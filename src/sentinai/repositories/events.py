@@ -64,19 +64,9 @@ _INSERTED = (
     "state_change",
     "created_at",
 )
-_TABLE = V.metadata.tables[V.__tablename__]
+_TABLE = V.metadata.tables[V.__tablename__]  # a Table, as typed (`__table__` is typed a FromClause)
 _NEW_EVENTS = Unnested("new_event", [_TABLE.c[name] for name in _INSERTED])
-_INSERT_NEW_EVENTS = (
-    insert(_TABLE)
-    .from_select(
-        ["tenant_id", *_INSERTED],
-        select(bindparam("tenant", type_=String), *(_NEW_EVENTS[name] for name in _INSERTED))
-        .select_from(_NEW_EVENTS.table)
-        .order_by(_NEW_EVENTS.position),
-    )
-    .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
-    .returning(_TABLE.c.event_id, _TABLE.c.seq)
-)
+_INSERT_NEW_EVENTS = _NEW_EVENTS.insert_into(_TABLE, "event_id", ("event_id", "seq"))
 
 
 class ExceptionEventRepository(Repository):

@@ -169,17 +169,7 @@ INSERTED = (
 REWRITTEN = (*WRITTEN_BACK, "updated_at")
 _TABLE = E.metadata.tables[E.__tablename__]
 _NEW_EXCEPTIONS = Unnested("new_exception", [_TABLE.c[name] for name in INSERTED])
-_INSERT_NEW_EXCEPTIONS = (
-    insert(_TABLE)
-    .from_select(
-        ["tenant_id", *INSERTED],
-        select(bindparam("tenant", type_=String), *(_NEW_EXCEPTIONS[name] for name in INSERTED))
-        .select_from(_NEW_EXCEPTIONS.table)
-        .order_by(_NEW_EXCEPTIONS.position),
-    )
-    .on_conflict_do_nothing(index_elements=["tenant_id", "exception_id"])
-    .returning(_TABLE.c.exception_id)
-)
+_INSERT_NEW_EXCEPTIONS = _NEW_EXCEPTIONS.insert_into(_TABLE, "exception_id", ("exception_id",))
 _CHANGED = Unnested("changed", [_TABLE.c[name] for name in ("exception_id", *REWRITTEN)])
 # The session's copies of these rows, if it holds any, are left as they were: the caller holds the
 # new states, and `get_for_update` refreshes them (populate_existing); a plain `get` would not.

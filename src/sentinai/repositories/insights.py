@@ -196,6 +196,7 @@ class StatsQuery:
 
 KEY_COLUMNS = (*(group.value for group in GroupBy), "bucket_start")
 """Every column a statistics row has for its group, grouped by or not (then null)."""
+_KEY_TYPES = {**{group.value: getattr(E, group.value).type for group in GroupBy}, "bucket_start": E.created_at.type}
 
 
 def stats_statement(tenant: Any, query: StatsQuery, now: Any, scan: bool = False) -> Select[Any]:
@@ -214,8 +215,7 @@ def stats_statement(tenant: Any, query: StatsQuery, now: Any, scan: bool = False
 def _ungrouped(query: StatsQuery) -> list[ColumnElement[Any]]:
     """Nulls for the key columns the query does not group by, each of its column's type."""
     grouped = {group.value for group in query.group_by} | ({"bucket_start"} if query.bucket else set())
-    types = {**{group.value: getattr(E, group.value).type for group in GroupBy}, "bucket_start": E.created_at.type}
-    return [cast(null(), types[name]).label(name) for name in KEY_COLUMNS if name not in grouped]
+    return [cast(null(), _KEY_TYPES[name]).label(name) for name in KEY_COLUMNS if name not in grouped]
 
 
 def _stats_from_counts(tenant: Any, query: StatsQuery) -> Select[Any]:

@@ -10,8 +10,9 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Enum, String, Text, bindparam, cast, func, inspect
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import Column, ColumnElement, Enum, String, Table, Text, bindparam, cast, func, inspect, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
@@ -34,15 +35,11 @@ def _enum_label(value: enum.Enum | None) -> Any:
     return None if value is None else value.value
 
 
-def _json_text(value: Any) -> str:
-    return encode_json(value)
-
-
 def _as_sent(type_: TypeEngine[Any]) -> tuple[TypeEngine[Any], Callable[[Any], Any] | None]:
     """The array element type a column's values travel as, and how a value is turned into it:
     asyncpg has no array codec for enums or jsonb, so those travel as text and are cast back."""
     if isinstance(type_, JSONB):
-        return Text(), _json_text
+        return Text(), encode_json
     if isinstance(type_, Enum):
         return String(), _enum_label
     return type_, None
@@ -80,3 +77,16 @@ class Unnested:
     @property
     def position(self) -> ColumnElement[int]:
         return self.table.c.position
+
+    def insert_into(self, table: Table, key: str, returning: Sequence[str]) -> ReturningInsert[Any]:
+        """`INSERT INTO table (tenant_id, …these columns) SELECT :tenant, … FROM` these rows, in
+        their order, skipping a row whose (tenant_id, `key`) is stored already, returning
+        `returning` of the rows inserted."""
+        names = list(self._types)
+        rows = select(bindparam("tenant", type_=String), *(self[name] for name in names))
+        return (
+            insert(table)
+            .from_select(["tenant_id", *names], rows.select_from(self.table).order_by(self.position))
+            .on_conflict_do_nothing(index_elements=["tenant_id", key])
+            .returning(*(table.c[name] for name in returning))
+        )
