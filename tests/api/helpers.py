@@ -9,6 +9,23 @@ from typing import Any
 from tests.api import documents as doc
 
 
+def event_item(
+    exception_id: str,
+    event_type: str = "CommentAdded",
+    payload: dict[str, Any] | None = None,
+    state_change: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A `RecordExceptionEventInput`, a comment by default, with a fresh event id unless given."""
+    return {
+        "eventId": event_id or str(uuid.uuid4()),
+        "exceptionId": exception_id,
+        "eventType": event_type,
+        "payload": payload if payload is not None else {"text": "seen"},
+        "stateChange": state_change,
+    }
+
+
 def exception_input(exception_id: str, **overrides: Any) -> dict[str, Any]:
     fields = {
         "exceptionId": exception_id,

@@ -3,14 +3,13 @@ by one to one tenant and as one batch to another that holds the same exceptions 
 ids are the tenant's own, so both can use the same ones). Only instants differ between the two."""
 
 import uuid
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api import documents as doc
-from tests.api.helpers import exception_input, ingest, record
+from tests.api.helpers import event_item, exception_input, ingest, record
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,16 +29,6 @@ INGESTED_ANSWER = ANSWER % ("IngestExceptionSuccess", INGESTED, doc.ERRORS)
 
 STORED = str(uuid.uuid4())
 FIRST = str(uuid.uuid4())
-
-
-def item(exception_id: str, event_type="CommentAdded", payload=None, change=None, event_id=None) -> dict[str, Any]:
-    return {
-        "eventId": event_id or str(uuid.uuid4()),
-        "exceptionId": exception_id,
-        "eventType": event_type,
-        "payload": payload if payload is not None else {"text": "seen"},
-        "stateChange": change,
-    }
 
 
 async def one_by_one(gql, key: str, document: str, field: str, items: list[dict]) -> list[dict]:
@@ -63,27 +52,29 @@ async def test_a_mixed_event_batch_answers_each_item_as_recordExceptionEvent_doe
     for api in (api_a, api_b):
         await _same_world(gql, api)
     items = [
-        item("TW-1", event_id=FIRST),
-        item("TW-1", payload={"words": "no text"}),  # invalid payload
-        item("TW-1", payload={"text": "first"}, event_id=STORED),  # a replay
-        item("TW-1", payload={"text": "not what was stored"}, event_id=STORED),  # a conflicting one
-        item("TW-MISSING"),
-        item("TW-3", "TriageCompleted", {"severity": "LOW"}, {"status": "ANALYZING"}),  # RESOLVED → ANALYZING
-        item(
+        event_item("TW-1", event_id=FIRST),
+        event_item("TW-1", payload={"words": "no text"}),  # invalid payload
+        event_item("TW-1", payload={"text": "first"}, event_id=STORED),  # a replay
+        event_item("TW-1", payload={"text": "not what was stored"}, event_id=STORED),  # a conflicting one
+        event_item("TW-MISSING"),
+        event_item("TW-3", "TriageCompleted", {"severity": "LOW"}, {"status": "ANALYZING"}),  # RESOLVED → ANALYZING
+        event_item(
             "TW-2",
             "TriageCompleted",
             {"severity": "LOW", "confidence": 0.5},
             {"status": "ANALYZING", "severity": "LOW"},
         ),
-        item("TW-2", change={"status": "ESCALATED", "owner": "ana"}),  # sees ANALYZING
-        item("TW-2", change={"status": "OPEN"}),  # ESCALATED → OPEN is refused
-        item("TW-1", event_id=FIRST),  # a replay of the batch's own first item
-        item("TW-1", payload={"text": "other"}, event_id=FIRST),  # its id reused
-        item("TW-1", "StatusChanged", {"from": "OPEN", "to": "RESOLVED"}),  # written by SentinAI only
-        item("TW-3", change={"status": "OPEN"}),  # reopening is allowed
-        item("TW-1", change={"currentStep": 2}),  # no playbook attached
-        item("TW-1", change={"playbookId": 999_999}),  # no such playbook
-        item("TW-1", payload={"text": "numbers", "n": 1.5, "big": 1e23, "tiny": 1.5e-10, "zero": -0.0, "aa": [1, 2.0]}),
+        event_item("TW-2", state_change={"status": "ESCALATED", "owner": "ana"}),  # sees ANALYZING
+        event_item("TW-2", state_change={"status": "OPEN"}),  # ESCALATED → OPEN is refused
+        event_item("TW-1", event_id=FIRST),  # a replay of the batch's own first item
+        event_item("TW-1", payload={"text": "other"}, event_id=FIRST),  # its id reused
+        event_item("TW-1", "StatusChanged", {"from": "OPEN", "to": "RESOLVED"}),  # written by SentinAI only
+        event_item("TW-3", state_change={"status": "OPEN"}),  # reopening is allowed
+        event_item("TW-1", state_change={"currentStep": 2}),  # no playbook attached
+        event_item("TW-1", state_change={"playbookId": 999_999}),  # no such playbook
+        event_item(
+            "TW-1", payload={"text": "numbers", "n": 1.5, "big": 1e23, "tiny": 1.5e-10, "zero": -0.0, "aa": [1, 2.0]}
+        ),
     ]
     singles = await one_by_one(gql, api_a.agent, RECORD_ONE % RECORDED_ANSWER, "recordExceptionEvent", items)
     batch = await as_a_batch(gql, api_b.agent, RECORD_BATCH % RECORDED_ANSWER, "recordExceptionEvents", items)

@@ -12,25 +12,9 @@ from sentinai.api.query_cost import BATCH_ITEM_COST, MUTATION_COST
 from sentinai.config import Settings
 from sentinai.db import models
 from tests.api import documents as doc
-from tests.api.helpers import exception_input, ingest, record
+from tests.api.helpers import event_item, exception_input, ingest, record
 
 pytestmark = pytest.mark.asyncio
-
-
-def event_item(
-    exception_id: str,
-    event_type: str = "CommentAdded",
-    payload: dict[str, Any] | None = None,
-    state_change: dict[str, Any] | None = None,
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "eventId": event_id or str(uuid.uuid4()),
-        "exceptionId": exception_id,
-        "eventType": event_type,
-        "payload": payload if payload is not None else {"text": "seen"},
-        "stateChange": state_change,
-    }
 
 
 async def record_many(gql, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
