@@ -73,31 +73,35 @@ class Authenticator:
         self._admin_token = admin_token
         self._cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[float, KeyOwner | None]] = {}
+        """Lookups by key hash: when each was read (monotonic seconds), and what it found."""
 
-    async def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None, max_age: float | None = None) -> Principal:
+        """The caller of `authorization`. `max_age` bounds, in seconds, how old a cached lookup may
+        be (a live subscription asks for fresh ones: it must stop within a second of a revocation
+        even if this process missed the revocation's notification)."""
         token = bearer_token(authorization)
         if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
             return PLATFORM_PRINCIPAL
         if not token.startswith(KEY_PREFIX):
             raise AuthenticationError("invalid API key")
-        owner = await self._owner(token)
+        owner = await self._owner(token, self._cache_seconds if max_age is None else min(max_age, self._cache_seconds))
         if owner is None:
             raise AuthenticationError("invalid or revoked API key")
         if owner.tenant_status != TenantStatus.ACTIVE:
             raise ForbiddenError(f"tenant {owner.tenant_id} is {owner.tenant_status.value}: access is suspended")
         return principal_for(owner)
 
-    async def _owner(self, token: str) -> KeyOwner | None:
+    async def _owner(self, token: str, max_age: float) -> KeyOwner | None:
         now, cache_key = time.monotonic(), hash_key(token)
         cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and now - cached[0] < max_age:
             return cached[1]
         async with UnitOfWork(self._session_factory, Scope.authentication(), read_only=True) as uow:
             owner = await uow.api_keys.find_owner(token)
         if self._cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[cache_key] = (now + self._cache_seconds, owner)
+            self._cache[cache_key] = (now, owner)
         return owner
 
     def forget(self) -> None:

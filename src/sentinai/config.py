@@ -131,6 +131,10 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 200
     """Live subscriptions one API key may hold open in one process, over all its connections."""
+    live_pool_share: int = 3
+    """Pool connections all live subscriptions of a process may hold at once: HTTP keeps the rest."""
+    live_reads_per_tenant: int = 2
+    """Of those, how many one tenant's subscriptions may hold at once."""
     assets_dir: Path = DEFAULT_ASSETS_DIR
     """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
     console: bool | None = None
@@ -197,6 +201,8 @@ class Settings:
             webhook_disable_after_seconds=_float(env, "SENTINAI_WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 24 * 3600.0),
             max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
+            live_pool_share=_int(env, "SENTINAI_LIVE_POOL_SHARE", 3, minimum=1),
+            live_reads_per_tenant=_int(env, "SENTINAI_LIVE_READS_PER_TENANT", 2, minimum=1),
             assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
             console=_bool(env, "SENTINAI_CONSOLE", environment != "production"),
         )

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,6 +51,12 @@ class Context:
     """A WebSocket's credential, checked again while its subscriptions live."""
     cost: int | None = None
     """The operation's price, once `api.query_cost` has priced it (what a prepared read remembers)."""
+    budget: Any = None
+    """The tenant's cost budget (`api.query_cost.TokenBucket`) the operation was charged to: what a
+    live subscription pays each delivery from."""
+    share: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    """A live operation's share of the pool (`db.shares`): held while its reads hold a connection."""
+    _held: AbstractAsyncContextManager[None] | None = None
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -73,10 +81,27 @@ class Context:
                 raise RequestEndedError("this request has ended; its reads are closed")
             if self._reader is None:
                 scope = Scope.platform() if self.principal.is_platform_admin else self.tenant_scope
+                held = await self._hold_share()
                 reader = UnitOfWork(self.session_factory, scope, read_only=True)
-                await reader.__aenter__()
-                self._reader = reader
+                try:
+                    await reader.__aenter__()
+                except BaseException:
+                    await self._release_share(held)
+                    raise
+                self._reader, self._held = reader, held
             return self._reader
+
+    async def _hold_share(self) -> AbstractAsyncContextManager[None] | None:
+        if self.share is None:
+            return None
+        held = self.share()
+        await held.__aenter__()
+        return held
+
+    @staticmethod
+    async def _release_share(held: AbstractAsyncContextManager[None] | None) -> None:
+        if held is not None:
+            await held.__aexit__(None, None, None)
 
     def writer(self, *, platform: bool = False) -> UnitOfWork:
         """A new unit of work for one mutation field; the caller commits it."""
@@ -94,7 +119,14 @@ class Context:
             now=self.runtime.clock() if self.runtime is not None else datetime.now(UTC),
             runtime=self.runtime,
             authorization=self.authorization,
+            share=self._live_share(),
         )
+
+    def _live_share(self) -> Callable[[], AbstractAsyncContextManager[None]] | None:
+        tenant_id = self.principal.tenant_id
+        if self.runtime is None or tenant_id is None:
+            return None
+        return partial(self.runtime.live_share.slot, tenant_id)
 
     async def reset_reads(self) -> None:
         """Forget what this request has read: its next read starts a new snapshot (after a
@@ -112,5 +144,9 @@ class Context:
     async def _close_reads(self) -> None:
         async with self._reader_lock:
             reader, self._reader = self._reader, None
-        if reader is not None:
-            await reader.__aexit__(None, None, None)
+            held, self._held = self._held, None
+        try:
+            if reader is not None:
+                await reader.__aexit__(None, None, None)
+        finally:
+            await self._release_share(held)

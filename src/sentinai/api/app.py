@@ -34,6 +34,7 @@ from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
+from sentinai.db.shares import PoolShare
 from sentinai.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,12 @@ class Runtime:
     """Open live subscriptions per API key (the platform admin has none)."""
     tails: dict[str, Any] = field(init=False, default_factory=dict)
     """Each tenant's shared tail of its change log, for live timelines (`resolvers.subscriptions`)."""
+    live_share: PoolShare = field(init=False)
+    """The pool connections live subscriptions may hold, in all and per tenant (`db.shares`)."""
 
     def __post_init__(self) -> None:
         self.notifier = ChangeNotifier(self.engine)
+        self.live_share = PoolShare(self.settings.live_pool_share, self.settings.live_reads_per_tenant)
         self.notifier.on_credentials_changed(self.authenticator.forget)
 
     @classmethod

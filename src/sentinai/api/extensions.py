@@ -36,6 +36,14 @@ class CloseReads(SchemaExtension):
             if isinstance(context, Context):
                 await context.close()
 
+    async def on_stream_result(self, result: object) -> AsyncIterator[None]:
+        """A subscription's result is complete before it is sent: its reads end here, so no
+        connection (nor live share, `db.shares`) is held while a slow client takes the message."""
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.reset_reads()
+        yield
+
 
 class Observed(SchemaExtension):
     """The operation's name and type for the request's record, inside a span of its own."""

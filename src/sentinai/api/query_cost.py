@@ -287,6 +287,10 @@ class QueryCostLimiter(SchemaExtension):
                 )
             ]
         self.bucket = self.budgets.bucket(tenant_budget_key(getattr(context.context, "principal", None)))
+        if isinstance(
+            context.context, Context
+        ):  # a subscription pays each delivery from it (`resolvers.subscriptions`)
+            context.context.budget = self.bucket
         if not self.bucket.take(self.cost, time.monotonic()):
             wait = math.ceil(self.bucket.seconds_until(self.cost))
             return [

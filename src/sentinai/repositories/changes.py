@@ -36,6 +36,8 @@ class ExceptionChange:
 WithEvent = tuple[models.ChangeLog, models.ExceptionEvent | None]
 
 MAX_POSITION = 2**63 - 1
+SCAN_WINDOW = 1_000
+"""How many changes one read of a filtered live table looks at, matched or not."""
 
 
 def position_of(field: str, cursor: str | None) -> int:
@@ -92,7 +94,14 @@ class ChangeLogRepository(Repository):
     ) -> tuple[list[ExceptionChange], int, bool]:
         """Timeline changes after `position` of the exceptions matching `where` now, and those that
         changed an exception's status (which may have taken it out of `where`), with the
-        exception and the event; also the last position scanned and whether more follow."""
+        exception and the event; also the last position scanned and whether more follow.
+
+        It looks at most SCAN_WINDOW changes past `position` and answers the last of them as the
+        position scanned even when none matched: a filter that matches nothing moves forward with
+        the log instead of reading it again from the same place on every wake-up."""
+        scanned_to, window_full = await self._window(position)
+        if scanned_to is None:
+            return [], position, False
         current = aliased(E)
         matches = (
             where.apply(self.tenant_id, select(E.exception_id).where(E.exception_id == C.exception_id))
@@ -103,11 +112,26 @@ class ChangeLogRepository(Repository):
             select(C, current, V, matches)
             .join(current, and_(current.tenant_id == C.tenant_id, current.exception_id == C.exception_id))
             .join(V, and_(V.tenant_id == C.tenant_id, V.event_id == cast(C.row_key, UUID)))
-            .where(C.tenant_id == self.tenant_id, C.position > position, C.source == "exception_event")
-            .where(or_(matches, V.state_change.has_key("status")))
+            .where(C.tenant_id == self.tenant_id, C.position > position, C.position <= scanned_to)
+            .where(C.source == "exception_event", or_(matches, V.state_change.has_key("status")))
             .order_by(C.position)
             .limit(first + 1)
         )
         rows: list[Any] = list((await self.uow.execute(statement)).all())
         found = [ExceptionChange(*row) for row in rows[:first]]
-        return found, (found[-1].change.position if found else position), len(rows) > first
+        if len(rows) > first:
+            return found, found[-1].change.position, True
+        return found, scanned_to, window_full
+
+    async def _window(self, position: int) -> tuple[int | None, bool]:
+        """The last position of the next SCAN_WINDOW changes after `position` (None: there are
+        none), and whether the window was full (more may follow it)."""
+        window = (
+            select(C.position)
+            .where(C.tenant_id == self.tenant_id, C.position > position)
+            .order_by(C.position)
+            .limit(SCAN_WINDOW)
+            .subquery()
+        )
+        last, scanned = (await self.uow.execute(select(func.max(window.c.position), func.count()))).one()
+        return last, scanned == SCAN_WINDOW

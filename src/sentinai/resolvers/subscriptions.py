@@ -4,15 +4,25 @@ Each subscription reads the log by position in short read-only transactions, del
 found, and then sleeps until the process's one LISTEN connection says its tenant committed
 something (`db.notifications`). Reading by position, not by notification, is what makes a lost
 notification a delay instead of a loss, and a reconnect with the last position seen resume
-without a gap or a repeat. While it sleeps it checks its key every few seconds: a revoked key
-or a suspended tenant closes the socket.
+without a gap or a repeat.
+
+A subscription obeys what an HTTP request does, on every message, not only at its start:
+- its key is checked again before a delivery whenever the last check is RECHECK_SECONDS old,
+  from a lookup at most as old, so no message goes out more than a second after a revocation,
+  a suspension or an expiry, however busy the tenant (and while it sleeps, every second);
+- each delivery pays the operation's price from the tenant's cost budget, and each read of the
+  log one point: a tenant that spends its budget waits for it, as its HTTP requests would;
+- its reads hold one of the pool's live slots (`db.shares`), so the live side of all tenants
+  together never takes the connections HTTP requests need, and one tenant's backlog waits behind
+  its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -28,7 +38,11 @@ from sentinai.schema.changes import ChangeType, ExceptionChangeType
 from sentinai.schema.exceptions import ExceptionFilter
 
 BATCH = 100
-CREDENTIAL_CHECK_SECONDS = 1.0
+RECHECK_SECONDS = 0.5
+"""How old a subscription's last credential check (and the lookup behind it) may be when it delivers."""
+IDLE_CHECK_SECONDS = 1.0
+READ_PRICE = 1
+"""What one read of the log costs the tenant's budget, whatever it finds."""
 SAFETY_READ_SECONDS = 30.0
 """Read the log even without a notification this often (a missed wake-up costs at most this)."""
 
@@ -75,9 +89,41 @@ class TenantTail:
             return rows, more
 
 
-def reading(context: Context) -> UnitOfWork:
-    """A short read-only transaction: a live subscription never holds one while it waits."""
-    return UnitOfWork(context.session_factory, context.tenant_scope, read_only=True)
+@asynccontextmanager
+async def reading(context: Context) -> AsyncIterator[UnitOfWork]:
+    """A short read-only transaction on one of the live share's connections: a live subscription
+    never holds one while it waits."""
+    async with context.share() if context.share is not None else nullcontext():
+        async with UnitOfWork(context.session_factory, context.tenant_scope, read_only=True) as uow:
+            yield uow
+
+
+class Admission:
+    """What a subscription passes before each read and each delivery: its credential still holds,
+    and the tenant's budget pays the price."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.checked_at = time.monotonic()
+
+    async def pay(self, price: float) -> bool:
+        """Wait until the tenant's budget holds `price` and take it. False (the socket is closed)
+        once the credential no longer holds, checked before returning and while waiting."""
+        budget = self.context.budget
+        price = min(price, budget.capacity) if budget is not None else price
+        while budget is not None and not budget.take(price, time.monotonic()):
+            await asyncio.sleep(min(RECHECK_SECONDS, max(0.01, budget.seconds_until(price))))
+            if not await self.allowed():
+                return False
+        return await self.allowed()
+
+    async def allowed(self) -> bool:
+        if time.monotonic() - self.checked_at < RECHECK_SECONDS:
+            return True
+        if not await _still_allowed(self.context):
+            return False
+        self.checked_at = time.monotonic()
+        return True
 
 
 async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGenerator[T, None]:
@@ -90,16 +136,21 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
         raise SubscriptionLimitError(f"this API key already holds {limit} live subscriptions in this process")
     runtime.subscriptions[key] += 1
     position, tenant_id = start, context.tenant_scope.tenant_id
+    admission, delivery_price = Admission(context), context.cost or 1
     try:
         with runtime.notifier.watch(tenant_id) as woken:
             while True:
                 woken.clear()  # before reading: a commit after the read wakes us again
-                items, position, more = await read(position)
-                for item in items:
-                    yield item
                 await context.reset_reads()  # the next batch's fields read a new snapshot
                 context.now = runtime.clock()
-                if not more and not await _woken(context, woken):
+                if not await admission.pay(READ_PRICE):
+                    return
+                items, position, more = await read(position)
+                for item in items:
+                    if not await admission.pay(delivery_price):
+                        return
+                    yield item
+                if not more and not await _woken(admission, woken):
                     return
     finally:
         runtime.subscriptions[key] -= 1
@@ -109,23 +160,23 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
             runtime.tails.pop(tenant_id, None)  # its pages are of no use to anyone now
 
 
-async def _woken(context: Context, woken: asyncio.Event) -> bool:
+async def _woken(admission: Admission, woken: asyncio.Event) -> bool:
     """Wait for a commit (or the safety interval); False once the credential no longer holds."""
     waited_since = time.monotonic()
     while time.monotonic() - waited_since < SAFETY_READ_SECONDS:
         try:
-            async with asyncio.timeout(CREDENTIAL_CHECK_SECONDS):
+            async with asyncio.timeout(IDLE_CHECK_SECONDS):
                 await woken.wait()
             return True
         except TimeoutError:
-            if not await _still_allowed(context):
+            if not await admission.allowed():
                 return False
     return True
 
 
 async def _still_allowed(context: Context) -> bool:
     try:
-        await context.runtime.authenticator.authenticate(context.authorization)
+        await context.runtime.authenticator.authenticate(context.authorization, max_age=RECHECK_SECONDS)
     except (AuthenticationError, ForbiddenError) as refused:
         await context.response.close(4403, f"Forbidden: {refused.message}"[:120])
         return False

@@ -1,0 +1,214 @@
+"""A live subscription obeys what an HTTP request does, on every message: a revoked key or a
+suspended tenant stops receiving within a second however busy the tenant is, deliveries are paid
+from the tenant's budget, a filter that matches nothing moves with the log instead of reading it
+again, and the live side of all tenants holds no more of the pool than its share."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+import pytest_asyncio
+from websockets.exceptions import ConnectionClosed
+
+from sentinai.db.shares import PoolShare
+from sentinai.repositories.changes import SCAN_WINDOW
+from sentinai.repositories.exceptions import ExceptionFilter
+from tests.api import documents as doc
+from tests.api.helpers import event_item, ingest, record
+from tests.api.live import TABLE, TIMELINE, LiveClient, clients, live_url
+from tests.servers import serving
+
+pytestmark = pytest.mark.asyncio
+__all__ = ["clients", "live_url"]  # fixtures, used by name
+
+WRITE_EVERY = 0.05
+
+
+async def _steady_writes(gql, key: str, exception_id: str, stop: asyncio.Event) -> None:
+    """Comments on `exception_id` every WRITE_EVERY seconds until `stop`: a tenant never idle."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+        body = await gql.post(doc.RECORD, {"input": event_item(exception_id, payload={"text": f"busy {n}"})}, key=key)
+        if body.get("errors"):  # the tenant was suspended: its writes are refused, its backlog remains
+            return
+        await asyncio.sleep(WRITE_EVERY)
+
+
+async def _arrivals_until_closed(client: LiveClient, seconds: float) -> tuple[list[float], int | None]:
+    """When each message arrived, and the close code (None: still open after `seconds`)."""
+    arrivals: list[float] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            await client.receive(timeout=left)
+        except ConnectionClosed as closed:
+            return arrivals, closed.rcvd.code if closed.rcvd else None
+        except TimeoutError:
+            break
+        arrivals.append(time.monotonic())
+    return arrivals, None
+
+
+async def _watched_while_busy(gql, api, clients, key: str, exception_id: str) -> tuple[LiveClient, asyncio.Event]:
+    await ingest(gql, api.operator, exception_id)
+    client = await clients(key)
+    await client.subscribe(TABLE, {"filter": None, "after": "0"})
+    stop = asyncio.Event()
+    asyncio.get_running_loop().create_task(_steady_writes(gql, api.agent, exception_id, stop))
+    await client.results(5, timeout=10)  # messages are flowing
+    return client, stop
+
+
+async def test_a_revoked_key_receives_nothing_a_second_after_its_revocation_while_its_tenant_writes(
+    gql, api_a, clients
+):
+    made = (await gql.data(doc.CREATE_KEY, {"input": {"name": "wall", "role": "VIEWER"}}, key=api_a.admin))[
+        "createApiKey"
+    ]
+    client, stop = await _watched_while_busy(gql, api_a, clients, made["secret"], "EXC-RV1")
+    try:
+        await gql.data(doc.REVOKE_KEY, {"input": {"keyId": made["apiKey"]["keyId"]}}, key=api_a.admin)
+        revoked_at = time.monotonic()
+        arrivals, code = await _arrivals_until_closed(client, 5.0)
+    finally:
+        stop.set()
+
+    assert code == 4403, "the socket is closed as forbidden, while the writes go on"
+    late = [round(at - revoked_at, 3) for at in arrivals if at - revoked_at > 1.0]
+    assert late == [], f"messages after the revocation (seconds): {late}"
+
+
+async def test_a_suspended_tenant_receives_nothing_a_second_after_its_suspension_while_it_writes(gql, api_a, clients):
+    client, stop = await _watched_while_busy(gql, api_a, clients, api_a.viewer, "EXC-RV2")
+    try:
+        suspended = await gql.data(
+            doc.SET_TENANT_STATUS,
+            {"input": {"tenantId": api_a.tenant_id, "status": "SUSPENDED"}},
+            key=gql.admin_token,
+        )
+        assert suspended["setTenantStatus"]["__typename"] == "TenantSuccess", suspended
+        suspended_at = time.monotonic()
+        arrivals, code = await _arrivals_until_closed(client, 5.0)
+    finally:
+        stop.set()
+
+    assert code == 4403
+    assert [at for at in arrivals if at - suspended_at > 1.0] == []
+
+
+async def test_a_filter_that_matches_nothing_moves_with_the_log_instead_of_reading_it_again(factory, tenant_a):
+    busy = await factory.exception(tenant_a)
+    await factory.events(tenant_a, busy.exception_id, SCAN_WINDOW + 200)
+    nobody = ExceptionFilter(owner="nobody")
+
+    positions, rounds = [0], 0
+    async with factory.uow(tenant_a, read_only=True) as uow:
+        head = await uow.changes.head()
+        more = True
+        while more:
+            found, position, more = await uow.changes.exception_changes(positions[-1], 100, nobody)
+            assert found == []
+            positions.append(position)
+            rounds += 1
+        again, at_head, more = await uow.changes.exception_changes(head, 100, nobody)
+
+    assert positions[-1] == head and rounds == 2, "two windows reach the head, matching nothing"
+    assert (again, at_head, more) == ([], head, False), "at the head a wake-up reads nothing old"
+
+
+@pytest_asyncio.fixture
+async def thrifty_url(runtime) -> AsyncIterator[str]:
+    """A server whose tenants each have a budget of 20 points, restored at 5 a second."""
+    from sentinai.api.app import Runtime, create_app
+
+    settings = replace(runtime.settings, cost_budget=20, cost_restore_rate=5.0, max_query_cost=20)
+    thrifty = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
+    async with serving(create_app(runtime=thrifty), websockets=True) as url:
+        yield url.replace("http://", "ws://") + "/graphql"
+    await thrifty.notifier.stop()
+
+
+async def test_every_delivery_is_paid_from_the_tenants_budget_and_waits_for_it_when_spent(gql, api_a, thrifty_url):
+    await ingest(gql, api_a.operator, "EXC-PAID")
+    client = await LiveClient.open(thrifty_url, api_a.viewer)
+    try:
+        await client.subscribe(TIMELINE, {"exceptionId": "EXC-PAID"})  # 2 points a delivery
+        await client.results(1)
+        for n in range(20):
+            await record(gql, api_a.agent, "EXC-PAID", "CommentAdded", {"text": f"#{n}"})
+        started = time.monotonic()
+        first_second = await _count_within(client, 1.0)
+        rest = await client.results(20 - first_second, timeout=15)
+        took = time.monotonic() - started
+    finally:
+        await client.close()
+
+    assert first_second < 20, "the budget (20 points, 5 a second) cannot pay 40 points at once"
+    assert [item["event"]["payload"]["text"] for item in rest] == [f"#{n}" for n in range(first_second, 20)]
+    assert took >= 3.0, f"40 points from a budget of about 20 took {took:.1f} s at 5 points a second"
+
+
+async def _count_within(client: LiveClient, seconds: float) -> int:
+    received, deadline = 0, time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            await client.results(1, timeout=left)
+        except TimeoutError:
+            break
+        received += 1
+    return received
+
+
+async def test_a_tenant_waiting_on_its_own_share_never_queues_in_front_of_another():
+    share = PoolShare(total=2, per_tenant=1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(tenant_id: str) -> None:
+        async with share.slot(tenant_id):
+            order.append(tenant_id)
+            await release.wait()
+
+    busy = [asyncio.create_task(hold("noisy")) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    quiet = asyncio.create_task(hold("quiet"))
+    await asyncio.sleep(0.01)
+
+    assert order == ["noisy", "quiet"], "the quiet tenant took the second slot at once"
+    assert share.held == 2
+    release.set()
+    await asyncio.gather(*busy, quiet)
+    assert share.held == 0 and order.count("noisy") == 10
+
+
+async def test_live_reads_of_many_subscriptions_hold_no_more_connections_than_the_share(gql, api_a, runtime, clients):
+    await ingest(gql, api_a.operator, "EXC-SHARE")
+    opened = [await clients(api_a.viewer) for _ in range(4)]
+    for client in opened:
+        for n in range(5):
+            await client.subscribe(TIMELINE, {"exceptionId": "EXC-SHARE"}, operation_id=str(n))
+    most = 0
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal most
+        while sampling:
+            most = max(most, runtime.live_share.held)
+            await asyncio.sleep(0.001)
+
+    sampler = asyncio.create_task(sample())
+    for client in opened:
+        await client.results(5)
+    for n in range(5):
+        await record(gql, api_a.agent, "EXC-SHARE", "CommentAdded", {"text": f"{n}"})
+    for client in opened:
+        await client.results(25, timeout=10)
+    sampling = False
+    await sampler
+
+    assert 1 <= most <= runtime.settings.live_reads_per_tenant <= runtime.settings.live_pool_share
