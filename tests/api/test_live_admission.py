@@ -212,3 +212,20 @@ async def test_live_reads_of_many_subscriptions_hold_no_more_connections_than_th
     await sampler
 
     assert 1 <= most <= runtime.settings.live_reads_per_tenant <= runtime.settings.live_pool_share
+
+
+async def test_tables_with_one_filter_read_the_log_once_per_commit_not_once_each(gql, api_a, clients, count_statements):
+    await ingest(gql, api_a.operator, "EXC-TABLES")
+    client = await clients(api_a.viewer)
+    tables = 20
+    for n in range(tables):
+        await client.subscribe(TABLE, {"filter": {"owner": "nobody"}}, operation_id=str(n))
+    await asyncio.sleep(0.5)  # every table has read up to the head
+
+    with count_statements as counted:
+        await record(gql, api_a.agent, "EXC-TABLES", "CommentAdded", {"text": "one commit"})
+        await asyncio.sleep(1.0)
+
+    reads_of_the_log = [s for s in counted.statements if "FROM change_log" in s and "INSERT" not in s]
+    assert len(reads_of_the_log) <= 4, f"{tables} tables read the log {len(reads_of_the_log)} times for one commit"
+    assert await client.silent()

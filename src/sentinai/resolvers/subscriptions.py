@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, nullcontext
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -58,35 +60,37 @@ Read = Callable[[int], Awaitable[tuple[list[T], int, bool]]]
 
 
 class TenantTail:
-    """A tenant's changes after a position, read once per wake-up for every live timeline at that
-    position: a thousand screens on one tenant cost one statement per commit, not a thousand.
+    """A tenant's changes after a position, read once per wake-up for every live subscription
+    that asks the same question at that position: a thousand timelines, or a thousand tables with
+    one filter, on one tenant cost one statement per commit, not a thousand.
 
     A page read after the tenant's wake-up count reached n has seen every commit notified up to
     n, so a subscriber woken at n may take it instead of reading again. Pages are kept only for
-    the latest few positions.
+    the latest few questions.
     """
 
-    KEPT = 8
+    KEPT = 16
     FRESH_SECONDS = 5.0
     """A page is not reused after this long, so a read without a wake-up (the safety read after a
     lost notification) goes to the database."""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.pages: dict[int, tuple[int, float, list[Any], bool]] = {}
+        self.pages: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
 
-    async def after(
-        self, position: int, generation: int, read: Callable[[], Awaitable[tuple[list[Any], bool]]]
-    ) -> tuple[list[Any], bool]:
+    async def after(self, question: Hashable, generation: int, read: Callable[[], Awaitable[T]]) -> T:
+        """What `read` answers to `question` (which names the position), or a page read since
+        the tenant's wake-up count reached `generation`."""
         async with self.lock:
-            kept = self.pages.get(position)
+            kept = self.pages.get(question)
             if kept is not None and kept[0] >= generation and time.monotonic() - kept[1] < self.FRESH_SECONDS:
-                return kept[2], kept[3]
-            rows, more = await read()
-            self.pages[position] = (generation, time.monotonic(), rows, more)
-            for stale in sorted(self.pages)[: -self.KEPT]:
-                del self.pages[stale]
-            return rows, more
+                return kept[2]
+            answer = await read()
+            self.pages[question] = (generation, time.monotonic(), answer)
+            self.pages.move_to_end(question)
+            while len(self.pages) > self.KEPT:
+                self.pages.popitem(last=False)
+            return answer
 
 
 @asynccontextmanager
@@ -220,7 +224,7 @@ class ChangeSubscriptions:
                     return await uow.changes.after_with_events(position, BATCH)
 
             generation = context.runtime.notifier.generation(tenant_id)
-            rows, more = await tail.after(position, generation, from_database)
+            rows, more = await tail.after(("timeline", position), generation, from_database)
             mine = [(change, event) for change, event in rows if change.exception_id == exception_id]
             return mine, (rows[-1][0].position if rows else position), more
 
@@ -243,9 +247,23 @@ class ChangeSubscriptions:
             str | None, strawberry.argument(description="The position of the last change you have; null: from now on.")
         ] = None,
     ) -> AsyncGenerator[ExceptionChangeType, None]:
+        context = info.context
+        tail = context.runtime.tails.setdefault(context.tenant_scope.tenant_id, TenantTail())
+
         async def read(position: int) -> tuple[list[Any], int, bool]:
-            async with reading(info.context) as uow:
-                return await uow.changes.exception_changes(position, BATCH, repository_filter(filter, info.context.now))
+            """The table's changes after `position`, shared with every table of the same filter
+            there (a filter on SLA states is judged at each subscriber's own instant: not shared)."""
+            where = repository_filter(filter, context.now)
+
+            async def from_database() -> tuple[list[Any], int, bool]:
+                async with reading(context) as uow:
+                    return await uow.changes.exception_changes(position, BATCH, where)
+
+            if where.sla_states:
+                return await from_database()
+            question = ("table", repr(replace(where, now=None)), position)
+            generation = context.runtime.notifier.generation(context.tenant_scope.tenant_id)
+            return await tail.after(question, generation, from_database)
 
         repository_filter(filter, info.context.now)  # a bad filter is refused before anything streams
         if after is None:
