@@ -8,7 +8,6 @@ Create Date: 2026-11-22
 from pathlib import Path
 
 from alembic import op
-
 from sentinai.db.migrations import split_sql_script
 
 revision = "0004"

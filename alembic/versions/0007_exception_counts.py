@@ -8,7 +8,6 @@ Create Date: 2026-12-04
 from pathlib import Path
 
 from alembic import op
-
 from sentinai.db.migrations import split_sql_script
 
 revision = "0007"

@@ -11,6 +11,7 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +31,11 @@ class Principal:
     tenant_id: str | None  # None only for the platform admin
     role: ApiKeyRole | None  # None only for the platform admin
     key_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
+    """When the credential stops working (None: not before it is revoked)."""
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def is_platform_admin(self) -> bool:
@@ -47,7 +53,7 @@ PLATFORM_PRINCIPAL = Principal(PLATFORM_ADMIN, None, None)
 def principal_for(owner: KeyOwner) -> Principal:
     actor_id = f"key:{owner.key_id.hex[:12]}"
     actor = Actor(actor_id, owner.role, _ACTOR_TYPE.get(owner.role, ActorType.USER))
-    return Principal(actor, owner.tenant_id, owner.role, owner.key_id)
+    return Principal(actor, owner.tenant_id, owner.role, owner.key_id, owner.expires_at)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -85,8 +91,8 @@ class Authenticator:
         if not token.startswith(KEY_PREFIX):
             raise AuthenticationError("invalid API key")
         owner = await self._owner(token, self._cache_seconds if max_age is None else min(max_age, self._cache_seconds))
-        if owner is None:
-            raise AuthenticationError("invalid or revoked API key")
+        if owner is None or (owner.expires_at is not None and owner.expires_at <= datetime.now(UTC)):
+            raise AuthenticationError("invalid, revoked or expired API key")
         if owner.tenant_status != TenantStatus.ACTIVE:
             raise ForbiddenError(f"tenant {owner.tenant_id} is {owner.tenant_status.value}: access is suspended")
         return principal_for(owner)

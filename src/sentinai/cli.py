@@ -3,7 +3,7 @@
     sentinai serve [--host H] [--port P] [--demo]   migrate, optionally seed the demo, serve
     sentinai db upgrade                              apply pending migrations
     sentinai tenant create TENANT_ID --name NAME
-    sentinai apikey create --tenant TENANT_ID --role ROLE [--name NAME]   prints the key last
+    sentinai apikey create --tenant TENANT_ID --role ROLE [--name NAME] [--expires-in-days N]   prints the key last
     sentinai seed [--tenants N] [--exceptions N] [--events N]             bulk synthetic data
     sentinai verify-history [--tenant T]             recompute the tamper-evident hash chains
     sentinai export-schema [PATH]                    write the SDL (docs/schema.graphql)
@@ -27,6 +27,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,21 @@ async def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> Non
 async def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> None:
     settings = await _ready(settings)
     role = models.ApiKeyRole(args.role.lower())
+    now = datetime.now(UTC)
 
     async def create(factory):
         async with UnitOfWork(factory, Scope.platform()) as uow:
             if await uow.tenants.get(args.tenant) is None:
                 raise DomainError(f"tenant {args.tenant} does not exist")
+            expires_at = None if args.expires_in_days is None else now + timedelta(days=args.expires_in_days)
             row, key = await configuration.create_api_key(
-                uow, PLATFORM_ADMIN, args.name or f"{role.value}-key", role, platform_target=args.tenant
+                uow,
+                PLATFORM_ADMIN,
+                args.name or f"{role.value}-key",
+                role,
+                platform_target=args.tenant,
+                expires_at=expires_at,
+                now=now,
             )
             await uow.commit()
         print(f"created {role.value} key {row.key_id} for tenant {args.tenant}; it is shown only once:")
@@ -310,6 +319,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive_days(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3650:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3650 days, got {text}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -360,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[role.value for role in models.ApiKeyRole] + [role.name for role in models.ApiKeyRole],
     )
     create_key.add_argument("--name")
+    create_key.add_argument("--expires-in-days", type=_positive_days, help="the key stops working after this many days")
     create_key.set_defaults(handler=cmd_apikey_create)
 
     seed = commands.add_parser("seed", help="bulk synthetic data for benchmarks (COPY)")

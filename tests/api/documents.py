@@ -171,7 +171,7 @@ mutation SetStatus($input: SetTenantStatusInput!) {
 CREATE_KEY = (
     """
 mutation CreateKey($input: CreateApiKeyInput!) {
-  createApiKey(input: $input) { __typename ... on ApiKeySuccess { secret apiKey { keyId name role revokedAt } } %s }
+  createApiKey(input: $input) { __typename ... on ApiKeySuccess { secret apiKey { keyId name role revokedAt expiresAt } } %s }
 }"""
     % ERRORS
 )

@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -229,3 +230,49 @@ async def test_tables_with_one_filter_read_the_log_once_per_commit_not_once_each
     reads_of_the_log = [s for s in counted.statements if "FROM change_log" in s and "INSERT" not in s]
     assert len(reads_of_the_log) <= 4, f"{tables} tables read the log {len(reads_of_the_log)} times for one commit"
     assert await client.silent()
+
+
+async def _key_expiring_in(gql, api, seconds: float) -> dict:
+    expires_at = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+    made = await gql.data(
+        doc.CREATE_KEY, {"input": {"name": "short-lived", "role": "VIEWER", "expiresAt": expires_at}}, key=api.admin
+    )
+    return made["createApiKey"]
+
+
+async def test_an_expired_key_receives_nothing_a_second_after_its_expiry_while_its_tenant_writes(gql, api_a, clients):
+    made = await _key_expiring_in(gql, api_a, 3.0)
+    expires_at = (
+        time.monotonic() + (datetime.fromisoformat(made["apiKey"]["expiresAt"]) - datetime.now(UTC)).total_seconds()
+    )
+    client, stop = await _watched_while_busy(gql, api_a, clients, made["secret"], "EXC-EXP")
+    try:
+        arrivals, code = await _arrivals_until_closed(client, 8.0)
+    finally:
+        stop.set()
+
+    assert code == 4403
+    assert arrivals and arrivals[0] < expires_at, "it delivered while the key was valid"
+    assert [at for at in arrivals if at - expires_at > 1.0] == []
+
+
+async def test_a_key_works_until_its_expiry_and_is_refused_after_it(gql, api_a):
+    made = await _key_expiring_in(gql, api_a, 1.0)
+    viewer = "{ viewer { role } }"
+
+    before = await gql.post(viewer, key=made["secret"])
+    await asyncio.sleep(1.2)
+    after = await gql.post(viewer, key=made["secret"], status=401)
+
+    assert before["data"]["viewer"]["role"] == "VIEWER"
+    assert after["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_key_cannot_be_created_already_expired(gql, api_a):
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    answer = await gql.data(
+        doc.CREATE_KEY, {"input": {"name": "dead", "role": "VIEWER", "expiresAt": an_hour_ago}}, key=api_a.admin
+    )
+
+    refused = answer["createApiKey"]
+    assert refused["__typename"] == "ValidationFailed" and refused["field"] == "expiresAt", refused

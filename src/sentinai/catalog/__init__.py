@@ -286,7 +286,7 @@ API_KEY = Kind(
         NODE_ID: enc.global_id("ApiKey", "key_id"),
         **_plain("key_id", "name", "key_prefix", "created_by"),
         "role": enc.enum_name("role"),
-        **_timestamps("created_at", "revoked_at"),
+        **_timestamps("created_at", "revoked_at", "expires_at"),
     },
     node=Node(uuid_id, lambda uow, ids: uow.api_keys.get_many(ids)),
 )

@@ -392,6 +392,7 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
 
 
 class HistoryChainHead(Base):

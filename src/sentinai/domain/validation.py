@@ -207,6 +207,14 @@ def aware(field: str, value: datetime | None) -> datetime | None:
     return utc
 
 
+def future(field: str, value: datetime | None, now: datetime) -> datetime | None:
+    """`aware`, and after `now` (an expiry in the past would make something dead on arrival)."""
+    utc = aware(field, value)
+    if utc is not None and utc <= now:
+        raise ValidationError(field, f"must lie in the future (it is now {now.isoformat()})")
+    return utc
+
+
 def in_range_utc(value: datetime, latest: datetime = LATEST) -> datetime | None:
     """An aware instant in UTC, or None when it falls outside EARLIEST..latest."""
     try:

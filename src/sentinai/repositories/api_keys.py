@@ -11,8 +11,9 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from sentinai.db import models
 from sentinai.db.notifications import CREDENTIALS_CHANNEL
@@ -38,11 +39,18 @@ class KeyOwner:
     key_id: uuid.UUID
     role: models.ApiKeyRole
     tenant_status: models.TenantStatus
+    expires_at: datetime | None = None
 
 
 class ApiKeyRepository(Repository):
     async def create(
-        self, name: str, role: models.ApiKeyRole, created_by: str, *, platform_target: str | None = None
+        self,
+        name: str,
+        role: models.ApiKeyRole,
+        created_by: str,
+        *,
+        platform_target: str | None = None,
+        expires_at: datetime | None = None,
     ) -> tuple[models.ApiKey, str]:
         """Store a new key; returns the row and the plaintext key (never stored).
 
@@ -60,6 +68,7 @@ class ApiKeyRepository(Repository):
             key_prefix=key[:10],
             key_hash=hash_key(key),
             created_by=created_by,
+            expires_at=expires_at,
         )
         await self.uow.flush(row)
         return row, key
@@ -83,9 +92,10 @@ class ApiKeyRepository(Repository):
     async def find_owner(self, key: str) -> KeyOwner | None:
         """Authenticate a presented key (runs in the authentication scope, across tenants)."""
         statement = (
-            select(K.tenant_id, K.key_id, K.role, models.Tenant.status)
+            select(K.tenant_id, K.key_id, K.role, models.Tenant.status, K.expires_at)
             .join(models.Tenant, models.Tenant.tenant_id == K.tenant_id)
             .where(K.key_hash == hash_key(key), K.revoked_at.is_(None))
+            .where(or_(K.expires_at.is_(None), K.expires_at > func.statement_timestamp()))
         )
         row = (await self.uow.execute(statement)).one_or_none()
         return KeyOwner(*row) if row is not None else None

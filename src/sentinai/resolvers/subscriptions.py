@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -122,7 +123,8 @@ class Admission:
         return await self.allowed()
 
     async def allowed(self) -> bool:
-        if time.monotonic() - self.checked_at < RECHECK_SECONDS:
+        fresh = time.monotonic() - self.checked_at < RECHECK_SECONDS
+        if fresh and not self.context.principal.expired(datetime.now(UTC)):
             return True
         if not await _still_allowed(self.context):
             return False

@@ -191,7 +191,9 @@ class TenantMutations:
         actor = info.context.principal.actor
         return await run_mutation(
             info,
-            lambda uow: configuration.create_api_key(uow, actor, input.name, input.role),
+            lambda uow: configuration.create_api_key(
+                uow, actor, input.name, input.role, expires_at=input.expires_at, now=info.context.now
+            ),
             lambda made: ApiKeySuccess(api_key=ApiKeyType.from_row(made[0]), secret=made[1]),
         )
 

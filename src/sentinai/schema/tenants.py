@@ -38,6 +38,9 @@ class ApiKeyType(LoadedNode):
     created_by: str = strawberry.field(description="Who created it.")
     created_at: datetime = strawberry.field(description="When it was created.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working (null: never). Live subscriptions opened with it end then too."
+    )
 
     _row: strawberry.Private[Any]
 
@@ -90,6 +93,10 @@ class SetTenantStatusInput:
 class CreateApiKeyInput:
     name: str = strawberry.field(description="What it is for (e.g. triage-agent).")
     role: Role = strawberry.field(description="What it may do.")
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When it stops working, with a time zone, in the future (null: never). Prefer keys that expire.",
+    )
 
 
 @strawberry.input(name="RevokeApiKeyInput", description="Revoke one of your tenant's keys.")

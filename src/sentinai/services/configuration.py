@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sentinai.db import models
@@ -41,18 +42,24 @@ async def set_tenant_status(
 
 
 async def create_api_key(
-    uow: UnitOfWork, actor: Actor, name: str, role: models.ApiKeyRole, *, platform_target: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    role: models.ApiKeyRole,
+    *,
+    platform_target: str | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[models.ApiKey, str]:
-    """A new key in the unit of work's tenant (or, on the platform path, in `platform_target`)."""
+    """A new key in the unit of work's tenant (or, on the platform path, in `platform_target`).
+    An expiry must lie after `now`, the request's instant."""
     name = validation.text("name", name) or ""
-    row, key = await uow.api_keys.create(name, role, actor.id, platform_target=platform_target)
-    await uow.audit.record(
-        "access",
-        "api_key.created",
-        actor.id,
-        {"keyId": str(row.key_id), "name": name, "role": role.value},
-        tenant_id=row.tenant_id,
-    )
+    expires_at = validation.future("expiresAt", expires_at, now or datetime.now(UTC))
+    row, key = await uow.api_keys.create(name, role, actor.id, platform_target=platform_target, expires_at=expires_at)
+    details = {"keyId": str(row.key_id), "name": name, "role": role.value}
+    if expires_at is not None:
+        details["expiresAt"] = expires_at.isoformat()
+    await uow.audit.record("access", "api_key.created", actor.id, details, tenant_id=row.tenant_id)
     return row, key
 
 
