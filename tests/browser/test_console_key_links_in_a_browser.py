@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.browser.cdp import Page
-from tests.browser.test_console_in_a_browser import ROW_IDS, console, ingest_many, open_view, painted
+from tests.browser.test_console_in_a_browser import ROW_IDS, console, ingest_many, open_view, painted, screenshot
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -101,7 +101,7 @@ async def test_another_key_in_a_link_followed_in_an_open_tab_is_switched_to_only
 
 
 async def test_a_full_load_with_another_key_shows_the_current_tenant_and_asks_before_switching(
-    runtime, page, gql, api_a, api_b
+    runtime, page, gql, api_a, api_b, tmp_path_factory
 ):
     await ingest_many(gql, api_a.operator, ["A-0001"])
     await ingest_many(gql, api_b.operator, ["B-0001"])
@@ -112,6 +112,9 @@ async def test_a_full_load_with_another_key_shows_the_current_tenant_and_asks_be
         await page.goto(f"{base}/console?view=exceptions&order=OLDEST#key={api_b.viewer}")
         await painted(page, "table")
         asked = await dialog_text(page)
+        shot = await screenshot(
+            page, tmp_path_factory.mktemp("console-switch") / "switch-key.png", await page.evaluate("innerWidth")
+        )
         address = await page.evaluate("location.href")
         behind = (await page.evaluate(STORED_KEY), await page.evaluate(ROW_IDS))
         await page.send("Input.dispatchKeyEvent", type="keyDown", key="Escape", code="Escape", windowsVirtualKeyCode=27)
@@ -124,6 +127,7 @@ async def test_a_full_load_with_another_key_shows_the_current_tenant_and_asks_be
         await page.wait_for(f"{ROW_IDS}.includes('B-0001')")
         switched = await page.evaluate(STORED_KEY)
 
+    print(f"\nswitch dialog screenshot: {shot}")
     assert tenant_b in asked and "#" not in address and api_b.viewer not in address
     assert behind == (api_a.viewer, ["A-0001"]) and kept == api_a.viewer
     assert switched == api_b.viewer

@@ -49,6 +49,12 @@ export function ident(value) {
   return h("bdi", { class: "ident" }, value === null || value === undefined ? "—" : visible(value));
 }
 
+/** A JSON value from data: indented, wrapped (never wider than its column), bidi controls
+ * visible (JSON.stringify leaves them as they are). A block, so nothing around it is reordered. */
+export function jsonBlock(value) {
+  return h("pre", { class: "json", dir: "ltr" }, visible(JSON.stringify(value, null, 2)));
+}
+
 export function errorBox(error, prefix = "") {
   const messages = error && error.errors ? error.errors.map(describeError) : [String((error && error.message) || error)];
   return h("div", { class: "error", role: "alert" }, prefix && h("strong", {}, prefix, " "), messages.map((m) => h("p", {}, m)));
