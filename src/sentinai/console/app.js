@@ -82,7 +82,7 @@ let offer = null; // the open "switch key?" dialog
 
 /** A link brought `key` while this tab is signed in with another: ask, never switch silently. */
 async function offerSwitch(key) {
-  if (offer) offer.close("keep");
+  if (offer) offer.remove(); // an earlier link's question, perhaps not yet shown: this one replaces it
   const current = JSON.parse(sessionStorage.getItem(VIEWER) || "null");
   const dialog = (offer = h("dialog", { class: "switch-key", id: "switch-key", "aria-labelledby": "switch-key-title" }));
   const keep = h("button", { type: "button", class: "keep", onclick: () => dialog.close("keep") }, "Keep current");
