@@ -14,9 +14,14 @@ from tests.api.helpers import api_app
 PAGE_WEIGHT_LIMIT = 150 * 1024
 
 
-async def fetch(app, path: str) -> httpx.Response:
+async def fetch(app, path: str, **headers: str | bytes) -> httpx.Response:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sentinai.test") as http:
-        return await http.get(path)
+        return await http.get(path, headers=headers)
+
+
+def connect_src(response: httpx.Response) -> str:
+    directives = [d.strip() for d in response.headers["content-security-policy"].split(";")]
+    return next(d for d in directives if d.startswith("connect-src "))
 
 
 @pytest.mark.asyncio
@@ -30,9 +35,44 @@ async def test_the_page_and_every_file_it_loads_are_served_with_the_policy(runti
     assert set(loaded) == set(console.served_files()) - {"index.html"}
     for response in [page, *files.values()]:
         assert response.status_code == 200
-        assert response.headers["content-security-policy"].startswith("default-src 'self'; connect-src 'self' ws: wss:")
+        assert response.headers["content-security-policy"].startswith("default-src 'self'; ")
+        assert connect_src(response) == "connect-src 'self' ws://sentinai.test wss://sentinai.test"
         assert response.headers["x-content-type-options"] == "nosniff"
     assert all(files[n].headers["content-type"].startswith("text/javascript") for n in loaded if n.endswith(".js"))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "ops.example.com"])
+async def test_websockets_are_allowed_to_the_requested_host_only(runtime, host):
+    response = await fetch(api_app(runtime), "/console", host=host)
+
+    assert connect_src(response) == f"connect-src 'self' ws://{host} wss://{host}"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example; script-src *",
+        "a.example ws://evil.example",
+        "a.example, evil.example",
+        "*",
+        "*.example.com",
+        "a.example/path",
+        "user@a.example",
+        "[::1]:8000",
+        "a.example:99999",
+        "under_score.example",
+        "a.example.",
+        "bücher.example",
+        "",
+    ],
+)
+async def test_a_host_header_that_is_not_a_plain_host_and_port_leaves_only_self(runtime, host):
+    response = await fetch(api_app(runtime), "/console/app.js", host=host.encode())
+
+    assert connect_src(response) == "connect-src 'self'"
+    assert response.headers["content-security-policy"].count(";") == console.POLICY.count(";")
 
 
 def test_the_page_has_no_inline_script_or_style():

@@ -1,7 +1,7 @@
 // The detail view: attributes and SLA | the timeline, live | playbook, remediation plans, similar cases.
 // Everything on first paint comes from ONE GraphQL request (DETAIL).
 
-import { badge, clear, errorBox, formatDuration, formatTime, h, label, navLink, slaText } from "./dom.js";
+import { badge, clear, errorBox, formatDuration, formatTime, h, ident, isolate, jsonBlock, label, navLink, slaText, visible } from "./dom.js";
 import { renderTimeline } from "./timeline.js";
 
 const EVENT = "eventId eventType actorType actorId payload stateChange createdAt";
@@ -39,7 +39,7 @@ export function renderDetail(ctx, params, root) {
   const left = h("section", { class: "panel", "aria-labelledby": "attributes-title" });
   const middle = h("section", { class: "panel timeline-panel", "aria-labelledby": "timeline-title" });
   const right = h("section", { class: "panel", "aria-labelledby": "playbook-title" });
-  const heading = h("h1", {}, exceptionId);
+  const heading = h("h1", { class: "clamp" }, ident(exceptionId));
   clear(root, h("p", { class: "crumbs" }, navLink(ctx.lastList(), "← Exceptions")), heading, h("div", { class: "detail" }, left, middle, right));
   left.append(h("p", { class: "muted" }, "Loading…"));
   let stop = () => {};
@@ -49,11 +49,13 @@ export function renderDetail(ctx, params, root) {
     ({ exception }) => {
       if (closed) return;
       if (!exception) {
-        clear(root, h("h1", {}, exceptionId), errorBox({ message: `No exception ${exceptionId} in your tenant.` }));
+        clear(root, h("h1", {}, ident(exceptionId)), errorBox({ message: `No exception ${visible(exceptionId)} in your tenant.` }));
         return;
       }
-      heading.textContent = `${exception.exceptionId} · ${exception.summary || exception.type}`;
-      document.title = `${exception.exceptionId} · SentinAI`;
+      // At most three lines (style.css): the whole summary is in the tooltip and the first event.
+      clear(heading, ident(exception.exceptionId), " · ", isolate(exception.summary || exception.type));
+      heading.title = visible(exception.summary || exception.type);
+      document.title = `${visible(exception.exceptionId)} · SentinAI`;
       const view = { exception, ctx, left, middle, right };
       renderAttributes(view);
       const timeline = renderTimeline(middle, exception.events);
@@ -70,7 +72,7 @@ export function renderDetail(ctx, params, root) {
         error: (error) => middle.append(errorBox(error, "Live timeline stopped:")),
       });
     },
-    (error) => clear(left, errorBox(error, `Could not load ${exceptionId}:`)),
+    (error) => clear(left, errorBox(error, `Could not load ${visible(exceptionId)}:`)),
   );
   return () => {
     closed = true;
@@ -97,7 +99,7 @@ function pair(term, ...value) {
 
 function renderAttributes({ exception, left }) {
   const sla = exception.sla;
-  const extra = Object.entries(exception.attributes || {}).map(([k, v]) => pair(k, typeof v === "object" ? JSON.stringify(v) : String(v)));
+  const extra = Object.entries(exception.attributes || {}).map(([k, v]) => pair(ident(k), v !== null && typeof v === "object" ? jsonBlock(v) : isolate(v)));
   clear(
     left,
     h("h2", { id: "attributes-title" }, "Attributes"),
@@ -106,16 +108,16 @@ function renderAttributes({ exception, left }) {
       { class: "facts" },
       pair("Status", badge("status", exception.status)),
       pair("Severity", badge("severity", exception.severity)),
-      pair("Domain", exception.domain),
-      pair("Type", exception.type),
-      pair("Entity", navLink(`?view=exceptions&entity=${encodeURIComponent(exception.entity)}`, exception.entity)),
-      pair("Source", exception.sourceSystem),
+      pair("Domain", ident(exception.domain)),
+      pair("Type", ident(exception.type)),
+      pair("Entity", navLink(`?view=exceptions&entity=${encodeURIComponent(exception.entity)}`, ident(exception.entity))),
+      pair("Source", ident(exception.sourceSystem)),
       pair("Amount", exception.amount ?? "—"),
-      pair("Owner", exception.owner || "unassigned"),
+      pair("Owner", exception.owner ? ident(exception.owner) : "unassigned"),
       pair("Created", formatTime(exception.createdAt)),
       pair("Updated", formatTime(exception.updatedAt)),
       exception.resolvedAt && pair("Resolved", formatTime(exception.resolvedAt)),
-      exception.rcaHypothesis && pair("Root cause", exception.rcaHypothesis),
+      exception.rcaHypothesis && pair("Root cause", isolate(exception.rcaHypothesis)),
     ),
     h("h3", {}, "SLA"),
     h(
@@ -145,12 +147,12 @@ function playbook(exception) {
     return h(
       "li",
       { class: `step ${where}`, "aria-current": where === "current" ? "step" : null },
-      h("span", { class: "step-name" }, step.name),
-      h("span", { class: "muted" }, ` ${step.actionType}${step.tool ? ` via ${step.tool.name}` : ""}`),
+      h("span", { class: "step-name" }, isolate(step.name)),
+      h("span", { class: "muted" }, " ", ident(step.actionType), step.tool ? [" via ", ident(step.tool.name)] : null),
       where === "current" && h("span", { class: "badge current-step" }, "current"),
     );
   });
-  return [title, h("p", {}, h("strong", {}, book.name), ` v${book.version}`), h("ol", { class: "steps" }, steps)];
+  return [title, h("p", {}, h("strong", {}, isolate(book.name)), ` v${book.version}`), h("ol", { class: "steps" }, steps)];
 }
 
 function plans(view) {
@@ -165,15 +167,16 @@ function planCard(view, plan) {
   const card = h(
     "article",
     { class: "plan", "data-plan": plan.planId },
-    h("header", {}, h("strong", {}, `Plan ${plan.planId}: ${plan.actionType}`), " ", badge("plan", plan.status)),
-    h("p", {}, plan.rootCause),
+    h("header", {}, h("strong", {}, `Plan ${plan.planId}: `, ident(plan.actionType)), " ", badge("plan", plan.status)),
+    h("p", {}, isolate(plan.rootCause)),
     h(
       "p",
       { class: "muted" },
-      `confidence ${Math.round(plan.confidence * 100)} % · risk ${label(plan.riskLevel)} · proposed by ${plan.proposedBy}`,
-      plan.decidedBy ? ` · decided by ${plan.decidedBy}` : "",
+      `confidence ${Math.round(plan.confidence * 100)} % · risk ${label(plan.riskLevel)} · proposed by `,
+      ident(plan.proposedBy),
+      plan.decidedBy ? [" · decided by ", ident(plan.decidedBy)] : "",
     ),
-    plan.decisionNote && h("p", { class: "note" }, `“${plan.decisionNote}”`),
+    plan.decisionNote && h("p", { class: "note" }, "“", isolate(plan.decisionNote), "”"),
   );
   if (plan.status === "PENDING" && DECIDERS.has(view.ctx.viewer.role)) card.append(decision(view, plan, card));
   return card;
@@ -211,13 +214,13 @@ function similar(exception) {
     h(
       "li",
       {},
-      navLink(`?view=exception&id=${encodeURIComponent(item.exception.exceptionId)}`, item.exception.exceptionId),
+      navLink(`?view=exception&id=${encodeURIComponent(item.exception.exceptionId)}`, ident(item.exception.exceptionId)),
       " ",
       badge("status", item.exception.status),
       h("span", { class: "muted" }, ` score ${item.score.toFixed(2)}`),
       item.timeToResolve !== null && h("span", { class: "muted" }, ` · resolved in ${formatDuration(item.timeToResolve)}`),
-      item.remediations.length ? h("span", { class: "muted" }, ` · fixed by ${item.remediations.join(", ")}`) : null,
-      h("ul", { class: "reasons" }, item.reasons.map((r) => h("li", {}, `${label(r.kind)}: ${r.detail}`))),
+      item.remediations.length ? h("span", { class: "muted" }, " · fixed by ", item.remediations.map((r, i) => [i ? ", " : "", ident(r)])) : null,
+      h("ul", { class: "reasons" }, item.reasons.map((r) => h("li", {}, `${label(r.kind)}: `, isolate(r.detail)))),
     ),
   );
   return [h("h2", {}, "Similar cases"), items.length ? h("ul", { class: "similar" }, items) : h("p", { class: "muted" }, "None found.")];

@@ -29,6 +29,32 @@ export function navLink(href, text, attributes = {}) {
   return h("a", { href, "data-nav": true, ...attributes }, text);
 }
 
+// Bidirectional controls: marks, embeddings, overrides and isolates (U+061C, U+200E-F, U+202A-E,
+// U+2066-9). In data they could reorder what a reader sees ("\u202eytitne" shows as "entity").
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text with every bidi control written out as ⟨U+202E⟩, so none acts unseen. */
+export function visible(value) {
+  return String(value).replace(BIDI_CONTROLS, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
+
+/** Free text from data (a summary, a note, a payload value): isolated, so whatever its direction
+ * it cannot reorder the text around it. */
+export function isolate(value) {
+  return h("bdi", {}, value === null || value === undefined ? "—" : String(value));
+}
+
+/** An identifier from data (an id, an entity, an owner, a key): isolated, bidi controls visible. */
+export function ident(value) {
+  return h("bdi", { class: "ident" }, value === null || value === undefined ? "—" : visible(value));
+}
+
+/** A JSON value from data: indented, wrapped (never wider than its column), bidi controls
+ * visible (JSON.stringify leaves them as they are). A block, so nothing around it is reordered. */
+export function jsonBlock(value) {
+  return h("pre", { class: "json", dir: "ltr" }, visible(JSON.stringify(value, null, 2)));
+}
+
 export function errorBox(error, prefix = "") {
   const messages = error && error.errors ? error.errors.map(describeError) : [String((error && error.message) || error)];
   return h("div", { class: "error", role: "alert" }, prefix && h("strong", {}, prefix, " "), messages.map((m) => h("p", {}, m)));

@@ -1,6 +1,6 @@
 // The supervisor view: `exceptionStats` in one request, every number a link to the filtered table.
 
-import { clear, errorBox, formatDuration, h, label, navLink, s } from "./dom.js";
+import { clear, errorBox, formatDuration, h, ident, label, navLink, s, visible } from "./dom.js";
 import { SEVERITIES, STATUSES, filterForm, filterFromParams, filterParams } from "./filters.js";
 
 const STATS = `query Supervisor($filter: ExceptionFilter) {
@@ -98,7 +98,7 @@ function byType(groups, to) {
             h(
               "tr",
               { "data-type": g.key.type },
-              h("th", { scope: "row" }, g.key.type),
+              h("th", { scope: "row", class: "clip", title: visible(g.key.type) }, ident(g.key.type)),
               h("td", {}, navLink(to({ type: g.key.type }), g.count)),
               h("td", {}, navLink(to({ type: g.key.type, status: OPEN }), g.openCount)),
               h("td", {}, formatDuration(g.meanTimeToResolve)),

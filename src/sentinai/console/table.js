@@ -1,6 +1,6 @@
 // The exceptions table: filters from the URL, keyset paging, live rows from `exceptionChanges`.
 
-import { badge, clear, errorBox, formatTime, h, navLink, slaText } from "./dom.js";
+import { badge, clear, errorBox, formatTime, h, ident, navLink, slaText, visible } from "./dom.js";
 import { filterForm, filterFromParams } from "./filters.js";
 
 const PAGE_SIZE = 25;
@@ -19,15 +19,20 @@ const COLUMNS = ["Exception", "Severity", "Status", "Type", "Entity", "Owner", "
 
 function cells(row) {
   return [
-    h("td", { "data-label": "Exception" }, navLink(`?view=exception&id=${encodeURIComponent(row.exceptionId)}`, row.exceptionId, { title: row.summary || "" })),
+    h("td", { "data-label": "Exception", class: "clip" }, navLink(`?view=exception&id=${encodeURIComponent(row.exceptionId)}`, ident(row.exceptionId), { title: row.summary || "" })),
     h("td", { "data-label": "Severity" }, badge("severity", row.severity)),
     h("td", { "data-label": "Status" }, badge("status", row.status)),
-    h("td", { "data-label": "Type" }, row.type),
-    h("td", { "data-label": "Entity" }, row.entity),
-    h("td", { "data-label": "Owner" }, row.owner || "—"),
+    clipped("Type", row.type),
+    clipped("Entity", row.entity),
+    clipped("Owner", row.owner),
     h("td", { "data-label": "SLA" }, badge("sla", row.sla.state), " ", h("span", { class: "muted" }, slaText(row.sla))),
     h("td", { "data-label": "Updated" }, h("time", { datetime: row.updatedAt }, formatTime(row.updatedAt))),
   ];
+}
+
+/** A cell for an identifier of any length: cut short with an ellipsis, in full on hover. */
+function clipped(name, value) {
+  return h("td", { "data-label": name, class: "clip", title: value ? visible(value) : null }, ident(value));
 }
 
 function rowElement(row) {

@@ -1,7 +1,7 @@
 // The timeline: events grouped by actor, each kind told apart (agent decisions, Co-Pilot
 // questions and answers, workflow changes, comments), payloads shown as readable fields.
 
-import { clear, formatTime, h } from "./dom.js";
+import { clear, formatTime, h, ident, isolate, jsonBlock, visible } from "./dom.js";
 
 const KINDS = {
   decision: ["TriageCompleted", "PolicyEvaluated", "LLMDecisionProposed", "ResolutionSuggested", "RemediationPlanProposed"],
@@ -22,17 +22,23 @@ function words(eventType) {
   return eventType.replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").replace(/([a-z])([A-Z])/g, "$1 $2");
 }
 
-function value(v) {
+/** A payload value, isolated: a share as a percentage too, an object as laid-out JSON. In a
+ * state change (`inline`) every value is an identifier (a status, an owner, a step). */
+function value(v, inline = false) {
   if (v === null || v === undefined) return "—";
   if (typeof v === "number" && v > 0 && v <= 1 && !Number.isInteger(v)) return `${v} (${Math.round(v * 100)} %)`;
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+  if (inline) return ident(typeof v === "object" ? JSON.stringify(v) : v);
+  return typeof v === "object" ? jsonBlock(v) : isolate(v);
 }
 
 function fields(object, skip) {
   const entries = Object.entries(object || {}).filter(([k]) => k !== skip);
   if (!entries.length) return null;
-  return h("dl", { class: "payload" }, entries.map(([k, v]) => [h("dt", {}, k), h("dd", {}, value(v))]));
+  return h("dl", { class: "payload" }, entries.map(([k, v]) => [h("dt", {}, ident(k)), h("dd", {}, value(v))]));
+}
+
+function changed(changes) {
+  return Object.entries(changes).map(([k, v], i) => [i ? ", " : "", ident(k), " → ", value(v, true)]);
 }
 
 function entry(event) {
@@ -46,12 +52,12 @@ function entry(event) {
       "div",
       { class: "event-head" },
       h("span", { class: `kind kind-${kind}` }, KIND_LABELS[kind]),
-      h("strong", {}, words(event.eventType)),
+      h("strong", {}, ident(words(event.eventType))),
       h("time", { datetime: event.createdAt }, formatTime(event.createdAt)),
     ),
     headline && event.payload && event.payload[headline] !== undefined && h("p", { class: "headline" }, value(event.payload[headline])),
     fields(event.payload, headline),
-    changes && h("p", { class: "changes" }, "Changed: ", Object.entries(changes).map(([k, v]) => `${k} → ${value(v)}`).join(", ")),
+    changes && h("p", { class: "changes" }, "Changed: ", changed(changes)),
   );
 }
 
@@ -64,7 +70,7 @@ function group(event) {
   return h(
     "li",
     { class: `group actor-${event.actorType.toLowerCase()}`, "data-actor": actorOf(event) },
-    h("div", { class: "actor" }, h("span", { class: "avatar", "aria-hidden": "true" }, who.charAt(0).toUpperCase()), h("strong", {}, who), h("span", { class: "muted" }, ` ${event.actorType.toLowerCase()}`)),
+    h("div", { class: "actor" }, h("span", { class: "avatar", "aria-hidden": "true" }, visible(who).charAt(0).toUpperCase()), h("strong", {}, ident(who)), h("span", { class: "muted" }, ` ${event.actorType.toLowerCase()}`)),
     h("ol", { class: "events" }),
   );
 }
