@@ -34,7 +34,7 @@ from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
-from sentinai.services.webhooks import WebhookDispatcher
+from sentinai.services.webhook_delivery import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
