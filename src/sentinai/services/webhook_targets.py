@@ -48,11 +48,12 @@ async def target_of(url: str, *, allow_private: bool) -> Target:
     """The address to connect to: a literal as written, or a name's first address once all of
     them are judged (one private address refuses the name: the resolver could answer it next)."""
     parsed = httpx.URL(url)
+    host = _ascii_host(parsed)
     try:
-        addresses = [ipaddress.ip_address(parsed.host)]
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
         try:
-            addresses = await resolve(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
+            addresses = await resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
         except OSError:
             raise TargetRefused() from None
     if not addresses or (not allow_private and any(rules.is_private_address(a) for a in addresses)):
@@ -70,11 +71,18 @@ async def refuse_private_names(url: str, *, allow_private: bool) -> None:
         raise ValidationError("url", "must resolve to public addresses only") from None
 
 
-async def post(client: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str], timeout: float):
+async def post(
+    client: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str], timeout: float
+) -> httpx.Response:
     """POST to the checked address, naming the host as the URL does; the whole exchange (connect,
     send, wait, read) within `timeout`, so a receiver dripping its answer is cut off too."""
     pinned = target.url.copy_with(host=str(target.address))
     named = {**headers, "host": target.url.netloc.decode("ascii")}
-    extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
+    extensions = {"sni_hostname": _ascii_host(target.url)} if target.url.scheme == "https" else {}
     async with asyncio.timeout(timeout):
         return await client.post(pinned, content=body, headers=named, extensions=extensions)
+
+
+def _ascii_host(url: httpx.URL) -> str:
+    """The host as stored (`xn--` labels): `httpx.URL.host` decodes international names."""
+    return url.raw_host.decode("ascii").strip("[]")
