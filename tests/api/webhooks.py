@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sentinai.domain.webhooks import WebhookPolicy
+from sentinai.domain.webhooks import IPAddress, WebhookPolicy
+from sentinai.services import webhook_targets
 from sentinai.services.webhook_delivery import WebhookDispatcher
 from tests.servers import serving
 
@@ -75,16 +77,45 @@ async def receiving(**options: Any) -> AsyncIterator[Receiver]:
         yield receiver
 
 
+class LoopbackOnly(httpx.AsyncBaseTransport):
+    """Connects to 127.0.0.1 and ::1 only: a pass over every due endpoint of the test database (other
+    tests', a fuzzer's) must not send anything off this machine."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host not in ("127.0.0.1", "::1"):
+            raise httpx.ConnectError("the tests connect to 127.0.0.1 only", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def no_names(host: str, port: int) -> list[IPAddress]:
+    """The resolver while a test dispatcher runs, unless the test plays one: no query leaves."""
+    raise OSError(f"the tests resolve no names ({host})")
+
+
 @asynccontextmanager
 async def dispatching(session_factory, **policy: Any) -> AsyncIterator[WebhookDispatcher]:
-    """A dispatcher allowed to reach 127.0.0.1 over http, quick to retry; `policy` overrides."""
+    """A dispatcher allowed to reach 127.0.0.1 over http, quick to retry; `policy` overrides. A test
+    that plays a resolver installs it before this starts."""
     settings = {"allow_private_targets": True, "require_https": False, "retry_base_seconds": 0.05} | policy
-    dispatcher = WebhookDispatcher(session_factory, WebhookPolicy(**{"timeout_seconds": 2, **settings}))
+    client = httpx.AsyncClient(transport=LoopbackOnly(), follow_redirects=False)
+    dispatcher = WebhookDispatcher(session_factory, WebhookPolicy(**{"timeout_seconds": 2, **settings}), client)
+    played, real = webhook_targets.resolve is not REAL_RESOLVER, webhook_targets.resolve
+    webhook_targets.resolve = real if played else no_names
     try:
         yield dispatcher
     finally:
+        webhook_targets.resolve = real
         await dispatcher.stop()
-        await dispatcher.client.aclose()
+        await client.aclose()
+
+
+REAL_RESOLVER = webhook_targets.resolve
 
 
 async def register(gql, key: str, url: str, **extra: Any) -> dict:
