@@ -244,21 +244,24 @@ class _Round:
         started = time.perf_counter()
         if row is None:
             return Attempt(change.position, None, f"change {change.position} names a row that is not readable", 0)
-        body = encode_json(message_of(self.tenant_id, change, row))
+        try:
+            body = encode_json(message_of(self.tenant_id, change, row))
+            headers = self._headers(change, body)
+            response = await targets.post(self.dispatcher.client, target, body, headers, self.policy.timeout_seconds)
+        except Exception as error:  # a failure of this delivery, never one to end the round's task
+            return Attempt(change.position, None, self._failure(error), _ms(started))
+        status = response.status_code
+        return Attempt(change.position, status, None if 200 <= status < 300 else f"HTTP {status}", _ms(started))
+
+    def _headers(self, change: models.ChangeLog, body: bytes) -> dict[str, str]:
         message_id, timestamp = f"chg_{self.tenant_id}_{change.position}", int(time.time())
-        headers = {
+        return {
             "content-type": "application/json",
             "user-agent": "SentinAI-Webhooks/1",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": rules.sign(self.endpoint.secret, message_id, timestamp, body),
         }
-        try:
-            response = await targets.post(self.dispatcher.client, target, body, headers, self.policy.timeout_seconds)
-        except Exception as error:  # the receiver's failure, never ours to raise
-            return Attempt(change.position, None, self._failure(error), _ms(started))
-        status = response.status_code
-        return Attempt(change.position, status, None if 200 <= status < 300 else f"HTTP {status}", _ms(started))
 
     def _failure(self, error: Exception) -> str:
         """What the tenant reads of a failed request: its kind, never what a resolver or our network said."""
