@@ -7,18 +7,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 
 from sentinai.db.urls import unsupported_parameter
+from sentinai.domain.webhooks import WebhookPolicy
 
 DEFAULT_ASSETS_DIR = Path(sys.prefix) / "share" / "sentinai-assets"
 """Inside the environment SentinAI is installed in (./.venv in a checkout): installed with it."""
-
-
-if TYPE_CHECKING:
-    from sentinai.services.webhooks import WebhookPolicy
 
 
 class ConfigurationError(ValueError):
@@ -66,6 +62,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value == 0:
+        raise ConfigurationError(f"{name} must be more than 0")
     return value
 
 
@@ -128,6 +131,14 @@ class Settings:
     """Whether webhooks may target loopback/private addresses (off in production by default: SSRF)."""
     webhook_retry_base_seconds: float = 5.0
     webhook_disable_after_seconds: float = 3 * 24 * 3600.0
+    webhook_timeout_seconds: float = 10.0
+    """One webhook request, from connecting to the last byte of the answer."""
+    webhook_concurrency: int = 8
+    """Endpoint delivery rounds one process runs at once, over all tenants."""
+    webhook_concurrency_per_tenant: int = 2
+    """How many of those one tenant's endpoints may hold."""
+    webhook_round_seconds: float = 30.0
+    """A round starts no request after this long; the endpoint then queues behind the others."""
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 200
     """Live subscriptions one API key may hold open in one process, over all its connections."""
@@ -154,13 +165,15 @@ class Settings:
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
-        from sentinai.services.webhooks import WebhookPolicy
-
         return WebhookPolicy(
             allow_private_targets=self.webhook_private_targets,
             require_https=self.is_production,
+            timeout_seconds=self.webhook_timeout_seconds,
             retry_base_seconds=self.webhook_retry_base_seconds,
             disable_after_seconds=self.webhook_disable_after_seconds,
+            concurrency=self.webhook_concurrency,
+            concurrency_per_tenant=self.webhook_concurrency_per_tenant,
+            round_seconds=self.webhook_round_seconds,
         )
 
     @classmethod
@@ -199,6 +212,10 @@ class Settings:
             webhook_private_targets=_bool(env, "SENTINAI_WEBHOOK_PRIVATE_TARGETS", environment != "production"),
             webhook_retry_base_seconds=_float(env, "SENTINAI_WEBHOOK_RETRY_BASE_SECONDS", 5.0),
             webhook_disable_after_seconds=_float(env, "SENTINAI_WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 24 * 3600.0),
+            webhook_timeout_seconds=_positive(env, "SENTINAI_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_concurrency=_int(env, "SENTINAI_WEBHOOK_CONCURRENCY", 8, minimum=1),
+            webhook_concurrency_per_tenant=_int(env, "SENTINAI_WEBHOOK_CONCURRENCY_PER_TENANT", 2, minimum=1),
+            webhook_round_seconds=_positive(env, "SENTINAI_WEBHOOK_ROUND_SECONDS", 30.0),
             max_subscriptions_per_connection=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, minimum=1),
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
             live_pool_share=_int(env, "SENTINAI_LIVE_POOL_SHARE", 3, minimum=1),

@@ -7,76 +7,28 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from sentinai.domain import webhooks as rules
-from sentinai.services.webhooks import WebhookDispatcher, WebhookPolicy
+from sentinai.services.webhook_delivery import WebhookDispatcher
 from tests.api.helpers import ingest, record
-from tests.servers import serving
+from tests.api.webhooks import CREATE, DELIVERIES, ENDPOINTS, Receiver, dispatching, receiving, register
 
 pytestmark = pytest.mark.asyncio
-
-CREATE = """
-mutation Create($input: CreateWebhookEndpointInput!) {
-  createWebhookEndpoint(input: $input) {
-    __typename
-    ... on CreateWebhookEndpointSuccess { secret endpoint { endpointId position enabled } }
-    ... on MutationError { code message }
-    ... on ValidationFailed { field }
-  }
-}"""
-
-ENDPOINTS = "{ webhookEndpoints { endpointId url enabled disabledReason position failedAttempts } }"
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: records what it is sent and fails its first `failures` requests."""
-
-    url: str = ""
-    failures: int = 0
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        if self.failures > 0:
-            self.failures -= 1
-            return Response("not now", status_code=503)
-        self.received.append(({k.lower(): v for k, v in request.headers.items()}, body))
-        return Response(status_code=204)
-
-    def messages(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.received]
 
 
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    receiving = Receiver()
-    app = Starlette(routes=[Route("/hooks", receiving.handle, methods=["POST"])])
-    async with serving(app) as url:
-        receiving.url = f"{url}/hooks"
-        yield receiving
+    async with receiving() as made:
+        yield made
 
 
 @pytest_asyncio.fixture
 async def dispatcher(session_factory) -> AsyncIterator[WebhookDispatcher]:
-    policy = WebhookPolicy(allow_private_targets=True, require_https=False, retry_base_seconds=0.05, timeout_seconds=2)
-    made = WebhookDispatcher(session_factory, policy)
-    yield made
-    await made.client.aclose()
-
-
-async def register(gql, key: str, url: str, **extra) -> dict:
-    result = (await gql.data(CREATE, {"input": {"url": url, **extra}}, key=key))["createWebhookEndpoint"]
-    assert result["__typename"] == "CreateWebhookEndpointSuccess", result
-    return result
+    async with dispatching(session_factory) as made:
+        yield made
 
 
 async def test_changes_arrive_in_order_signed_with_the_secret_shown_once(gql, api_a, receiver, dispatcher):
@@ -124,11 +76,7 @@ async def test_a_receiver_that_fails_first_gets_everything_once_it_recovers(gql,
         await asyncio.sleep(0.1)
 
     assert [m["data"]["event"]["eventType"] for m in receiver.messages()] == ["ExceptionCreated", "CommentAdded"]
-    deliveries = await gql.data(
-        "query($e: Int!) { webhookDeliveries(endpointId: $e) { succeeded statusCode position } }",
-        {"e": endpoint_id},
-        key=api_a.admin,
-    )
+    deliveries = await gql.data(DELIVERIES, {"e": endpoint_id}, key=api_a.admin)
     attempts = deliveries["webhookDeliveries"]
     assert [a["succeeded"] for a in reversed(attempts)] == [False, False, False, True, True]
     assert attempts[-1]["statusCode"] == 503
@@ -137,14 +85,12 @@ async def test_a_receiver_that_fails_first_gets_everything_once_it_recovers(gql,
 
 
 async def test_an_endpoint_failing_too_long_is_disabled_with_its_reason(gql, api_a, receiver, session_factory):
-    policy = WebhookPolicy(allow_private_targets=True, require_https=False, disable_after_seconds=0)
-    impatient = WebhookDispatcher(session_factory, policy)
     made = await register(gql, api_a.admin, receiver.url)
     await ingest(gql, api_a.operator, "EXC-W5")
     receiver.failures = 1
 
-    await impatient.deliver(api_a.tenant_id, made["endpoint"]["endpointId"])
-    await impatient.client.aclose()
+    async with dispatching(session_factory, disable_after_seconds=0) as impatient:
+        await impatient.deliver(api_a.tenant_id, made["endpoint"]["endpointId"])
 
     (endpoint,) = (await gql.data(ENDPOINTS, key=api_a.admin))["webhookEndpoints"]
     assert endpoint["enabled"] is False
@@ -224,7 +170,7 @@ async def test_a_replay_asked_for_during_a_delivery_round_is_kept(gql, api_a, re
     endpoint_id = made["endpoint"]["endpointId"]
     await ingest(gql, api_a.operator, "EXC-W8")
     async with factory.uow(api_a.tenant_id) as uow:
-        leased = await uow.webhooks.lease(endpoint_id)
+        leased = await uow.webhooks.lease(endpoint_id, 30)
         await uow.commit()
     assert leased is not None
 
@@ -233,9 +179,23 @@ async def test_a_replay_asked_for_during_a_delivery_round_is_kept(gql, api_a, re
         {"i": {"endpointId": endpoint_id, "after": "0"}},
         key=api_a.admin,
     )
-    async with factory.uow(api_a.tenant_id) as uow:  # the round ends, having delivered up to the head
-        await uow.webhooks.end_round(leased, leased.position + 1)
+    async with factory.uow(api_a.tenant_id) as uow:  # the round's next acknowledgement, then its end
+        moved = (leased.position, leased.position + 1)
+        renewed = await uow.webhooks.advance(endpoint_id, leased.leased_until, moved, 30)
+        await uow.webhooks.end_round(endpoint_id, leased.leased_until)
         await uow.commit()
 
+    assert renewed is None, "the round stops"
     (endpoint,) = (await gql.data(ENDPOINTS, key=api_a.admin))["webhookEndpoints"]
     assert endpoint["position"] == 0, "the replay's position, not the round's"
+
+
+async def test_an_event_with_a_decimal_confidence_is_delivered_with_its_exact_digits(gql, api_a, receiver, dispatcher):
+    made = await register(gql, api_a.admin, receiver.url)
+    await ingest(gql, api_a.operator, "EXC-W9")
+    await record(gql, api_a.agent, "EXC-W9", "TriageCompleted", {"severity": "HIGH", "confidence": 0.875})
+
+    await dispatcher.deliver(api_a.tenant_id, made["endpoint"]["endpointId"])
+
+    assert [m["data"]["event"]["eventType"] for m in receiver.messages()] == ["ExceptionCreated", "TriageCompleted"]
+    assert b'"confidence":0.875' in receiver.received[1][1], "jsonb's digits, as a JSON number"

@@ -35,7 +35,7 @@ from sentinai.db.engine import create_engine, create_session_factory, wait_for_d
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
 from sentinai.db.shares import PoolShare
-from sentinai.services.webhooks import WebhookDispatcher
+from sentinai.services.webhook_delivery import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 

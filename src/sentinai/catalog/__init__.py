@@ -299,9 +299,9 @@ AUDIT_ENTRY = Kind(
     {
         NODE_ID: enc.global_id("AuditEntry", "audit_id"),
         **_plain("audit_id", "component", "event", "actor"),
-        "details": enc.json_value("details"),
         "occurred_at": enc.timestamp("occurred_at"),
     },
+    resolver_only=frozenset({"details"}),  # what it shows depends on the caller's role (domain.audit)
     node=Node(integer_id, lambda uow, ids: uow.audit.get_many(ids)),
 )
 

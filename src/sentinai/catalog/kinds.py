@@ -139,7 +139,7 @@ class Kind:
     columns: Mapping[str, Column]
     relations: Mapping[str, Relation] = field(default_factory=dict)
     resolver_only: frozenset[str] = frozenset()
-    """Fields of the type that only a resolver answers (each has a query of its own)."""
+    """Fields of the type that only a resolver answers (each has a query of its own, or depends on the caller)."""
     node: Node | None = None
 
     @property

@@ -470,6 +470,8 @@ class WebhookEndpoint(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(TIMESTAMP, nullable=False, server_default=func.now())
     leased_until: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    deleted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    """Set by `deleteWebhookEndpoint`: no longer listed, counted or delivered to; its log is kept."""
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()

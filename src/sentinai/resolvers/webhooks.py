@@ -16,6 +16,8 @@ from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.webhooks import (
     CreateWebhookEndpointInput,
     CreateWebhookEndpointSuccess,
+    DeleteWebhookEndpointInput,
+    DeleteWebhookEndpointSuccess,
     ReplayWebhookEndpointInput,
     SetWebhookEndpointEnabledInput,
     WebhookDeliveryType,
@@ -32,6 +34,9 @@ SetWebhookEndpointEnabledResult: TypeAlias = Annotated[
 ]
 ReplayWebhookEndpointResult: TypeAlias = Annotated[
     WebhookEndpointSuccess | MutationErrors, result_union("ReplayWebhookEndpointResult")
+]
+DeleteWebhookEndpointResult: TypeAlias = Annotated[
+    DeleteWebhookEndpointSuccess | MutationErrors, result_union("DeleteWebhookEndpointResult")
 ]
 
 
@@ -99,4 +104,22 @@ class WebhookMutations:
             info,
             lambda uow: service.replay(uow, actor, input.endpoint_id, position_of("after", input.after)),
             lambda row: WebhookEndpointSuccess(endpoint=WebhookEndpointType.from_row(row)),
+        )
+
+    @strawberry.mutation(
+        permission_classes=[answered(CanAdminister)],
+        description=(
+            "Delete an endpoint: nothing more is delivered to it and it no longer counts against your "
+            "tenant's endpoints. Deleting it again answers the same."
+        ),
+    )
+    async def delete_webhook_endpoint(
+        self, info: Info[Context, None], input: Input[DeleteWebhookEndpointInput]
+    ) -> DeleteWebhookEndpointResult:
+        actor = info.context.principal.actor
+        return await run_mutation(
+            info,
+            lambda uow: service.delete_endpoint(uow, actor, input.endpoint_id),
+            lambda row: DeleteWebhookEndpointSuccess(endpoint_id=row.endpoint_id, deleted_at=row.deleted_at),
+            idempotent=True,
         )

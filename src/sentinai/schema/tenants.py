@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import strawberry
-from strawberry import relay
+from strawberry import Info, relay
 from strawberry.scalars import JSON
 
+from sentinai.context import Context
+from sentinai.domain.audit import shown_details
+from sentinai.domain.enums import ApiKeyRole
 from sentinai.schema.enums import Role, TenantStatus
 from sentinai.schema.nodes import LoadedNode
 
@@ -56,9 +59,15 @@ class AuditEntryType(LoadedNode):
     )
     event: str = strawberry.field(description="What happened, e.g. playbook.created.")
     actor: str = strawberry.field(description="Who did it.")
-    details: JSON = strawberry.field(description="Specifics of the change.")
 
     _row: strawberry.Private[Any]
+
+    @strawberry.field(
+        description="Specifics of the change (a webhook's URL: whole for ADMIN keys, its origin for others)."
+    )
+    def details(self, info: Info[Context, None]) -> JSON:
+        """Every read of an audit entry (`auditLog`, `changes`, `node`) answers through here."""
+        return shown_details(self.event, self._row.details, info.context.principal.role == ApiKeyRole.ADMIN)
 
 
 @strawberry.type(name="Viewer", description="The caller, as their credential identifies them.")

@@ -68,6 +68,11 @@ class ReplayWebhookEndpointInput:
     after: str = strawberry.field(description="Deliver every change after this position (a change's cursor).")
 
 
+@strawberry.input(name="DeleteWebhookEndpointInput", description="Delete an endpoint, freeing its place.")
+class DeleteWebhookEndpointInput:
+    endpoint_id: int = strawberry.field(description="The endpoint.")
+
+
 @strawberry.type(name="CreateWebhookEndpointSuccess", description="The endpoint and its signing secret.")
 class CreateWebhookEndpointSuccess:
     endpoint: WebhookEndpointType = strawberry.field(description="The stored endpoint.")
@@ -79,3 +84,12 @@ class CreateWebhookEndpointSuccess:
 @strawberry.type(name="WebhookEndpointSuccess", description="The endpoint after the change.")
 class WebhookEndpointSuccess:
     endpoint: WebhookEndpointType = strawberry.field(description="The stored endpoint.")
+
+
+@strawberry.type(
+    name="DeleteWebhookEndpointSuccess",
+    description="The endpoint is deleted (the same answer when it already was): nothing more is delivered to it.",
+)
+class DeleteWebhookEndpointSuccess:
+    endpoint_id: int = strawberry.field(description="The deleted endpoint.")
+    deleted_at: datetime = strawberry.field(description="When it was deleted (the first time).")
