@@ -7,6 +7,7 @@ environment) manages tenants and domain packs and belongs to no tenant.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 import uuid
@@ -80,6 +81,8 @@ class Authenticator:
         self._cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[float, KeyOwner | None]] = {}
         """Lookups by key hash: when each was read (monotonic seconds), and what it found."""
+        self._running: dict[bytes, tuple[float, asyncio.Future[KeyOwner | None]]] = {}
+        self._forgotten = 0
 
     async def authenticate(self, authorization: str | None, max_age: float | None = None) -> Principal:
         """The caller of `authorization`. `max_age` bounds, in seconds, how old a cached lookup may
@@ -98,18 +101,38 @@ class Authenticator:
         return principal_for(owner)
 
     async def _owner(self, token: str, max_age: float) -> KeyOwner | None:
+        """The key's owner, read at most `max_age` seconds ago. Callers that ask at once share
+        one lookup (200 subscriptions of one key rechecking together cost one statement); a
+        caller that is cancelled never cancels it for the others."""
         now, cache_key = time.monotonic(), hash_key(token)
         cached = self._cache.get(cache_key)
         if cached is not None and now - cached[0] < max_age:
             return cached[1]
+        running = self._running.get(cache_key)
+        if running is None or now - running[0] >= max_age:
+            task = asyncio.ensure_future(self._look_up(token, cache_key, now, self._forgotten))
+            task.add_done_callback(lambda done: self._finished(cache_key, done))
+            running = self._running[cache_key] = (now, task)
+        return await asyncio.shield(running[1])
+
+    async def _look_up(self, token: str, cache_key: bytes, started: float, forgotten: int) -> KeyOwner | None:
         async with UnitOfWork(self._session_factory, Scope.authentication(), read_only=True) as uow:
             owner = await uow.api_keys.find_owner(token)
-        if self._cache_seconds > 0:
+        if self._cache_seconds > 0 and forgotten == self._forgotten:  # nothing was revoked meanwhile
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[cache_key] = (now, owner)
+            self._cache[cache_key] = (started, owner)
         return owner
 
+    def _finished(self, cache_key: bytes, done: asyncio.Future[KeyOwner | None]) -> None:
+        if not done.cancelled():
+            done.exception()  # retrieved here: every caller may have gone
+        if (running := self._running.get(cache_key)) is not None and running[1] is done:
+            del self._running[cache_key]
+
     def forget(self) -> None:
-        """Drop cached lookups (after a key is revoked or a tenant's status changes here)."""
+        """Drop cached lookups (after a key is revoked or a tenant's status changes here), ; a
+        caller from now on never joins a lookup that started before."""
         self._cache.clear()
+        self._running.clear()
+        self._forgotten += 1

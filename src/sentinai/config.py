@@ -52,6 +52,14 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    """A fraction greater than 0 and at most 1."""
+    value = _float(env, name, default)
+    if not 0 < value <= 1:
+        raise ConfigurationError(f"{name} must be more than 0 and at most 1, got {value}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -146,6 +154,8 @@ class Settings:
     """Pool connections all live subscriptions of a process may hold at once: HTTP keeps the rest."""
     live_reads_per_tenant: int = 2
     """Of those, how many one tenant's subscriptions may hold at once."""
+    live_loop_share: float = 0.2
+    """The share of each second of a process's event loop one tenant's live deliveries may use."""
     assets_dir: Path = DEFAULT_ASSETS_DIR
     """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
     console: bool | None = None
@@ -220,6 +230,7 @@ class Settings:
             max_subscriptions_per_key=_int(env, "SENTINAI_MAX_SUBSCRIPTIONS_PER_KEY", 200, minimum=1),
             live_pool_share=_int(env, "SENTINAI_LIVE_POOL_SHARE", 3, minimum=1),
             live_reads_per_tenant=_int(env, "SENTINAI_LIVE_READS_PER_TENANT", 2, minimum=1),
+            live_loop_share=_share(env, "SENTINAI_LIVE_LOOP_SHARE", 0.2),
             assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
             console=_bool(env, "SENTINAI_CONSOLE", environment != "production"),
         )

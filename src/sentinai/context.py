@@ -12,6 +12,7 @@ open another, so nothing of a finished request holds a connection.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from sentinai.db.session import Scope
 from sentinai.errors import ForbiddenError
 from sentinai.loaders import Loaders
 from sentinai.repositories.unit_of_work import UnitOfWork
+
+GIVE_WAY_SECONDS = 0.02
+"""How long a live delivery waits for HTTP requests in flight to finish before it runs anyway."""
 
 
 class RequestEndedError(RuntimeError):
@@ -55,8 +59,10 @@ class Context:
     """The tenant's cost budget (`api.query_cost.TokenBucket`) the operation was charged to: what a
     live subscription pays each delivery from."""
     share: Callable[[], AbstractAsyncContextManager[None]] | None = None
-    """A live operation's share of the pool (`db.shares`): held while its reads hold a connection."""
+    """A live operation's share of the pool (`shares`): held while its reads hold a connection."""
     _held: AbstractAsyncContextManager[None] | None = None
+    _turn: AbstractAsyncContextManager[None] | None = None
+    _turn_started: float = 0.0
     _reader: UnitOfWork | None = None
     _reader_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -128,6 +134,25 @@ class Context:
             return None
         return partial(self.runtime.live_share.slot, tenant_id)
 
+    async def take_turn(self) -> None:
+        """Wait for the tenant's turn to deliver a live message (`shares`): held until `end_turn`,
+        which `api.extensions.CloseReads` calls once the message is complete, before it is sent."""
+        if self.runtime is None or self.principal.tenant_id is None:
+            return
+        tenant_id = self.principal.tenant_id
+        turn = self.runtime.delivery_turns.slot(tenant_id)
+        await turn.__aenter__()
+        self._turn = turn
+        await self.runtime.loop_share.wait_for_turn(tenant_id)
+        await self.runtime.foreground.give_way(GIVE_WAY_SECONDS)
+        self._turn_started = time.monotonic()
+
+    async def end_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            self.runtime.loop_share.charge(self.principal.tenant_id, time.monotonic() - self._turn_started)
+            await turn.__aexit__(None, None, None)
+
     async def reset_reads(self) -> None:
         """Forget what this request has read: its next read starts a new snapshot (after a
         write, whose payload must show the write; or after an abandoned planned read)."""
@@ -137,6 +162,7 @@ class Context:
     async def close(self) -> None:
         """End the request: no read runs after this returns, and none can start."""
         self._ended = True
+        await self.end_turn()
         if self._loaders is not None:
             await self._loaders.settle()
         await self._close_reads()

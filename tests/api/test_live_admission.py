@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 from websockets.exceptions import ConnectionClosed
 
-from sentinai.db.shares import PoolShare
 from sentinai.repositories.changes import SCAN_WINDOW
 from sentinai.repositories.exceptions import ExceptionFilter
+from sentinai.shares import FairShare
 from tests.api import documents as doc
 from tests.api.helpers import event_item, ingest, record
 from tests.api.live import TABLE, TIMELINE, LiveClient, clients, live_url
@@ -166,7 +166,7 @@ async def _count_within(client: LiveClient, seconds: float) -> int:
 
 
 async def test_a_tenant_waiting_on_its_own_share_never_queues_in_front_of_another():
-    share = PoolShare(total=2, per_tenant=1)
+    share = FairShare(total=2, per_tenant=1)
     order: list[str] = []
     release = asyncio.Event()
 
@@ -187,19 +187,31 @@ async def test_a_tenant_waiting_on_its_own_share_never_queues_in_front_of_anothe
     assert share.held == 0 and order.count("noisy") == 10
 
 
-async def test_live_reads_of_many_subscriptions_hold_no_more_connections_than_the_share(gql, api_a, runtime, clients):
+async def test_many_subscriptions_hold_no_more_connections_than_the_share_and_deliver_one_at_a_time(
+    gql, api_a, runtime, clients, monkeypatch
+):
+    turns_taken = 0
+    take_slot = runtime.delivery_turns.slot
+
+    def counted(tenant_id: str):
+        nonlocal turns_taken
+        turns_taken += 1
+        return take_slot(tenant_id)
+
+    monkeypatch.setattr(runtime.delivery_turns, "slot", counted)
     await ingest(gql, api_a.operator, "EXC-SHARE")
     opened = [await clients(api_a.viewer) for _ in range(4)]
     for client in opened:
         for n in range(5):
             await client.subscribe(TIMELINE, {"exceptionId": "EXC-SHARE"}, operation_id=str(n))
-    most = 0
+    most = most_turns = 0
     sampling = True
 
     async def sample() -> None:
-        nonlocal most
+        nonlocal most, most_turns
         while sampling:
             most = max(most, runtime.live_share.held)
+            most_turns = max(most_turns, runtime.delivery_turns.held)
             await asyncio.sleep(0.001)
 
     sampler = asyncio.create_task(sample())
@@ -213,6 +225,7 @@ async def test_live_reads_of_many_subscriptions_hold_no_more_connections_than_th
     await sampler
 
     assert 1 <= most <= runtime.settings.live_reads_per_tenant <= runtime.settings.live_pool_share
+    assert turns_taken >= 4 * 25 and most_turns <= 1, "each delivery waits for the tenant's one turn"
 
 
 async def test_tables_with_one_filter_read_the_log_once_per_commit_not_once_each(gql, api_a, clients, count_statements):

@@ -34,8 +34,8 @@ from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
-from sentinai.db.shares import PoolShare
 from sentinai.services.webhook_delivery import WebhookDispatcher
+from sentinai.shares import FairShare, Foreground, LoopShare
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,20 @@ class Runtime:
     """Open live subscriptions per API key (the platform admin has none)."""
     tails: dict[str, Any] = field(init=False, default_factory=dict)
     """Each tenant's shared tail of its change log, for live timelines (`resolvers.subscriptions`)."""
-    live_share: PoolShare = field(init=False)
-    """The pool connections live subscriptions may hold, in all and per tenant (`db.shares`)."""
+    live_share: FairShare = field(init=False)
+    """The pool connections live subscriptions may hold, in all and per tenant (`shares`)."""
+    delivery_turns: FairShare = field(init=False)
+    """Turns on the event loop for live deliveries: one tenant's at a time, four tenants at once."""
+    loop_share: LoopShare = field(init=False)
+    """How much of the event loop each tenant's live deliveries may use (`shares`)."""
+    foreground: Foreground = field(init=False, default_factory=Foreground)
+    """HTTP requests in flight, which live deliveries give way to for a moment (`shares`)."""
 
     def __post_init__(self) -> None:
         self.notifier = ChangeNotifier(self.engine)
-        self.live_share = PoolShare(self.settings.live_pool_share, self.settings.live_reads_per_tenant)
+        self.live_share = FairShare(self.settings.live_pool_share, self.settings.live_reads_per_tenant)
+        self.delivery_turns = FairShare(total=4, per_tenant=1)
+        self.loop_share = LoopShare(self.settings.live_loop_share)
         self.notifier.on_credentials_changed(self.authenticator.forget)
 
     @classmethod

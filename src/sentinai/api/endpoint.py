@@ -142,7 +142,7 @@ class GraphQLEndpoint:
             busy = error_response(503, "OVERLOADED", "server busy: retry shortly", {"Retry-After": "1"}, media_type)
             await busy(scope, receive, send)
             return
-        async with self.admission:
+        async with self.admission, request.app.state.runtime.foreground.request():
             response = await self._refusal(request, media_type)
             if response is not None:
                 await response(scope, receive, send)

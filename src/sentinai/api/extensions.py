@@ -37,10 +37,11 @@ class CloseReads(SchemaExtension):
                 await context.close()
 
     async def on_stream_result(self, result: object) -> AsyncIterator[None]:
-        """A subscription's result is complete before it is sent: its reads end here, so no
-        connection (nor live share, `db.shares`) is held while a slow client takes the message."""
+        """A subscription's result is complete before it is sent: its reads and its turn end
+        here, so no connection, live slot or turn (`shares`) is held while a client takes it."""
         context = self.execution_context.context
         if isinstance(context, Context):
+            await context.end_turn()
             await context.reset_reads()
         yield
 

@@ -12,9 +12,12 @@ A subscription obeys what an HTTP request does, on every message, not only at it
   a suspension or an expiry, however busy the tenant (and while it sleeps, every second);
 - each delivery pays the operation's price from the tenant's cost budget, and each read of the
   log one point: a tenant that spends its budget waits for it, as its HTTP requests would;
-- its reads hold one of the pool's live slots (`db.shares`), so the live side of all tenants
+- its reads hold one of the pool's live slots (`shares`), so the live side of all tenants
   together never takes the connections HTTP requests need, and one tenant's backlog waits behind
-  its own.
+  its own;
+- a delivery (executing the selection, encoding) waits for its tenant's turn on the event loop:
+  one tenant's deliveries run one at a time, so a commit that wakes 200 of them interleaves with
+  other tenants' requests instead of running ahead of them all.
 """
 
 from __future__ import annotations
@@ -155,7 +158,9 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
                 for item in items:
                     if not await admission.pay(delivery_price):
                         return
+                    await context.take_turn()
                     yield item
+                    await context.end_turn()  # already ended when the message was complete
                 if not more and not await _woken(admission, woken):
                     return
     finally:
