@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest_asyncio
@@ -92,3 +94,15 @@ async def clients(live_url) -> AsyncIterator[Any]:
     yield open_client
     for client in opened:
         await client.close()
+
+
+@asynccontextmanager
+async def served_with(runtime: Any, **settings: Any) -> AsyncIterator[str]:
+    """The WebSocket URL of a server sharing the tests' database, with `settings` changed."""
+    from sentinai.api.app import Runtime, create_app
+
+    changed = replace(runtime.settings, **settings)
+    built = Runtime(changed, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
+    async with serving(create_app(runtime=built), websockets=True) as url:
+        yield url.replace("http://", "ws://") + "/graphql"
+    await built.notifier.stop()

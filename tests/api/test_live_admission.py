@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,8 +19,7 @@ from sentinai.repositories.exceptions import ExceptionFilter
 from sentinai.shares import FairShare
 from tests.api import documents as doc
 from tests.api.helpers import event_item, ingest, record
-from tests.api.live import TABLE, TIMELINE, LiveClient, clients, live_url
-from tests.servers import serving
+from tests.api.live import TABLE, TIMELINE, LiveClient, clients, live_url, served_with
 
 pytestmark = pytest.mark.asyncio
 __all__ = ["clients", "live_url"]  # fixtures, used by name
@@ -125,13 +123,8 @@ async def test_a_filter_that_matches_nothing_moves_with_the_log_instead_of_readi
 @pytest_asyncio.fixture
 async def thrifty_url(runtime) -> AsyncIterator[str]:
     """A server whose tenants each have a budget of 20 points, restored at 5 a second."""
-    from sentinai.api.app import Runtime, create_app
-
-    settings = replace(runtime.settings, cost_budget=20, cost_restore_rate=5.0, max_query_cost=20)
-    thrifty = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
-    async with serving(create_app(runtime=thrifty), websockets=True) as url:
-        yield url.replace("http://", "ws://") + "/graphql"
-    await thrifty.notifier.stop()
+    async with served_with(runtime, cost_budget=20, cost_restore_rate=5.0, max_query_cost=20) as url:
+        yield url
 
 
 async def test_every_delivery_is_paid_from_the_tenants_budget_and_waits_for_it_when_spent(gql, api_a, thrifty_url):

@@ -8,7 +8,6 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -17,8 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.api import documents as doc
 from tests.api.helpers import ingest, record
-from tests.api.live import TABLE, TIMELINE, WAIT, LiveClient, clients, live_url
-from tests.servers import serving
+from tests.api.live import TABLE, TIMELINE, WAIT, LiveClient, clients, live_url, served_with
 
 pytestmark = pytest.mark.asyncio
 __all__ = ["clients", "live_url"]  # fixtures, used by name
@@ -159,13 +157,8 @@ async def test_sixteen_concurrent_writers_reach_a_subscriber_exactly_once_in_ord
 @pytest_asyncio.fixture
 async def strict_url(runtime) -> AsyncIterator[str]:
     """A server allowing 2 live subscriptions per key and 2 per socket."""
-    from sentinai.api.app import Runtime, create_app
-
-    settings = replace(runtime.settings, max_subscriptions_per_key=2, max_subscriptions_per_connection=2)
-    strict = Runtime(settings, runtime.engine, runtime.session_factory, runtime.authenticator, runtime.clock)
-    async with serving(create_app(runtime=strict), websockets=True) as url:
-        yield url.replace("http://", "ws://") + "/graphql"
-    await strict.notifier.stop()
+    async with served_with(runtime, max_subscriptions_per_key=2, max_subscriptions_per_connection=2) as url:
+        yield url
 
 
 async def test_subscriptions_are_limited_per_socket_and_per_key(gql, api_a, strict_url):
