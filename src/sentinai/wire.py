@@ -15,8 +15,29 @@ import orjson
 
 
 def encode_json(value: object) -> bytes:
-    """Compact UTF-8 JSON; datetimes, UUIDs and enums as orjson writes them, Decimals exactly."""
-    return orjson.dumps(value, default=_exact)
+    """Compact UTF-8 JSON; datetimes, UUIDs and enums as orjson writes them, Decimals exactly,
+    and integers of any size exactly (a client may send one beyond 64 bits: up to the 4,300
+    digits a JSON body may hold, all of which jsonb stores exactly)."""
+    try:
+        return orjson.dumps(value, default=_exact)
+    except orjson.JSONEncodeError:
+        widened = _wide_integers_as_decimals(value)
+        if widened is value:
+            raise
+        return orjson.dumps(widened, default=_exact)
+
+
+def _wide_integers_as_decimals(value: object) -> object:
+    """`value` with every integer orjson cannot write as a Decimal (`value` itself if none)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return Decimal(value)
+    if isinstance(value, dict):
+        items = {key: _wide_integers_as_decimals(item) for key, item in value.items()}
+        return items if any(items[key] is not value[key] for key in value) else value
+    if isinstance(value, (list, tuple)):
+        items_list = [_wide_integers_as_decimals(item) for item in value]
+        return items_list if any(a is not b for a, b in zip(items_list, value, strict=True)) else value
+    return value
 
 
 def _exact(value: object) -> orjson.Fragment:

@@ -170,3 +170,30 @@ async def test_resolved_at_is_the_time_of_its_own_status_change_even_after_waiti
     [status_changed] = [event for event in events if event["eventType"] == "StatusChanged"]
     assert resolved_at == status_changed["createdAt"]
     assert datetime.fromisoformat(resolved_at) > released
+
+
+async def test_an_integer_of_401_digits_is_stored_and_read_back_exactly(gql, api_a):
+    huge = int("9" * 401)
+    ingested = await ingest(gql, api_a.operator, "W-NUM-1", attributes={"n": huge, "neg": -huge})
+
+    read = await gql.data('{ exception(exceptionId: "W-NUM-1") { attributes } }', key=api_a.viewer)
+
+    assert ingested["__typename"] == "IngestExceptionSuccess", ingested
+    assert read["exception"]["attributes"] == {"n": huge, "neg": -huge}
+
+
+async def test_a_replay_of_an_event_holding_a_23_digit_integer_is_a_replay_not_a_conflict(gql, api_a):
+    await ingest(gql, api_a.operator, "W-NUM-2")
+    item = {
+        "eventId": str(uuid.uuid4()),
+        "exceptionId": "W-NUM-2",
+        "eventType": "CommentAdded",
+        "payload": {"text": "big", "n": 12345678901234567890123, "x": 1.50, "tiny": 5e-324},
+    }
+
+    first = await change(gql, api_a.agent, doc.RECORD, "recordExceptionEvent", {"input": item})
+    again = await change(gql, api_a.agent, doc.RECORD, "recordExceptionEvent", {"input": item})
+
+    assert first["__typename"] == again["__typename"] == "ExceptionEventRecorded", again
+    assert again["replayed"] is True
+    assert again["event"]["payload"]["n"] == 12345678901234567890123

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sentinai import telemetry
+from sentinai import telemetry, wire
 from sentinai.config import Settings
 from sentinai.db.faults import root_cause, sqlstate_of
 from sentinai.db.urls import open_engine
@@ -39,13 +39,10 @@ def decode_jsonb(text: str) -> Any:
 
 
 def encode_json(value: Any) -> str:
-    return json.dumps(value, default=_exact)
-
-
-def _exact(value: object) -> float:
-    if isinstance(value, Decimal):  # a number read back from jsonb and written again
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    """jsonb parameters, through the one wire encoder (`wire.encode_json`): a number read back
+    from jsonb (a Decimal) is written again as its exact digits, never through a float (a 23-digit
+    integer came back rounded, and a 401-digit one as `Infinity`, which PostgreSQL refused)."""
+    return wire.encode_json(value).decode()
 
 
 def create_engine(settings: Settings, url: URL | None = None) -> AsyncEngine:
