@@ -128,6 +128,24 @@ async def test_a_query_or_mutation_on_the_websocket_is_refused_with_a_code_and_n
     assert errors_logged == []
 
 
+@pytest.mark.parametrize(
+    "document",
+    ["subscription { nope", "subscription { exceptionChanges { position } }" + "\n#" * 5_001],
+    ids=["syntax", "tokens"],
+)
+async def test_a_document_that_does_not_parse_is_answered_an_error_not_a_traceback(
+    live, api_a, document, errors_logged
+):
+    client = LiveClient(await acknowledged(live, api_a.viewer))
+
+    await client.socket.send(subscribe(document))
+    message = await client.receive()
+
+    assert message["type"] == "error", message
+    assert [error["extensions"]["code"] for error in message["payload"]] == ["GRAPHQL_PARSE_FAILED"]
+    assert errors_logged == []
+
+
 async def test_a_subscriptions_document_is_priced_by_its_size_as_over_http(runtime, gql, api_a):
     await ingest(gql, api_a.operator, "EXC-PRICED")
     app = api_app(runtime, max_query_cost=300)

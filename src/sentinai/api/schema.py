@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLInterfaceType, GraphQLUnionType, parse
+from graphql import DocumentNode, GraphQLError, GraphQLInterfaceType, GraphQLUnionType
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -79,14 +79,16 @@ class ParsedDocuments(SchemaExtension):
         self.memo = memo
 
     def on_parse(self) -> Iterator[None]:
+        """A remembered document, or Strawberry parses (inside its own handling of syntax errors:
+        raised here, before the phase, one would escape a WebSocket operation as a traceback)."""
         context = self.execution_context
         query = context.query
-        document = self.memo.get(query)
-        if document is None:
-            document = parse(query, **context.parse_options)
-            self.memo.put(query, document, text_bytes(query) + syntax_bytes(document), memo_owner(context.context))
-        context.graphql_document = document
+        context.graphql_document = self.memo.get(query) if query else None
+        remembered = context.graphql_document is not None
         yield
+        document = context.graphql_document
+        if query and document is not None and not remembered:
+            self.memo.put(query, document, text_bytes(query) + syntax_bytes(document), memo_owner(context.context))
 
 
 class SentinaiSchema(strawberry.Schema):
