@@ -4,8 +4,9 @@ Five memos remember work done for a document text: its parse (`api.schema.Parsed
 its validation (`api.query_cost.ValidationMemo`), its plan (`api.planner.Planner`) and its
 prepared answer (the two memos of `api.prepared.PreparedReads`). Each is a `ByteMemo`:
 
-- **Bounded in bytes, not entries.** Comments and padding are not tokens, so a client can send
-  documents of a mebibyte at one or two points each; counted in entries, 2,048 of them pinned
+- **Bounded in bytes, not entries.** Whitespace and commas are no tokens and a comment of any
+  length is one, so a client can send documents of a mebibyte within the token limit at one or
+  two points each; counted in entries, 2,048 of them pinned
   3 GB. An entry's size is an estimate (`text_bytes`, `syntax_bytes`, `plan_bytes`), never a
   measurement: measuring a parsed document would walk it on every request.
 - **A share per tenant.** A tenant's entries together hold at most `tenant_share` of the memo;

@@ -8,9 +8,9 @@ its items. The cost of each request is reported in `extensions.cost`, like Shopi
 `throttleStatus`.
 
 The document's text is priced too: its first `FREE_TEXT_CHARACTERS` (4,096) cost nothing, then
-each started 1,024 characters 1 point (a document of 1 MiB costs 1,020 more). Comments and
-padding are not tokens, so without it a client could make the server read, parse and remember
-mebibytes for a point or two. HTTP and WebSocket pay it alike: both price through
+each started 1,024 characters 1 point (a document of 1 MiB costs 1,020 more). Whitespace and
+commas are no tokens and a comment of any length is one, so without it a client could make the
+server read, parse and remember mebibytes for a point or two. HTTP and WebSocket pay it alike: both price through
 `operation_cost`.
 """
 
