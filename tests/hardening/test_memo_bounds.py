@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from sentinai.api.memo import ByteMemo, MemoBounds
 from sentinai.api.query_cost import FREE_TEXT_CHARACTERS
+from sentinai.config import ConfigurationError, Settings
 from tests.api.helpers import api_app, ingest, pipeline
 from tests.conftest import ADMIN_TOKEN
 from tests.graphql_client import GraphQLClient
@@ -125,3 +126,13 @@ async def test_a_documents_text_is_priced_past_its_first_four_kib(gql, api_a):
     mebibyte = cost(await gql.post(padded(query, 1_000_000), key=api_a.viewer))
 
     assert (one_more - short, mebibyte - short) == (1, 973)
+
+
+def test_the_memos_bounds_are_settings_and_a_share_must_be_a_fraction():
+    settings = Settings.from_env({"SENTINAI_MEMO_BYTES": "1048576", "SENTINAI_MEMO_TENANT_SHARE": "0.1"})
+
+    assert (settings.memo_bytes, settings.memo_tenant_share) == (1_048_576, 0.1)
+    assert (Settings().memo_bytes, Settings().memo_tenant_share) == (32 * 1024 * 1024, 0.25)
+    for share in ("0", "1.5"):
+        with pytest.raises(ConfigurationError, match="SENTINAI_MEMO_TENANT_SHARE"):
+            Settings.from_env({"SENTINAI_MEMO_TENANT_SHARE": share})
