@@ -91,9 +91,14 @@ async def test_a_frame_past_the_bound_is_refused_by_uvicorn_before_the_app_reads
         pytest.param("not json", id="not-json"),
         pytest.param('{"type": "subscribe", "id": "1", "payload": ' + "[" * 40 + "]" * 40 + "}", id="nested-40"),
         pytest.param("[" * 5_000 + "]" * 5_000, id="nested-5000"),
+        pytest.param("[]", id="an-array"),
+        pytest.param('"subscribe"', id="a-string"),
+        pytest.param('{"id": "1", "type": "subscribe", "payload": "x"}', id="payload-not-an-object"),
+        pytest.param('{"id": "1", "type": "subscribe", "payload": {"query": 5}}', id="query-not-a-string"),
+        pytest.param('{"id": ["1"], "type": "complete"}', id="id-not-a-string"),
     ],
 )
-async def test_a_message_the_body_decoder_refuses_closes_with_4400_and_logs_no_error(live, api_a, frame, errors_logged):
+async def test_a_message_that_is_not_graphql_transport_ws_closes_with_4400_and_logs_no_error(live, api_a, frame, errors_logged):
     socket = await acknowledged(live, api_a.viewer)
 
     await socket.send(frame)

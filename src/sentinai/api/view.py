@@ -66,6 +66,16 @@ SLOW_CONSUMER_SECONDS = 10.0
 
 
 class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
+    async def handle_message(self, message: Any) -> None:
+        """Strawberry's, for a message of the protocol's shape; any other closes the socket with
+        4400 (Strawberry reads the fields without checking their types: a TypeError would escape
+        as a traceback and drop the socket unclosed)."""
+        problem = malformed(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's `run_operation`, with a context per operation and subscriptions only."""
         context = self.context.for_operation()
@@ -227,6 +237,22 @@ class SentinaiGraphQL(GraphQL[Context, None]):
         if _depth(decoded, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         return decoded
+
+
+def malformed(message: object) -> str | None:
+    """What makes a decoded message other than graphql-transport-ws, or None."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "a message is a JSON object with a string type"
+    if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return f"a {message['type']} message has a string id"
+    if message["type"] != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "a subscribe message's payload is an object with a string query"
+    if not isinstance(payload.get("variables") or {}, dict) or not isinstance(payload.get("operationName") or "", str):
+        return "a subscribe message's variables are an object and its operationName a string"
+    return None
 
 
 def is_request_error(result: ExecutionResult) -> bool:
