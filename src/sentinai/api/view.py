@@ -9,7 +9,9 @@
 - Subscriptions run over WebSocket (`graphql-transport-ws` only). The API key comes in the
   `connection_init` payload, as `{"Authorization": "Bearer <key>"}`; each subscription gets a
   context of its own (its reads never share a snapshot with another's); queries and mutations
-  stay on HTTP, behind admission control and deadlines.
+  stay on HTTP, behind admission control and deadlines (`WEBSOCKET_SUBSCRIPTIONS_ONLY`). A
+  message obeys an HTTP body's limits (`TextFrames`), and one not of the protocol's shape closes
+  the socket with 4400 (`LiveSocketHandler.handle_message`).
 """
 
 from __future__ import annotations
