@@ -98,7 +98,9 @@ async def test_a_frame_past_the_bound_is_refused_by_uvicorn_before_the_app_reads
         pytest.param('{"id": ["1"], "type": "complete"}', id="id-not-a-string"),
     ],
 )
-async def test_a_message_that_is_not_graphql_transport_ws_closes_with_4400_and_logs_no_error(live, api_a, frame, errors_logged):
+async def test_a_message_that_is_not_graphql_transport_ws_closes_with_4400_and_logs_no_error(
+    live, api_a, frame, errors_logged
+):
     socket = await acknowledged(live, api_a.viewer)
 
     await socket.send(frame)
