@@ -117,17 +117,23 @@ def report(label: str, process: psutil.Process, memos: dict[str, float], seconds
 
 
 async def run(args: argparse.Namespace, port: int, pid: int, key: str) -> None:
-    base, process = f"http://127.0.0.1:{port}", psutil.Process(pid)
+    """Each way in five steps, so that a plateau shows apart from a leak."""
+    base, url, process = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", psutil.Process(pid)
+    step = max(1, args.documents // 5)
+    refused = {"HTTP": 0, "WS": 0}
     async with httpx.AsyncClient(timeout=60) as client:
         report("before", process, await memo_bytes(client, base))
-        started = time.perf_counter()
-        refused = await over_http(client, base, key, range(args.documents), args.size)
-        report(f"after {args.documents} HTTP", process, await memo_bytes(client, base), time.perf_counter() - started)
-        started = time.perf_counter()
-        url = f"ws://127.0.0.1:{port}/graphql"
-        refused_live = await over_websocket(url, key, range(args.documents, 2 * args.documents), args.size)
-        report(f"after {args.documents} WS", process, await memo_bytes(client, base), time.perf_counter() - started)
-    print(f"answered with errors: {refused} over HTTP, {refused_live} over WebSocket")
+        for way, offset in (("HTTP", 0), ("WS", args.documents)):
+            started = time.perf_counter()
+            for start in range(offset, offset + args.documents, step):
+                documents = range(start, min(start + step, offset + args.documents))
+                if way == "HTTP":
+                    refused[way] += await over_http(client, base, key, documents, args.size)
+                else:
+                    refused[way] += await over_websocket(url, key, documents, args.size)
+                seconds = time.perf_counter() - started
+                report(f"after {documents.stop - offset} {way}", process, await memo_bytes(client, base), seconds)
+    print(f"answered with errors: {refused['HTTP']} over HTTP, {refused['WS']} over WebSocket")
 
 
 def main() -> None:
