@@ -195,14 +195,7 @@ async def _serve_one(settings: Settings, args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     ready, keys = await _prepared(settings, args)
-    config = uvicorn.Config(
-        create_app(ready),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn.Config(create_app(ready), **uvicorn_options(args))
     server = uvicorn.Server(config)
     telemetry.json_request_log()
     telemetry.tracing_from_environment(os.environ)
@@ -224,16 +217,23 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics.name  # /metrics sums every worker's
     _announce(args, ready, keys, time.perf_counter() - started)
     with metrics:
-        uvicorn.run(
-            "sentinai.api.app:served_app",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            access_log=not args.no_access_log,
-            timeout_graceful_shutdown=10,
-        )
+        uvicorn.run("sentinai.api.app:served_app", factory=True, workers=args.workers, **uvicorn_options(args))
+
+
+def uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How uvicorn serves, one process or several. A WebSocket message is bounded like an HTTP
+    body (`api.http.MAX_BODY_BYTES`): uvicorn closes the socket (1009) on a larger frame before
+    buffering it, instead of at its own 16 MiB."""
+    from sentinai.api.http import MAX_BODY_BYTES
+
+    return {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "access_log": not args.no_access_log,
+        "timeout_graceful_shutdown": 10,
+        "ws_max_size": MAX_BODY_BYTES,
+    }
 
 
 def worker_environment(settings: Settings, workers: int) -> dict[str, str]:

@@ -52,14 +52,6 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    """A fraction greater than 0 and at most 1."""
-    value = _float(env, name, default)
-    if not 0 < value <= 1:
-        raise ConfigurationError(f"{name} must be more than 0 and at most 1, got {value}")
-    return value
-
-
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -77,6 +69,13 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value == 0:
         raise ConfigurationError(f"{name} must be more than 0")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value <= 1:
+        raise ConfigurationError(f"{name} must be a fraction above 0 and at most 1, got {value}")
     return value
 
 
@@ -133,6 +132,11 @@ class Settings:
     request_deadline_seconds: float = 10.0
     document_reads: bool = True
     """Answer plannable read operations with one SQL statement (`api.planner`)."""
+    memo_bytes: int = 32 * 1024 * 1024
+    """Bytes each of the pipeline's five memos may hold (parses, validations, plans, two of prepared
+    reads; `api.memo`): at most five times this in all, per process."""
+    memo_tenant_share: float = 0.25
+    """The fraction of a memo's bytes one tenant's entries may hold."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API from another origin (none by default)."""
     webhook_private_targets: bool = True
@@ -218,6 +222,8 @@ class Settings:
             max_concurrent_requests=_int(env, "SENTINAI_MAX_CONCURRENT_REQUESTS", 64, minimum=1),
             request_deadline_seconds=_float(env, "SENTINAI_REQUEST_DEADLINE_SECONDS", 10.0),
             document_reads=_bool(env, "SENTINAI_DOCUMENT_READS", True),
+            memo_bytes=_int(env, "SENTINAI_MEMO_BYTES", 32 * 1024 * 1024, minimum=64 * 1024),
+            memo_tenant_share=_share(env, "SENTINAI_MEMO_TENANT_SHARE", 0.25),
             cors_origins=cors_origins,
             webhook_private_targets=_bool(env, "SENTINAI_WEBHOOK_PRIVATE_TARGETS", environment != "production"),
             webhook_retry_base_seconds=_float(env, "SENTINAI_WEBHOOK_RETRY_BASE_SECONDS", 5.0),

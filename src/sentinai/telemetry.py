@@ -59,6 +59,12 @@ POOL_WAITING = Gauge(
     "Tasks waiting for a database connection (summed over live workers).",
     multiprocess_mode="livesum",
 )
+MEMO_BYTES = Gauge(
+    "sentinai_memo_bytes",
+    "Estimated bytes held by each memo of the request pipeline (summed over live workers; api.memo).",
+    ["memo"],
+    multiprocess_mode="livesum",
+)
 STATEMENT_TIMEOUTS = Counter("sentinai_db_statement_timeouts_total", "Statements cancelled by statement_timeout.")
 RETRIES = Counter(
     "sentinai_mutation_retries_total", "Idempotent mutations run again after a transient fault.", ["operation"]

@@ -96,3 +96,12 @@ def api_app(runtime, **settings: Any):
 
     changed = replace(runtime.settings, **settings)
     return create_app(runtime=Runtime(changed, runtime.engine, runtime.session_factory, runtime.authenticator))
+
+
+def pipeline(app):
+    """The schema behind an app's /graphql (its memos, its prepared reads)."""
+    from starlette.routing import Route
+
+    return next(
+        route.endpoint for route in app.routes if isinstance(route, Route) and route.path == "/graphql"
+    ).graphql.schema

@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import literal_column, select
 
 from sentinai.api.app import Runtime, create_app
-from sentinai.api.prepared import PreparedReads
+from sentinai.api.memo import ByteMemo, MemoBounds
 from sentinai.db.direct import DriverStatement, fetch_row
 from sentinai.db.session import Scope, entering_scope_text
-from tests.api.helpers import ingest
+from tests.api.helpers import ingest, pipeline
 from tests.graphql_client import GraphQLClient
 
 pytestmark = pytest.mark.asyncio
@@ -212,10 +212,12 @@ async def test_a_prepared_list_shows_what_was_written_after_it_was_prepared(gql,
 
 
 async def test_many_values_of_one_list_do_not_push_out_the_entry_that_serves_every_id(gql, api_a, monkeypatch):
-    monkeypatch.setattr(PreparedReads, "SIZE", 3)
+    prepared = pipeline(gql.http._transport.app).prepared_reads
+    page_entry = 6 * 1024  # a page's entry is about 5 KiB (`api.memo`): this memo holds eight of them
+    monkeypatch.setattr(prepared, "_by_values", ByteMemo("prepared_by_values", MemoBounds(8 * page_entry, 1.0)))
     detail, page = fresh(DETAIL), fresh("query Page($first: Int) { exceptions(first: $first) { totalCount } }")
     await send(gql, detail, {"id": "EXC-ANY"}, api_a.viewer)
-    for first in range(1, 11):  # ten entries, one per value, each answered twice
+    for first in range(1, 21):  # twenty entries, one per value, each answered twice
         await send(gql, page, {"first": first}, api_a.viewer)
         await send(gql, page, {"first": first}, api_a.viewer)
 

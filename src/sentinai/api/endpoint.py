@@ -17,7 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from sentinai import telemetry
 from sentinai.api import graphiql
-from sentinai.api.http import MEDIA_TYPE_KEY, error_response, negotiate
+from sentinai.api.http import MAX_BODY_BYTES, MEDIA_TYPE_KEY, error_response, negotiate
 from sentinai.api.prepared import PostedOperation
 from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
@@ -26,8 +26,6 @@ from sentinai.db.faults import is_unavailable
 from sentinai.errors import AuthenticationError, ForbiddenError
 
 log = logging.getLogger("sentinai.errors")
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 class BodyTooLargeError(Exception):

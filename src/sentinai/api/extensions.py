@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 from graphql import ExecutionResult
 from graphql.error import GraphQLError
+from starlette.responses import Response
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from sentinai import telemetry
@@ -117,9 +119,18 @@ class DocumentReads(SchemaExtension):
         return ExecutionResult(data=data)
 
 
+SUBSCRIPTIONS_ONLY = "WEBSOCKET_SUBSCRIPTIONS_ONLY"
+SUBSCRIPTIONS_ONLY_MESSAGE = (
+    "this WebSocket serves subscriptions only: send queries and mutations over HTTP (POST /graphql), "
+    "behind its admission control and deadline"
+)
+
+
 def is_expected(error: GraphQLError) -> bool:
+    """A client's mistake or a refusal, not a fault: logged in one INFO line, never masked. An
+    operation type the transport does not run (a query on the WebSocket) is one."""
     original = error.original_error
-    return original is None or isinstance(original, (DomainError, GraphQLError))
+    return original is None or isinstance(original, (DomainError, GraphQLError, InvalidOperationTypeError))
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -131,7 +142,12 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self.anonymise_error(error) if self.should_mask_error(error) else with_code(error) for error in errors]
+        return [self._worded(error) for error in errors]
+
+    def _worded(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, InvalidOperationTypeError):  # only the WebSocket streams
+            return GraphQLError(SUBSCRIPTIONS_ONLY_MESSAGE, extensions={"code": SUBSCRIPTIONS_ONLY})
+        return self.anonymise_error(error) if self.should_mask_error(error) else with_code(error)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if is_unavailable(error.original_error):
@@ -148,10 +164,12 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
     def _unavailable(self, error: GraphQLError) -> GraphQLError:
-        """The database is unreachable or the pool is exhausted: a clear "try again" and HTTP 503."""
+        """The database is unreachable or the pool is exhausted: a clear "try again", and over HTTP
+        a 503 with `Retry-After`. A subscription's response is its WebSocket, whose headers were
+        sent with the handshake: it gets the error alone."""
         log.warning("database unavailable at %s: %s", error.path, type(error.original_error).__name__)
         response = getattr(self.execution_context.context, "response", None)
-        if response is not None:
+        if isinstance(response, Response):
             response.status_code = 503
             response.headers["Retry-After"] = "1"
         return GraphQLError(

@@ -18,6 +18,9 @@ from starlette.responses import Response
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request: an HTTP body, and a WebSocket message alike (`api.view.TextFrames`, and
+uvicorn's `ws_max_size` in `sentinai serve`)."""
 MEDIA_TYPE_KEY = "sentinai.media_type"
 """Where the negotiated media type is kept in the ASGI scope's state for the rest of the request."""
 

@@ -20,7 +20,6 @@ guard or argument) is not planned, with the reason logged at debug level.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -45,6 +44,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from sentinai.api.memo import ByteMemo, MemoBounds, plan_bytes, syntax_bytes, text_length
 from sentinai.catalog import BY_TYPE_NAME, Computed, Kind, Paged
 from sentinai.context import Context
 from sentinai.errors import DomainError
@@ -90,12 +90,13 @@ class RenderedField:
 class Planner:
     """Plans operations against one schema, reading field definitions from its Strawberry types."""
 
-    MEMO_SIZE = 1024
-
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, bounds: MemoBounds | None = None) -> None:
         self.strawberry = schema
         self.schema: GraphQLSchema = schema._schema
-        self._memo: OrderedDict[tuple[Any, ...], tuple[DocumentNode, dict[str, shapes.Document] | None]] = OrderedDict()
+        self.memo: ByteMemo[tuple[Any, ...], tuple[DocumentNode, dict[str, shapes.Document] | None]] = ByteMemo(
+            "plans", bounds
+        )
+        """Plans by (parsed document, operation, role, variables' values); `plan` argues the key."""
 
     def plan(
         self, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Context
@@ -104,17 +105,19 @@ class Planner:
 
         Remembered per (parsed document, operation, variables, role) when the answer cannot depend on
         the request's instant: a refusal to plan, or a plan `instant_free` accepts (a list filtered by
-        SLA state holds the instant it is judged at). The tenant is not in a plan; it is bound when rendered.
+        SLA state holds the instant it is judged at). The tenant is not in a plan (it is bound when
+        rendered, in the caller's own transaction), and the guards a plan passed read only the role,
+        so an entry stored for one tenant answers another exactly as a fresh plan would. An entry
+        holds its document (its id is in the key), so it is sized as the document and its plan
+        (`api.memo`), and it takes its storer's tenant's share.
         """
         key = _memo_key(document, variables, operation_name, context)
-        if key is not None and (remembered := self._memo.get(key)) is not None and remembered[0] is document:
-            self._memo.move_to_end(key)  # `is` above: an id may be reused once its document is gone
-            return remembered[1]
+        if key is not None and (remembered := self.memo.get(key)) is not None and remembered[0] is document:
+            return remembered[1]  # `is`: an id may be reused once its document is gone
         planned = self._planned(document, variables, operation_name, context)
         if key is not None and (planned is None or instant_free(planned)):
-            self._memo[key] = (document, planned)
-            if len(self._memo) > self.MEMO_SIZE:
-                self._memo.popitem(last=False)
+            size = syntax_bytes(document) + plan_bytes(text_length(document)) + len(key[3])
+            self.memo.put(key, (document, planned), size, str(context.principal.tenant_id))  # type: ignore[union-attr]
         return planned
 
     def _planned(

@@ -15,6 +15,11 @@ Remembered per (document text, operation name, role) and either the variables' v
 the variables are only the `exceptionId` of root `exception` fields (a detail view's shape), just
 their names: then each request binds its own ids, so one entry serves every exception. Only
 plans whose answer cannot depend on the request's instant are remembered (`planner.instant_free`).
+The tenant is not in the key, and needs not be: an entry holds a plan and its price, both read
+from the document, the variables and the role alone; the tenant is bound when the plan is
+rendered, in the caller's own transaction, and the price is taken from the caller's own budget.
+Both memos are bounded in bytes and per tenant (`api.memo`): an entry is sized as its text, its
+variables and an estimate of its plan, and takes the share of the tenant whose request stored it.
 
 A prepared answer never words an error: anything that is not a clean hit (another body shape,
 a value the input guard refuses, an exhausted budget, a failed render) goes through the pipeline,
@@ -26,7 +31,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,8 +39,9 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode, VariableNo
 from graphql.language import SKIP, Visitor
 
 from sentinai import telemetry
+from sentinai.api.memo import ByteMemo, MemoBounds, plan_bytes, text_bytes
 from sentinai.api.planner import ONE_EXCEPTION, Planner, RenderedField, instant_free
-from sentinai.api.query_cost import CostBudgets, cost_extension, tenant_budget_key
+from sentinai.api.query_cost import CostBudgets, cost_extension, memo_owner, tenant_budget_key
 from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.db.faults import is_unavailable
@@ -102,16 +107,19 @@ class PostedOperation:
 
 
 class PreparedReads:
-    SIZE = 1024
-    """Entries of each of the two memos. They are apart so that a client paging through thousands
-    of cursors (an entry per value) cannot push out the few entries that serve every id."""
+    """Two memos, apart so that a client paging through thousands of cursors (an entry per value)
+    cannot push out the few entries that serve every id."""
 
-    def __init__(self, planner: Planner, budgets: CostBudgets) -> None:
+    def __init__(self, planner: Planner, budgets: CostBudgets, bounds: MemoBounds | None = None) -> None:
         self.planner, self.budgets = planner, budgets
-        self._binding: OrderedDict[tuple[Any, ...], PreparedRead] = OrderedDict()
+        self._binding: ByteMemo[tuple[Any, ...], PreparedRead] = ByteMemo("prepared_binding", bounds)
         """Per (document, operation, role): entries that bind their ids."""
-        self._by_values: OrderedDict[tuple[Any, ...], PreparedRead] = OrderedDict()
+        self._by_values: ByteMemo[tuple[Any, ...], PreparedRead] = ByteMemo("prepared_by_values", bounds)
         """Per (document, operation, role, variables' values): every other entry."""
+
+    @property
+    def memos(self) -> dict[str, ByteMemo]:
+        return {memo.name: memo for memo in (self._binding, self._by_values)}
 
     def remember(
         self,
@@ -129,16 +137,18 @@ class PreparedReads:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return
-        role = context.principal.role
+        role, owner = context.principal.role, memo_owner(context)
         name = operation.name.value if operation.name else None
         variables = variables or {}
+        size = text_bytes(query) + plan_bytes(len(query))
         bound = _bound_ids(document, operation, documents)
         if bound is not None and {variable for _, variable in bound} == variables.keys():
-            _store(self._binding, (query, operation_name, role), PreparedRead(documents, cost, name, bound))
+            self._binding.put((query, operation_name, role), PreparedRead(documents, cost, name, bound), size, owner)
             return
         values = _canonical(variables)
         if values is not None:
-            _store(self._by_values, (query, operation_name, role, values), PreparedRead(documents, cost, name))
+            key = (query, operation_name, role, values)
+            self._by_values.put(key, PreparedRead(documents, cost, name), size + len(values), owner)
 
     def lookup(self, request: PostedOperation, principal: Principal | None) -> PreparedRead | None:
         """The entry that answers `request` for `principal`, if there is one (nothing else needed:
@@ -146,11 +156,11 @@ class PreparedReads:
         if principal is None or principal.tenant_id is None:
             return None
         head = (request.query, request.operation_name, principal.role)
-        prepared = _get(self._binding, head)
+        prepared = self._binding.get(head)
         if prepared is not None and prepared.binds(request.variables):
             return self._clean(prepared, request)
         values = _canonical(request.variables)
-        prepared = None if values is None else _get(self._by_values, (*head, values))
+        prepared = None if values is None else self._by_values.get((*head, values))
         return None if prepared is None else self._clean(prepared, request)
 
     @staticmethod
@@ -184,20 +194,6 @@ class PreparedReads:
             record.operation, record.operation_type = prepared.operation_name, "query"
             record.cost, record.path = prepared.cost, READ_PATH
         return {"data": data, "extensions": cost_extension(prepared.cost, self.budgets, bucket)}
-
-
-def _store(memo: OrderedDict[tuple[Any, ...], PreparedRead], key: tuple[Any, ...], prepared: PreparedRead) -> None:
-    memo[key] = prepared
-    memo.move_to_end(key)
-    if len(memo) > PreparedReads.SIZE:
-        memo.popitem(last=False)
-
-
-def _get(memo: OrderedDict[tuple[Any, ...], PreparedRead], key: tuple[Any, ...]) -> PreparedRead | None:
-    prepared = memo.get(key)
-    if prepared is not None:
-        memo.move_to_end(key)  # least recently used goes first
-    return prepared
 
 
 def _canonical(variables: dict[str, Any]) -> bytes | None:

@@ -6,13 +6,18 @@ times its items, a connection 1 plus `first` times its node, a mutation field 10
 mutation (an `input` with `items`) adds 2 per item, and the lists of its result are as long as
 its items. The cost of each request is reported in `extensions.cost`, like Shopify's
 `throttleStatus`.
+
+The document's text is priced too: its first `FREE_TEXT_CHARACTERS` (4,096) cost nothing, then
+each started 1,024 characters 1 point (a document of 1 MiB costs 1,020 more). Whitespace and
+commas are no tokens and a comment of any length is one, so without it a client could make the
+server read, parse and remember mebibytes for a point or two. HTTP and WebSocket pay it alike: both price through
+`operation_cost`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +45,7 @@ from strawberry.extensions import SchemaExtension
 from sentinai import telemetry
 from sentinai.api.errors import error_code
 from sentinai.api.input_guard import unacceptable_inputs
+from sentinai.api.memo import ByteMemo, MemoBounds, syntax_bytes, text_bytes, text_length
 from sentinai.auth import Principal
 from sentinai.context import Context
 
@@ -48,6 +54,9 @@ MUTATION_COST = 10
 BATCH_ITEM_COST = 2
 """An item of a batch mutation shares its transaction, so it costs less than a mutation field."""
 DEFAULT_PAGE = 20
+FREE_TEXT_CHARACTERS = 4 * 1024
+TEXT_COST_CHARACTERS = 1024
+"""Each started run of this many characters past `FREE_TEXT_CHARACTERS` costs 1 point."""
 
 
 @dataclass
@@ -91,11 +100,23 @@ class CostBudgets:
 def operation_cost(
     schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> int:
-    """The cost of the operation the request will execute (the document is already validated).
+    """The cost of the operation the request will execute (the document is already validated),
+    plus the price of its text (`text_cost`).
 
     Sizes are the values execution will use: variables coerced with their defaults, and the
-    field's own default where an argument is absent. Zero when execution will refuse the
-    request anyway (no such operation, variables that do not coerce)."""
+    field's own default where an argument is absent. Only the text is priced when execution
+    will refuse the request anyway (no such operation, variables that do not coerce)."""
+    return text_cost(document) + _selection_cost(schema, document, operation_name, variables)
+
+
+def text_cost(document: Any) -> int:
+    """1 point per started `TEXT_COST_CHARACTERS` of the document's text past the free ones."""
+    return -(-max(0, text_length(document) - FREE_TEXT_CHARACTERS) // TEXT_COST_CHARACTERS)
+
+
+def _selection_cost(
+    schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> int:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operation = get_operation_ast(document, operation_name)
     if operation is None:
@@ -204,28 +225,33 @@ def _is_list(graphql_type: Any) -> bool:
 
 
 class ValidationMemo:
-    """Validation results by query text (LRU). Clients send the same few documents again and
-    again, and validating one costs several milliseconds; the rules never change within one
-    schema, so the result for a text never does either."""
+    """Validation results by query text, bounded in bytes and per tenant (`api.memo`). Clients send
+    the same few documents again and again, and validating one costs several milliseconds.
 
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._results: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+    Keyed by the text alone, which is safe across tenants: validation reads only the document and
+    the schema's rules (fixed for one schema), never the tenant, role, variables or instant, and the
+    errors it remembers word only the document. An entry with errors holds the parsed document
+    through their nodes, so it is sized like one."""
+
+    def __init__(self, bounds: MemoBounds | None = None) -> None:
+        self.memo: ByteMemo[str, list[GraphQLError]] = ByteMemo("validations", bounds)
 
     def validate(self, context: Any) -> list[GraphQLError]:
-        query = context.query
-        if query is not None and query in self._results:
-            self._results.move_to_end(query)
-            return self._results[query]
-        errors = [
-            _client_error(error)
-            for error in validate(context.schema._schema, context.graphql_document, context.validation_rules)
-        ]
+        query, document = context.query, context.graphql_document
+        remembered = None if query is None else self.memo.get(query)
+        if remembered is not None:
+            return remembered
+        found = validate(context.schema._schema, document, context.validation_rules)
+        errors = [_client_error(error) for error in found]
         if query is not None:
-            self._results[query] = errors
-            if len(self._results) > self.size:
-                self._results.popitem(last=False)
+            size = text_bytes(query) + (syntax_bytes(document) if errors else 0)
+            self.memo.put(query, errors, size, memo_owner(context.context))
         return errors
+
+
+def memo_owner(context: Any) -> str:
+    """Whose share of a memo an entry stored for this request's `context` takes: its tenant's."""
+    return tenant_budget_key(getattr(context, "principal", None))
 
 
 def _operation_not_chosen(document: Any, operation_name: str | None) -> list[GraphQLError]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLInterfaceType, GraphQLUnionType
+from graphql import DocumentNode, GraphQLError, GraphQLInterfaceType, GraphQLUnionType
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -22,9 +22,10 @@ from strawberry.types.graphql import OperationType
 
 from sentinai.api.errors import error_code
 from sentinai.api.extensions import CloseReads, DocumentReads, MaskUnexpectedErrors, Observed, is_expected
+from sentinai.api.memo import ByteMemo, MemoBounds, syntax_bytes, text_bytes
 from sentinai.api.planner import Planner
 from sentinai.api.prepared import PreparedReads
-from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo
+from sentinai.api.query_cost import CostBudgets, QueryCostLimiter, ValidationMemo, memo_owner
 from sentinai.config import Settings
 from sentinai.resolvers.changes import ChangeQueries
 from sentinai.resolvers.exceptions import ExceptionMutations, ExceptionQueries
@@ -66,9 +67,35 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5_000
 
 
+class ParsedDocuments(SchemaExtension):
+    """Strawberry's ParserCache, bounded in bytes and per tenant (`api.memo`); the memo is the
+    schema's own (Strawberry's is one `lru_cache` per process, counted in entries).
+
+    Keyed by the text alone, which is safe across tenants: parsing reads only the text and the
+    parse options (fixed for one schema), so another tenant's entry is exactly the document its
+    own parse would give, and a document holds no data."""
+
+    def __init__(self, memo: ByteMemo[str, DocumentNode]) -> None:
+        self.memo = memo
+
+    def on_parse(self) -> Iterator[None]:
+        """A remembered document, or Strawberry parses (inside its own handling of syntax errors:
+        raised here, before the phase, one would escape a WebSocket operation as a traceback)."""
+        context = self.execution_context
+        query = context.query
+        context.graphql_document = self.memo.get(query) if query else None
+        remembered = context.graphql_document is not None
+        yield
+        document = context.graphql_document
+        if query and document is not None and not remembered:
+            self.memo.put(query, document, text_bytes(query) + syntax_bytes(document), memo_owner(context.context))
+
+
 class SentinaiSchema(strawberry.Schema):
     prepared_reads: PreparedReads | None = None
     """Reads the endpoint answers without this pipeline once it has answered them (`api.prepared`)."""
+    memos: dict[str, ByteMemo] = {}
+    """Every memo of this schema's pipeline by name, for the metrics and the tests (`api.memo`)."""
 
     async def execute(  # noqa: PLR0917 - Strawberry's signature
         self,
@@ -107,9 +134,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     introspection and field suggestions (both off in production)."""
     settings = settings or Settings()
     budgets = CostBudgets(settings.cost_budget, settings.cost_restore_rate, settings.max_query_cost)
-    memo = ValidationMemo()
+    bounds = MemoBounds(settings.memo_bytes, settings.memo_tenant_share)
+    parsed: ByteMemo[str, DocumentNode] = ByteMemo("documents", bounds)
+    memo = ValidationMemo(bounds)
     extensions: list = [
-        lambda: ParserCache(maxsize=512),
+        lambda: ParsedDocuments(parsed),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -127,9 +156,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
     )
     if settings.document_reads:
-        planner = Planner(built)
-        prepared = built.prepared_reads = PreparedReads(planner, budgets)
+        planner = Planner(built, bounds)
+        prepared = built.prepared_reads = PreparedReads(planner, budgets, bounds)
         built.extensions = (*built.extensions, lambda: DocumentReads(planner, prepared))
+        built.memos = {planner.memo.name: planner.memo, **prepared.memos}
+    built.memos = {parsed.name: parsed, memo.memo.name: memo.memo, **built.memos}
     return built
 
 

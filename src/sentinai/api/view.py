@@ -9,14 +9,16 @@
 - Subscriptions run over WebSocket (`graphql-transport-ws` only). The API key comes in the
   `connection_init` payload, as `{"Authorization": "Bearer <key>"}`; each subscription gets a
   context of its own (its reads never share a snapshot with another's); queries and mutations
-  stay on HTTP, behind admission control and deadlines.
+  stay on HTTP, behind admission control and deadlines (`WEBSOCKET_SUBSCRIPTIONS_ONLY`). A
+  message obeys an HTTP body's limits (`TextFrames`), and one not of the protocol's shape closes
+  the socket with 4400 (`LiveSocketHandler.handle_message`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import suppress
 from decimal import Decimal
 from typing import Any
@@ -26,11 +28,11 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler as GraphQLTransportWSHandler,
 )
@@ -42,7 +44,7 @@ from strawberry.utils.aio import aclosing
 
 from sentinai import telemetry
 from sentinai.api.errors import with_code
-from sentinai.api.http import GRAPHQL_RESPONSE, TRANSPORT_CODES, error_response, media_type_of
+from sentinai.api.http import GRAPHQL_RESPONSE, MAX_BODY_BYTES, TRANSPORT_CODES, error_response, media_type_of
 from sentinai.api.planner import RenderedField
 from sentinai.auth import Principal
 from sentinai.context import Context
@@ -55,11 +57,27 @@ SUBSCRIPTIONS_OVER_HTTP = (
     "subscriptions are served over WebSocket on this path (graphql-transport-ws, the key in connection_init; "
     "docs/live.md); over HTTP use the changes query"
 )
+MESSAGE_TOO_LARGE = 4413
+"""Close code for a WebSocket message over MAX_BODY_BYTES (like HTTP's 413)."""
+INVALID_MESSAGE = 4400
+"""graphql-transport-ws's close code for a message it cannot take."""
+CLOSE_REASON_BYTES = 123
+"""The longest reason a close frame carries (RFC 6455)."""
 SLOW_CONSUMER_SECONDS = 10.0
 """A client that has not taken a message for this long is disconnected (close code 1013)."""
 
 
 class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
+    async def handle_message(self, message: Any) -> None:
+        """Strawberry's, for a message of the protocol's shape; any other closes the socket with
+        4400 (Strawberry reads the fields without checking their types: a TypeError would escape
+        as a traceback and drop the socket unclosed)."""
+        problem = malformed(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's `run_operation`, with a context per operation and subscriptions only."""
         context = self.context.for_operation()
@@ -98,7 +116,36 @@ class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
 
 class TextFrames(ASGIWebSocketAdapter):
     """graphql-transport-ws messages are text frames: our JSON encoder writes bytes (orjson),
-    which Strawberry would send as binary frames that a browser's `graphql-ws` cannot parse."""
+    which Strawberry would send as binary frames that a browser's `graphql-ws` cannot parse.
+
+    A message is read under the limits of an HTTP body: at most `MAX_BODY_BYTES` of UTF-8, else
+    the socket is closed with 4413 (the protocol defines no error message for a frame it cannot
+    read, and a message too large is never decoded to find its id; `sentinai serve` also sets
+    uvicorn's `ws_max_size`, which closes with 1009 before buffering it); JSON nested at most
+    `MAX_JSON_DEPTH` deep, and anything that is not JSON, else 4400, as graphql-transport-ws closes
+    on any message it cannot take."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                refusal, message = self._read(await self.ws.receive_text())
+                if refusal is not None:
+                    await self.close(*refusal)
+                    return
+                yield message
+        except KeyError as binary:  # Starlette's receive_text on a binary frame
+            raise NonTextMessageReceived from binary
+        except WebSocketDisconnect:
+            return
+
+    def _read(self, text: str) -> tuple[tuple[int, str] | None, object]:
+        """The decoded message, or the close code and reason that refuse it."""
+        if len(text) > MAX_BODY_BYTES or (len(text) * 4 > MAX_BODY_BYTES and len(text.encode()) > MAX_BODY_BYTES):
+            return (MESSAGE_TOO_LARGE, f"message exceeds {MAX_BODY_BYTES} bytes"), None
+        try:
+            return None, self.view.decode_json(text)
+        except HTTPException as refused:
+            return (INVALID_MESSAGE, refused.reason.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")), None
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)
@@ -192,6 +239,22 @@ class SentinaiGraphQL(GraphQL[Context, None]):
         if _depth(decoded, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise HTTPException(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         return decoded
+
+
+def malformed(message: object) -> str | None:
+    """What makes a decoded message other than graphql-transport-ws, or None."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "a message is a JSON object with a string type"
+    if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return f"a {message['type']} message has a string id"
+    if message["type"] != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "a subscribe message's payload is an object with a string query"
+    if not isinstance(payload.get("variables") or {}, dict) or not isinstance(payload.get("operationName") or "", str):
+        return "a subscribe message's variables are an object and its operationName a string"
+    return None
 
 
 def is_request_error(result: ExecutionResult) -> bool:
