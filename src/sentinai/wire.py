@@ -9,9 +9,17 @@ instead — which is how a webhook endpoint once stalled on every event with a `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
+
+
+@dataclass(frozen=True)
+class RawJson:
+    """JSON text encoded elsewhere (PostgreSQL rendered it), written into the output as it is."""
+
+    json: str
 
 
 def encode_json(value: object) -> bytes:
@@ -19,12 +27,12 @@ def encode_json(value: object) -> bytes:
     and integers of any size exactly (a client may send one beyond 64 bits: up to the 4,300
     digits a JSON body may hold, all of which jsonb stores exactly)."""
     try:
-        return orjson.dumps(value, default=_exact)
+        return orjson.dumps(value, default=_exact, option=orjson.OPT_PASSTHROUGH_DATACLASS)
     except orjson.JSONEncodeError:
         widened = _wide_integers_as_decimals(value)
         if widened is value:
             raise
-        return orjson.dumps(widened, default=_exact)
+        return orjson.dumps(widened, default=_exact, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 def _wide_integers_as_decimals(value: object) -> object:
@@ -41,6 +49,8 @@ def _wide_integers_as_decimals(value: object) -> object:
 
 
 def _exact(value: object) -> orjson.Fragment:
+    if isinstance(value, RawJson):
+        return orjson.Fragment(value.json)
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(format(value, "f"))
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

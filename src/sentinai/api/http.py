@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-import orjson
 from starlette.responses import Response
+
+from sentinai import wire
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -76,7 +77,7 @@ def error_response(
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="sentinai"'}
     body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    return Response(orjson.dumps(body), status, headers, media_type=media_type)
+    return Response(wire.encode_json(body), status, headers, media_type=media_type)
 
 
 def media_type_of(scope: MutableMapping[str, Any]) -> str:

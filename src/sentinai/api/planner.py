@@ -54,6 +54,7 @@ from sentinai.resolvers.exceptions import exception_list
 from sentinai.resolvers.insights import entity_history_list, sla_breach_list, stats_query
 from sentinai.resolvers.permissions import permitted
 from sentinai.schema.exceptions import entity_history_page, similar_count, timeline_page
+from sentinai.wire import RawJson
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,8 @@ class NotPlannable(Exception):  # noqa: N818 - a signal inside this module, neve
 
 
 @dataclass(frozen=True)
-class RenderedField:
+class RenderedField(RawJson):
     """JSON text PostgreSQL rendered for one root field, spliced into the response unparsed."""
-
-    json: str
 
 
 class Planner:

@@ -5,7 +5,7 @@
   (405 with `Allow: POST` for a mutation over GET, 415 for a content type we do not read).
 - A request error (nothing executed: parse, validation, variable or operation-selection
   failures) carries no `data`, and is a 400 under `application/graphql-response+json`.
-- Responses are written with orjson; JSON that PostgreSQL rendered is spliced in as it is.
+- Responses are written with the one wire encoder (`wire`); JSON that PostgreSQL rendered is spliced in as it is.
 - Subscriptions run over WebSocket (`graphql-transport-ws` only). The API key comes in the
   `connection_init` payload, as `{"Authorization": "Bearer <key>"}`; each subscription gets a
   context of its own (its reads never share a snapshot with another's); queries and mutations
@@ -20,10 +20,8 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import suppress
-from decimal import Decimal
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,10 +40,9 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 from strawberry.utils.aio import aclosing
 
-from sentinai import telemetry
+from sentinai import telemetry, wire
 from sentinai.api.errors import with_code
 from sentinai.api.http import GRAPHQL_RESPONSE, MAX_BODY_BYTES, TRANSPORT_CODES, error_response, media_type_of
-from sentinai.api.planner import RenderedField
 from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.errors import AuthenticationError, ForbiddenError
@@ -225,9 +222,9 @@ class SentinaiGraphQL(GraphQL[Context, None]):
         return sub_response
 
     def encode_json(self, data: object) -> bytes:
-        """orjson, splicing JSON that PostgreSQL rendered (a planned root field, a jsonb number)
-        into the response as it is."""
-        return orjson.dumps(data, default=_raw_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        """The one wire encoder (`wire.encode_json`), as webhooks and jsonb parameters use it: JSON
+        that PostgreSQL rendered (a planned root field, a jsonb number) goes in as it is."""
+        return wire.encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -296,14 +293,6 @@ def _reason(error: ValueError) -> str:
     if isinstance(error, UnicodeDecodeError):
         return "it is not UTF-8"
     return str(error).split(";")[0][:120]
-
-
-def _raw_json(value: object) -> orjson.Fragment:
-    if isinstance(value, RenderedField):
-        return orjson.Fragment(value.json)
-    if isinstance(value, Decimal):  # a jsonb number (db.engine.decode_jsonb): PostgreSQL's digits
-        return orjson.Fragment(format(value, "f"))
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _depth(value: Any, limit: int) -> int:
