@@ -8,7 +8,8 @@ without a gap or a repeat.
 
 A subscription obeys what an HTTP request does, on every message, not only at its start:
 - its key is checked again before a delivery whenever the last check is RECHECK_SECONDS old,
-  from a lookup at most as old, so no message goes out more than a second after a revocation,
+  from a lookup at most as old (so at most 0.8 s together), right before the delivery runs (after
+  any wait for its turn or its budget), so no message goes out more than a second after a revocation,
   a suspension or an expiry, however busy the tenant (and while it sleeps, every second);
 - each delivery pays the operation's price from the tenant's cost budget, and each read of the
   log one point: a tenant that spends its budget waits for it, as its HTTP requests would;
@@ -44,7 +45,7 @@ from sentinai.schema.changes import ChangeType, ExceptionChangeType
 from sentinai.schema.exceptions import ExceptionFilter
 
 BATCH = 100
-RECHECK_SECONDS = 0.5
+RECHECK_SECONDS = 0.4
 """How old a subscription's last credential check (and the lookup behind it) may be when it delivers."""
 IDLE_CHECK_SECONDS = 1.0
 READ_PRICE = 1
@@ -156,9 +157,9 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
                     return
                 items, position, more = await read(position)
                 for item in items:
+                    await context.take_turn()  # first: the checks below hold at the moment it runs
                     if not await admission.pay(delivery_price):
                         return
-                    await context.take_turn()
                     yield item
                     await context.end_turn()  # already ended when the message was complete
                 if not more and not await _woken(admission, woken):
