@@ -143,7 +143,10 @@ class Context:
         turn = self.runtime.delivery_turns.slot(tenant_id)
         await turn.__aenter__()
         self._turn = turn
-        await self.runtime.loop_share.wait_for_turn(tenant_id)
+        runtime = self.runtime
+        await runtime.loop_share.wait_for_turn(
+            tenant_id, lambda: runtime.foreground.busy or runtime.delivery_turns.others_than(tenant_id)
+        )
         await self.runtime.foreground.give_way(GIVE_WAY_SECONDS)
         self._turn_started = time.monotonic()
 

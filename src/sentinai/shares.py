@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -36,6 +36,10 @@ class FairShare:
         self._tenants: dict[str, _TenantGate] = {}
         self.held = 0
         """Slots held now (for metrics and tests)."""
+
+    def others_than(self, tenant_id: str) -> bool:
+        """Whether another tenant holds or waits for a slot."""
+        return any(other != tenant_id for other in self._tenants)
 
     @asynccontextmanager
     async def slot(self, tenant_id: str) -> AsyncIterator[None]:
@@ -79,6 +83,10 @@ class Foreground:
             if self.running == 0:
                 self._idle.set()
 
+    @property
+    def busy(self) -> bool:
+        return self.running > 0
+
     async def give_way(self, patience: float) -> None:
         if self.running == 0:
             return
@@ -90,25 +98,28 @@ class Foreground:
 
 
 class LoopShare:
-    """How much of this process's event loop each tenant's live deliveries may use: `share` of
-    every second, measured (a delivery is charged the time from its turn to its message).
+    """How much of this process's event loop each tenant's live deliveries may use while others
+    need it: `share` of every second, measured (a delivery is charged the time from its turn to
+    its message).
 
     Pool slots and one-at-a-time turns bound what a tenant holds; this bounds what it takes. A
     commit that wakes 200 subscriptions costs about 200 ms of one process's time: taken at once,
     every other tenant's request waits behind it. Held to its share, the tenant's own deliveries
-    wait (in order, none dropped) and everyone else's requests keep their latency."""
+    wait (in order, none dropped) and everyone else's requests keep their latency. The share is
+    work-conserving: with nobody else waiting, a tenant's deliveries run at full speed, and the
+    debt one tenant can carry into a contended moment is one second's share."""
 
     def __init__(self, share: float, burst_seconds: float = 0.05) -> None:
         self.share, self.burst = share, burst_seconds
         self._balances: dict[str, tuple[float, float]] = {}
 
-    async def wait_for_turn(self, tenant_id: str) -> None:
-        """Sleep until `tenant_id` has time left (at most one delivery's debt is carried)."""
-        while (owed := -self._balance(tenant_id)) > 0:
-            await asyncio.sleep(owed / self.share)
+    async def wait_for_turn(self, tenant_id: str, contended: Callable[[], bool] = lambda: True) -> None:
+        """Sleep until `tenant_id` has time left, or nobody else needs the loop (`contended`)."""
+        while (owed := -self._balance(tenant_id)) > 0 and contended():
+            await asyncio.sleep(min(owed / self.share, 0.05))
 
     def charge(self, tenant_id: str, seconds: float) -> None:
-        self._balances[tenant_id] = (self._balance(tenant_id) - seconds, time.monotonic())
+        self._balances[tenant_id] = (max(-self.share, self._balance(tenant_id) - seconds), time.monotonic())
 
     def _balance(self, tenant_id: str) -> float:
         balance, updated = self._balances.get(tenant_id, (self.burst, time.monotonic()))

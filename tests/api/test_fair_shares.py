@@ -28,6 +28,20 @@ async def test_a_tenant_that_used_its_share_of_the_loop_waits_and_another_does_n
     assert 0.2 <= noisy_waited < 0.5, "50 ms owed at 0.2 of each second is paid back in 250 ms"
 
 
+async def test_a_tenant_alone_on_the_loop_is_not_held_back_and_carries_at_most_a_seconds_share_of_debt():
+    share = LoopShare(0.2)
+    share.charge("alone", 5.0)  # five seconds of deliveries while nobody else needed the loop
+
+    started = time.monotonic()
+    await share.wait_for_turn("alone", contended=lambda: False)
+    alone_waited = time.monotonic() - started
+    await share.wait_for_turn("alone")  # then another tenant needs the loop
+    contended_waited = time.monotonic() - started - alone_waited
+
+    assert alone_waited < 0.01
+    assert contended_waited < 1.2, "its debt was capped at one second's share (0.2 s, repaid in 1 s)"
+
+
 async def test_a_tenant_held_to_its_share_gets_about_that_share_of_a_second():
     share, used, ends = LoopShare(0.2), 0.0, time.monotonic() + 1.0
     while time.monotonic() < ends:
