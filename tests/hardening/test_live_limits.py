@@ -17,12 +17,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from sentinai.api.app import Runtime, create_app
-from sentinai.api.http import MAX_BODY_BYTES
+from sentinai.api.http import MAX_BODY_BYTES, MAX_DOCUMENT_CHARACTERS
 from sentinai.cli import uvicorn_options
 from sentinai.config import Settings
 from sentinai.db.engine import create_engine
 from tests.api.helpers import api_app, ingest
-from tests.api.test_subscriptions import TIMELINE, WAIT, LiveClient
+from tests.api.live import TIMELINE, WAIT, LiveClient
 from tests.servers import serving
 
 pytestmark = pytest.mark.asyncio
@@ -155,12 +155,12 @@ async def test_a_document_that_does_not_parse_is_answered_an_error_not_a_traceba
 
 async def test_a_subscriptions_document_is_priced_by_its_size_as_over_http(runtime, gql, api_a):
     await ingest(gql, api_a.operator, "EXC-PRICED")
-    app = api_app(runtime, max_query_cost=300)
+    app = api_app(runtime, max_query_cost=60)
     async with serving(app, websockets=True) as url:
         client = await LiveClient.open(ws_url(url), api_a.viewer)
         await client.subscribe(TIMELINE, {"exceptionId": "EXC-PRICED"})
         (delivered,) = await client.results(1)
-        await client.subscribe(padded(TIMELINE, 400 * 1024), {"exceptionId": "EXC-PRICED"}, operation_id="2")
+        await client.subscribe(padded(TIMELINE, 90 * 1024), {"exceptionId": "EXC-PRICED"}, operation_id="2")
         refused = await client.receive()
         await client.close()
     await app.state.runtime.notifier.stop()
@@ -188,4 +188,20 @@ async def test_a_pool_timeout_inside_a_subscription_answers_service_unavailable(
 
     errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
     assert [error["extensions"]["code"] for error in errors] == ["SERVICE_UNAVAILABLE"], message
+    assert errors_logged == []
+
+
+async def test_a_document_longer_than_the_api_parses_is_refused_before_parsing_on_both_surfaces(
+    gql, api_a, live, errors_logged
+):
+    too_long = padded("{ viewer { role } }", MAX_DOCUMENT_CHARACTERS + 1)
+    over_http = await gql.post(too_long, key=api_a.viewer, status=413)
+    socket = await acknowledged(live, api_a.viewer)
+    await socket.send(subscribe(padded(TIMELINE, MAX_DOCUMENT_CHARACTERS + 1), {"exceptionId": "EXC-ANY"}))
+    over_websocket = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    await socket.close()
+
+    assert over_http["errors"][0]["extensions"]["code"] == "DOCUMENT_TOO_LARGE"
+    assert over_websocket["type"] == "error"
+    assert over_websocket["payload"][0]["extensions"]["code"] == "DOCUMENT_TOO_LARGE"
     assert errors_logged == []

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from sentinai.api.http import MAX_DOCUMENT_CHARACTERS
 from sentinai.api.memo import ByteMemo, MemoBounds
 from sentinai.api.query_cost import FREE_TEXT_CHARACTERS
 from sentinai.config import ConfigurationError, Settings
@@ -108,7 +109,7 @@ async def test_an_entry_one_tenant_stored_answers_another_with_its_own_rows(smal
 @pytest.mark.asyncio
 async def test_a_document_too_big_to_memoise_is_answered_but_not_memoised(small, api_a):
     client, memos = small
-    document = padded("{ viewer { role } }", 100 * 1024)  # 10 MiB parsed; its validation, 100 KiB
+    document = padded("{ viewer { role } }", 96 * 1024)  # 9.6 MiB parsed; its validation, 96 KiB
 
     assert (await client.data(document, key=api_a.viewer))["viewer"]["role"] == "VIEWER"
     assert memos["documents"].get(document) is None and memos["validations"].get(document) is not None
@@ -123,9 +124,9 @@ async def test_a_documents_text_is_priced_past_its_first_four_kib(gql, api_a):
 
     short = cost(await gql.post(padded(query, FREE_TEXT_CHARACTERS), key=api_a.viewer))
     one_more = cost(await gql.post(padded(query, FREE_TEXT_CHARACTERS + 1), key=api_a.viewer))
-    mebibyte = cost(await gql.post(padded(query, 1_000_000), key=api_a.viewer))
+    longest = cost(await gql.post(padded(query, MAX_DOCUMENT_CHARACTERS), key=api_a.viewer))
 
-    assert (one_more - short, mebibyte - short) == (1, 973)
+    assert (one_more - short, longest - short) == (1, 94)
 
 
 def test_the_memos_bounds_are_settings_and_a_share_must_be_a_fraction():

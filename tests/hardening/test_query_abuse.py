@@ -56,14 +56,22 @@ async def test_an_abusive_document_is_refused_before_any_resolver_runs(gql, api_
     assert reads["count"] == 0
 
 
-async def test_a_450_kib_document_is_refused_quickly(gql, api_a, reads, capsys):
+async def test_a_450_kib_document_is_refused_by_its_length_before_it_is_parsed(gql, api_a, reads, capsys):
     document = "{ viewer { " + "role " * (450 * 1024 // 5) + "} }"
     started = time.perf_counter()
-    errors = await gql.errors(document, key=api_a.viewer)
+    body = await gql.post(document, key=api_a.viewer, status=413)
     elapsed = (time.perf_counter() - started) * 1000
-    assert "token" in errors[0]["message"] and reads["count"] == 0
+    assert body["errors"][0]["extensions"]["code"] == "DOCUMENT_TOO_LARGE" and reads["count"] == 0
     with capsys.disabled():
         print(f"\n  450 KiB document refused in {elapsed:.1f} ms")
+
+
+async def test_a_document_of_too_many_tokens_is_refused_before_anything_runs(gql, api_a, reads):
+    document = "{ viewer { " + "role " * 6_000 + "} }"  # 30 KiB: within the length, past 5,000 tokens
+
+    errors = await gql.errors(document, key=api_a.viewer)
+
+    assert "token" in errors[0]["message"] and reads["count"] == 0
 
 
 async def test_every_response_reports_its_cost(gql, api_a):

@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler as GraphQLTransportWSHandler,
@@ -42,7 +42,16 @@ from strawberry.utils.aio import aclosing
 
 from sentinai import telemetry, wire
 from sentinai.api.errors import with_code
-from sentinai.api.http import GRAPHQL_RESPONSE, MAX_BODY_BYTES, TRANSPORT_CODES, error_response, media_type_of
+from sentinai.api.http import (
+    DOCUMENT_TOO_LARGE,
+    GRAPHQL_RESPONSE,
+    MAX_BODY_BYTES,
+    MAX_DOCUMENT_CHARACTERS,
+    TRANSPORT_CODES,
+    document_too_large,
+    error_response,
+    media_type_of,
+)
 from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.errors import AuthenticationError, ForbiddenError
@@ -77,6 +86,11 @@ class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's `run_operation`, with a context per operation and subscriptions only."""
+        if len(operation.query) > MAX_DOCUMENT_CHARACTERS:
+            error = {"message": document_too_large(len(operation.query)), "extensions": {"code": DOCUMENT_TOO_LARGE}}
+            await operation.send_operation_message({"id": operation.id, "type": "error", "payload": [error]})
+            self.operations.pop(operation.id, None)
+            return
         context = self.context.for_operation()
         try:
             result_source = await self.schema.stream(
@@ -180,6 +194,14 @@ class SentinaiGraphQL(GraphQL[Context, None]):
             response = _refusal(error, media_type_of(scope))
         await response(scope, receive, send)
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, refusing a document longer than MAX_DOCUMENT_CHARACTERS before any parse."""
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            if isinstance(data.query, str) and len(data.query) > MAX_DOCUMENT_CHARACTERS:
+                raise HTTPException(413, document_too_large(len(data.query)))
+        return parsed
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         runtime = request.app.state.runtime
         # No principal only while rendering the GraphiQL page, which runs no operation.
@@ -272,6 +294,9 @@ def _observe(result: ExecutionResult) -> None:
 
 def _refusal(error: HTTPException, media_type: str) -> Response:
     reason = error.reason
+    if error.status_code == 413 and reason.startswith("the GraphQL document is"):
+        telemetry.refused("document_too_large")
+        return error_response(413, DOCUMENT_TOO_LARGE, reason, None, media_type)
     if reason.startswith("subscriptions are not allowed"):  # api.schema: they live on the WebSocket
         telemetry.refused("websocket_required")
         status = 400 if media_type == GRAPHQL_RESPONSE else 200  # a request error, as the specification words it
