@@ -151,14 +151,22 @@ ORDERS: dict[str, KeysetOrder] = {
 }
 
 
-# What a batch writes back for each exception it changed: everything but the id, what only the
-# enrichment writes, and what never changes after creation.
-WRITTEN_BACK = (*SOURCE_FIELDS, "status", "severity", "owner", "current_playbook_id", "current_step", "resolved_at")
+# What a batch writes back for each exception it changed: everything but the id and what never
+# changes after creation.
+WRITTEN_BACK = (
+    *SOURCE_FIELDS,
+    "status",
+    "severity",
+    "owner",
+    "current_playbook_id",
+    "current_step",
+    "resolved_at",
+    "enriched_context",
+    "rca_hypothesis",
+)
 INSERTED = (
     *WRITTEN_BACK,
     "exception_id",
-    "enriched_context",
-    "rca_hypothesis",
     "domain_pack_version",
     "policy_pack_version",
     "created_at",

@@ -74,8 +74,12 @@ class ExceptionType(LoadedNode):
     current_step_order: int | None = strawberry.field(description="Order number of the current playbook step.")
     summary: str | None = strawberry.field(description="One-paragraph description.")
     attributes: JSON = strawberry.field(description="The normalised source payload.")
-    enriched_context: JSON = strawberry.field(description="Context added by agents during analysis.")
-    rca_hypothesis: str | None = strawberry.field(description="Current root-cause hypothesis.")
+    enriched_context: JSON = strawberry.field(
+        description="Context added by agents during analysis (ContextEnriched events, merged key by key)."
+    )
+    rca_hypothesis: str | None = strawberry.field(
+        description="Current root-cause hypothesis (the latest RootCauseHypothesized event's)."
+    )
     resolved_at: datetime | None = strawberry.field(description="When it was resolved (null unless RESOLVED).")
     domain_pack_version: int | None = strawberry.field(description="Domain pack version in force at ingestion.")
     policy_pack_version: int | None = strawberry.field(description="Tenant policy pack version in force at ingestion.")

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
-from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
+from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange, findings
 from sentinai.domain.lifecycle import check_transition
 from sentinai.domain.packs import check_exception_kind
 from sentinai.domain.validation import same_json, stored_json
@@ -181,6 +181,7 @@ def _record(batch: IntakeBatch, step_counts: Mapping[int, int], envelope: EventE
         _check_same_event(stored, envelope)
         return RecordedEvent(stored, exception, replayed=True)
     changes = state_changes(exception, envelope.state_change, batch.at, step_counts)
+    changes |= findings(envelope.event_type, envelope.payload, exception.enriched_context)
     event = batch.append(envelope)
     if changes:
         exception = batch.change(exception.exception_id, **changes)
