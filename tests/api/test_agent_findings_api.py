@@ -14,6 +14,7 @@ from tests.api.helpers import event_item, ingest, record
 pytestmark = pytest.mark.asyncio
 
 COPILOT_DOC = Path(__file__).resolve().parents[2] / "docs" / "copilot.md"
+FEED = "{ changes(first: 100) { nodes { source event { eventType exceptionId } } } }"
 FINDINGS = """query($id: String!) { exception(exceptionId: $id) {
   enrichedContext rcaHypothesis events(first: 20) { nodes { eventType payload } } } }"""
 
@@ -55,6 +56,17 @@ async def test_a_batch_applies_findings_in_order_like_single_events(gql, api_a):
     assert [r["__typename"] for r in results] == ["ExceptionEventRecorded"] * 4
     found = await _findings(gql, api_a.viewer, "F-3")
     assert (found["enrichedContext"], found["rcaHypothesis"]) == ({"a": 1, "b": 2}, "second")
+
+
+async def test_findings_are_in_the_change_feed_like_every_event(gql, api_a):
+    await ingest(gql, api_a.operator, "F-7")
+    await record(gql, api_a.agent, "F-7", "ContextEnriched", {"context": {"a": 1}})
+    await record(gql, api_a.agent, "F-7", "RootCauseHypothesized", {"hypothesis": "h"})
+    nodes = (await gql.data(FEED, key=api_a.viewer))["changes"]["nodes"]
+    assert [n["event"] for n in nodes if n["source"] == "EXCEPTION_EVENT"][-2:] == [
+        {"eventType": "ContextEnriched", "exceptionId": "F-7"},
+        {"eventType": "RootCauseHypothesized", "exceptionId": "F-7"},
+    ]
 
 
 async def test_findings_stay_within_the_tenant(gql, api_a, api_b):
