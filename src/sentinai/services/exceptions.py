@@ -216,7 +216,8 @@ async def _packs_for_deadlines(
 ) -> PacksInForce | None:
     """The packs in force for the exceptions whose deadline a severity change of these events would
     recompute (domain.deadlines.follows_severity): one statement, and none when there is no such
-    event — a deadline the source sent never follows, and events never make one derived."""
+    event. Read from the locked rows, before the items run: whether a deadline follows cannot change
+    within a batch of events, which never touch a sent deadline and keep a followed one derived or absent."""
     domains = set()
     for envelope in envelopes:
         exception = batch.exceptions.get(envelope.exception_id)
