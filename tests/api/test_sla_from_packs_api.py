@@ -139,6 +139,19 @@ async def test_re_ingestion_keeps_a_derived_deadline_until_the_source_sends_one(
     assert (_due_after(exception), exception["slaSource"]) == (timedelta(hours=24), "DOMAIN_PACK")
 
 
+async def test_a_re_ingestion_into_another_domain_takes_that_domains_hours(gql, api_a, domain):
+    other = f"{domain}-Other"
+    await _publish_domain(gql, domain, {"slaHours": {"HIGH": 24}})
+    await _publish_domain(gql, other, {"slaHours": {"HIGH": 12}})
+    await _ingest(gql, api_a.operator, "I-2", domain)
+    await _ingest(gql, api_a.operator, "I-3", domain, slaDeadline=SENT)
+    await _ingest(gql, api_a.operator, "I-2", other)
+    await _ingest(gql, api_a.operator, "I-3", other, slaDeadline=SENT)
+    moved, sent = await _sla(gql, api_a.viewer, "I-2"), await _sla(gql, api_a.viewer, "I-3")
+    assert (_due_after(moved), moved["slaSource"]) == (timedelta(hours=12), "DOMAIN_PACK")
+    assert (sent["slaDeadline"], sent["slaSource"]) == (SENT, "SOURCE")
+
+
 async def test_a_batch_ingestion_derives_deadlines_like_single_ingestions(gql, api_a, domain):
     await _publish_domain(gql, domain, {"slaHours": {"CRITICAL": 4, "HIGH": 24}})
     items = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentinai.domain.deadlines import Deadline, PackHours, SlaPacks, deadline_for, derived, follows_severity
+from sentinai.domain.deadlines import Deadline, PackHours, SlaPacks, deadline_for, derived, follows_packs
 from sentinai.domain.enums import Severity, SlaSource
 
 CREATED = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
@@ -38,6 +38,6 @@ def test_a_sent_deadline_wins_and_is_never_recomputed():
     sent = CREATED + timedelta(days=2)
     deadline = deadline_for(sent, CREATED, Severity.HIGH, _packs({"HIGH": 2}))
     assert deadline == Deadline(sent, SlaSource.SOURCE)
-    assert not follows_severity(deadline.at, deadline.source)
-    assert not follows_severity(sent, None), "a deadline stored before sources were recorded counts as sent"
-    assert follows_severity(None, None) and follows_severity(sent, SlaSource.DOMAIN_PACK)
+    assert not follows_packs(deadline.at, deadline.source)
+    assert not follows_packs(sent, None), "a deadline stored before sources were recorded counts as sent"
+    assert follows_packs(None, None) and follows_packs(sent, SlaSource.DOMAIN_PACK)

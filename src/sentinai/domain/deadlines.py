@@ -84,7 +84,7 @@ def is_derived(source: SlaSource | None) -> bool:
     return source in DERIVED
 
 
-def follows_severity(deadline: datetime | None, source: SlaSource | None) -> bool:
-    """Whether a severity change recomputes the deadline: a derived one, or none at all (a severity
-    that has hours may give the exception its first deadline); never one the source sent."""
+def follows_packs(deadline: datetime | None, source: SlaSource | None) -> bool:
+    """Whether a change of severity (or, by re-ingestion, of domain) recomputes the deadline: a
+    derived one, or none at all (the new severity or domain may have hours); never one the source sent."""
     return deadline is None or is_derived(source)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
-from sentinai.domain.deadlines import deadline_for, derived, follows_severity
+from sentinai.domain.deadlines import deadline_for, derived, follows_packs
 from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange, findings
 from sentinai.domain.lifecycle import check_transition
 from sentinai.domain.packs import check_exception_kind
@@ -92,7 +92,7 @@ def _ingest(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: A
     if not changed:
         return Ingested(stored, IngestOutcome.UNCHANGED)
     values = {name: getattr(new, name) for name in changed} | _stored_attributes(new, changed)
-    if "sla_deadline" in changed:
+    if "sla_deadline" in changed or ("domain" in changed and follows_packs(stored.sla_deadline, stored.sla_source)):
         sla = packs.sla(new.domain)
         values |= deadline_for(new.sla_deadline, stored.created_at, stored.severity, sla).columns()
     record = batch.change(new.exception_id, **values)
@@ -215,14 +215,14 @@ async def _packs_for_deadlines(
     uow: UnitOfWork, batch: IntakeBatch, envelopes: Sequence[EventEnvelope]
 ) -> PacksInForce | None:
     """The packs in force for the exceptions whose deadline a severity change of these events would
-    recompute (domain.deadlines.follows_severity): one statement, and none when there is no such
+    recompute (domain.deadlines.follows_packs): one statement, and none when there is no such
     event. Read from the locked rows, before the items run: whether a deadline follows cannot change
     within a batch of events, which never touch a sent deadline and keep a followed one derived or absent."""
     domains = set()
     for envelope in envelopes:
         exception = batch.exceptions.get(envelope.exception_id)
         if envelope.state_change.severity is not None and exception is not None:
-            if follows_severity(exception.sla_deadline, exception.sla_source):
+            if follows_packs(exception.sla_deadline, exception.sla_source):
                 domains.add(exception.domain)
     return await uow.policy_packs.in_force_for(sorted(domains)) if domains else None
 
@@ -232,7 +232,7 @@ def _deadline_change(
 ) -> dict[str, Any]:
     """A derived deadline follows a severity change: the creation time plus the new severity's
     hours in the packs in force now. A deadline the source sent stays as it is."""
-    if "severity" not in changes or not follows_severity(exception.sla_deadline, exception.sla_source):
+    if "severity" not in changes or not follows_packs(exception.sla_deadline, exception.sla_source):
         return {}
     assert packs is not None, "_packs_for_deadlines read them"
     return derived(exception.created_at, changes["severity"], packs.sla(exception.domain)).columns()
