@@ -83,7 +83,8 @@ EXCEPTION = Kind(
     {
         NODE_ID: enc.global_id("Exception", "exception_id", per_tenant=True),
         **_plain("exception_id", "domain", "type", "source_system", "entity", "owner", "summary"),
-        **_plain("rca_hypothesis", "domain_pack_version", "policy_pack_version"),
+        **_plain("rca_hypothesis", "domain_pack_version", "policy_pack_version", "sla_pack_version"),
+        "sla_source": enc.enum_name("sla_source"),
         "attributes": enc.json_value("attributes"),
         "enriched_context": enc.json_value("enriched_context"),
         **_timestamps("sla_deadline", "resolved_at", "created_at", "updated_at"),

@@ -46,6 +46,7 @@ from sentinai.domain.enums import (  # noqa: F401 - re-exported: callers name th
     PlanStatus,
     RiskLevel,
     Severity,
+    SlaSource,
     TenantStatus,
     ToolType,
 )
@@ -76,6 +77,7 @@ def _enum(py_enum: type[enum.Enum], name: str) -> Enum:
 TIMESTAMP = DateTime(timezone=True)
 SEVERITY = _enum(Severity, "exception_severity")
 EXCEPTION_STATUS = _enum(ExceptionStatus, "exception_status")
+SLA_SOURCE = _enum(SlaSource, "sla_source")
 
 
 def _created_at() -> Mapped[datetime]:
@@ -254,6 +256,11 @@ class ExceptionRecord(Base):
     entity: Mapped[str] = mapped_column(String(200), nullable=False)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     sla_deadline: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    sla_source: Mapped[SlaSource | None] = mapped_column(SLA_SOURCE)
+    """Who decided `sla_deadline` (domain.deadlines); null without a deadline, and on rows older
+    than that rule or bulk-loaded, whose deadlines count as sent."""
+    sla_pack_version: Mapped[int | None] = mapped_column(Integer)
+    """The version of the pack (`sla_source`) whose hours gave a derived deadline."""
     owner: Mapped[str | None] = mapped_column(String(200))
     current_playbook_id: Mapped[int | None] = mapped_column(BigInteger)
     current_step: Mapped[int | None] = mapped_column(Integer)

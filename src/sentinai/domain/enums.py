@@ -58,3 +58,11 @@ class ApiKeyRole(str, enum.Enum):
     OPERATOR = "operator"
     AGENT = "agent"
     ADMIN = "admin"
+
+
+class SlaSource(str, enum.Enum):
+    """Who decided an exception's SLA deadline."""
+
+    SOURCE = "source"
+    POLICY_PACK = "policy_pack"
+    DOMAIN_PACK = "domain_pack"

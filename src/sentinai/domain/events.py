@@ -8,6 +8,7 @@ as they are: payloads grow over time and the timeline must not lose what an agen
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,12 @@ _FIELDS: dict[str, dict[str, Field]] = {
     "RemediationPlanDecided": {"planId": _required("integer", minimum=1), "decision": _required("string")},
     "RemediationOutcomeRecorded": {"planId": _required("integer", minimum=1), "outcome": _required("string")},
     "CommentAdded": {"text": _required("string")},
+    "ContextEnriched": {"context": _required("object")},
+    "RootCauseHypothesized": {
+        "hypothesis": _required("string", nonblank=True),
+        "confidence": Field("number", **_UNIT),
+        "evidence": Field("list"),
+    },
 }
 
 PAYLOAD_SCHEMAS: dict[str, Shape] = {event_type: Shape(fields) for event_type, fields in _FIELDS.items()}
@@ -92,6 +99,22 @@ SYSTEM_EVENT_TYPES = frozenset(
         "RemediationOutcomeRecorded",
     }
 )
+
+
+def findings(event_type: str, payload: Mapping[str, Any], enriched_context: Mapping[str, Any]) -> dict[str, Any]:
+    """The exception columns an agent's finding sets, from its validated payload: `ContextEnriched`
+    merges `context` into `enriched_context` key by key (a key sent again replaces the old value,
+    the others stay); `RootCauseHypothesized` replaces `rca_hypothesis`. The merged context is
+    bounded as any JSON object a client sends, so merging cannot grow it without end."""
+    if event_type == "ContextEnriched":
+        merged = validation.stored_json({**enriched_context, **payload["context"]})
+        if len(json.dumps(merged, default=str)) > validation.MAX_JSON_BYTES:
+            limit = validation.MAX_JSON_BYTES // 1024
+            raise ValidationError("payload.context", f"would make enrichedContext larger than {limit} KiB of JSON")
+        return {"enriched_context": merged}
+    if event_type == "RootCauseHypothesized":
+        return {"rca_hypothesis": payload["hypothesis"]}
+    return {}
 
 
 def validate_payload(event_type: str, payload: Mapping[str, Any], path: str = "payload") -> None:

@@ -10,16 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 from sentinai.domain import shapes, validation
+from sentinai.domain.deadlines import MAX_SLA_HOURS
+from sentinai.domain.enums import Severity
 from sentinai.domain.shapes import Field, Shape
 from sentinai.domain.sla import MAX_AT_RISK_MINUTES
 from sentinai.errors import ValidationError
+
+SLA_HOURS = Shape(
+    {severity.name: Field("number", above=0, maximum=MAX_SLA_HOURS) for severity in Severity}, closed=True
+)
+"""Hours to resolve by, per severity (`{CRITICAL: 4, HIGH: 24}`): positive numbers keyed by known
+severities; a severity left out has no derived deadline (domain.deadlines)."""
 
 POLICY_PACK = Shape(
     {
         "sla": Field(
             "object",
             shape=Shape(
-                {"atRiskMinutes": Field("number", minimum=0, maximum=MAX_AT_RISK_MINUTES)},
+                {
+                    "atRiskMinutes": Field("number", minimum=0, maximum=MAX_AT_RISK_MINUTES),
+                    "hours": Field("object", shape=SLA_HOURS),
+                },
                 closed=True,
             ),
         ),
@@ -27,15 +38,17 @@ POLICY_PACK = Shape(
     }
 )
 """`sla.atRiskMinutes`: how close to its deadline an open exception counts as AT_RISK.
+`sla.hours`: the tenant's SLA hours per severity, before its domain packs' `slaHours`.
 `domains`: the domains this tenant works in; when present, exceptions of any other are refused."""
 
 DOMAIN_PACK = Shape(
     {
         "exceptionTypes": Field("list", items="string"),
-        "slaHours": Field("object"),
+        "slaHours": Field("object", shape=SLA_HOURS),
     }
 )
-"""`exceptionTypes`: the types an exception of this domain may have."""
+"""`exceptionTypes`: the types an exception of this domain may have. `slaHours`: the SLA hours
+per severity of an exception of this domain whose source sends no deadline."""
 
 
 def check_exception_kind(domain: str, type_: str, tenant_domains: Any, domain_types: Any) -> None:

@@ -22,7 +22,11 @@ class Field:
     required: bool = False
     choices: frozenset[str] | None = None
     minimum: float | None = None
+    above: float | None = None
+    """A number must be greater than this (an exclusive minimum)."""
     maximum: float | None = None
+    nonblank: bool = False
+    """A string must hold more than white space."""
     shape: Shape | None = None
     """For an object: the shape it must have."""
     items: str | None = None
@@ -72,8 +76,12 @@ def _check_field(spec: Field, value: Any, where: str) -> None:
         raise ValidationError(where, f"must be one of {sorted(spec.choices)}")
     if spec.minimum is not None and value < spec.minimum:
         raise ValidationError(where, f"must be at least {spec.minimum:g}")
+    if spec.above is not None and value <= spec.above:
+        raise ValidationError(where, f"must be greater than {spec.above:g}")
     if spec.maximum is not None and value > spec.maximum:
         raise ValidationError(where, f"must be at most {spec.maximum:g}")
+    if spec.nonblank and not value.strip():
+        raise ValidationError(where, "must not be blank")
     if spec.shape is not None:
         check(spec.shape, value, where)
     if spec.items is not None:

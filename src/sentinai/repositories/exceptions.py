@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, String, Uuid, any_, bindparam, fal
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from sentinai.db import models
+from sentinai.domain.deadlines import is_derived
 from sentinai.domain.sla import SlaState
 from sentinai.domain.validation import same_json
 from sentinai.repositories.base import Repository
@@ -151,14 +152,24 @@ ORDERS: dict[str, KeysetOrder] = {
 }
 
 
-# What a batch writes back for each exception it changed: everything but the id, what only the
-# enrichment writes, and what never changes after creation.
-WRITTEN_BACK = (*SOURCE_FIELDS, "status", "severity", "owner", "current_playbook_id", "current_step", "resolved_at")
+# What a batch writes back for each exception it changed: everything but the id and what never
+# changes after creation.
+WRITTEN_BACK = (
+    *SOURCE_FIELDS,
+    "status",
+    "severity",
+    "owner",
+    "current_playbook_id",
+    "current_step",
+    "resolved_at",
+    "enriched_context",
+    "rca_hypothesis",
+    "sla_source",
+    "sla_pack_version",
+)
 INSERTED = (
     *WRITTEN_BACK,
     "exception_id",
-    "enriched_context",
-    "rca_hypothesis",
     "domain_pack_version",
     "policy_pack_version",
     "created_at",
@@ -234,9 +245,20 @@ def _same(name: str, stored: Any, sent: Any) -> bool:
     return same_json(stored, sent) if name == "attributes" else bool(stored == sent)
 
 
+def _as_sent(stored: models.ExceptionRecord, name: str) -> Any:
+    """A source field as the source last sent it: a deadline derived from packs was not sent."""
+    if name == "sla_deadline" and is_derived(stored.sla_source):
+        return None
+    return getattr(stored, name)
+
+
 def source_changes(stored: models.ExceptionRecord, new: NewException) -> tuple[str, ...]:
     """The source-owned fields whose stored value differs from what a re-ingestion sent."""
-    return tuple(name for name in SOURCE_FIELDS if not _same(name, getattr(stored, name), getattr(new, name)))
+    return tuple(name for name in SOURCE_FIELDS if not _same(name, _as_sent(stored, name), getattr(new, name)))
+
+
+def _sent_source(new: NewException) -> models.SlaSource | None:
+    return models.SlaSource.SOURCE if new.sla_deadline is not None else None
 
 
 class ExceptionRepository(Repository):
@@ -336,6 +358,8 @@ class ExceptionRepository(Repository):
         Returns the stored row, whether it was created, updated or left unchanged, and the
         names of the fields an update changed. Safe under concurrent replays: the row is
         locked before it is compared, and a concurrent first insert is re-read under lock.
+        Test factories' shortcut past the intake: it derives no deadline from packs (a sent one
+        is recorded as sent), as it checks no pack.
         """
         existing = await self.get_for_update(new.exception_id)
         if existing is None:
@@ -347,7 +371,10 @@ class ExceptionRepository(Repository):
         changed = source_changes(existing, new)
         if not changed:
             return existing, IngestOutcome.UNCHANGED, ()
-        updated = await self.apply_changes(new.exception_id, **{name: getattr(new, name) for name in changed})
+        values = {name: getattr(new, name) for name in changed}
+        if "sla_deadline" in changed:
+            values |= {"sla_source": _sent_source(new), "sla_pack_version": None}
+        updated = await self.apply_changes(new.exception_id, **values)
         return updated, IngestOutcome.UPDATED, changed
 
     async def _insert_if_absent(self, new: NewException) -> models.ExceptionRecord | None:
@@ -362,6 +389,7 @@ class ExceptionRepository(Repository):
                 created_at=func.statement_timestamp(),
                 updated_at=func.statement_timestamp(),
                 resolved_at=func.statement_timestamp() if new.status == models.ExceptionStatus.RESOLVED else None,
+                sla_source=_sent_source(new),
                 domain_pack_version=self._latest_domain_pack(new.domain),
                 policy_pack_version=self._latest_policy_pack(),
                 **{name: getattr(new, name) for name in SOURCE_FIELDS},

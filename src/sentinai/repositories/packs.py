@@ -14,6 +14,7 @@ from sqlalchemy import String, bindparam, func, select, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from sentinai.db import models
+from sentinai.domain.deadlines import PackHours, SlaPacks
 from sentinai.repositories.base import Repository
 
 D = models.DomainPackVersion
@@ -26,6 +27,8 @@ class DomainInForce:
     """The domain's latest domain pack, None when it has none."""
     exception_types: Any
     """That pack's `exceptionTypes` as stored (None when absent)."""
+    sla_hours: Any = None
+    """That pack's `slaHours` as stored (None when absent)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,13 @@ class PacksInForce:
     tenant_domains: Any
     """The tenant's latest policy pack's `domains` as stored (None when absent)."""
     domains: dict[str, DomainInForce]
+    policy_sla_hours: Any = None
+    """The tenant's latest policy pack's `sla.hours` as stored (None when absent)."""
+
+    def sla(self, domain: str) -> SlaPacks:
+        """What decides the SLA hours of an exception of `domain` (one of the domains asked for)."""
+        pack = self.domains[domain]
+        return SlaPacks(PackHours(self.policy_version, self.policy_sla_hours), PackHours(pack.version, pack.sla_hours))
 
 
 class DomainPackRepository(Repository):
@@ -72,39 +82,48 @@ class PolicyPackRepository(Repository):
 
     async def in_force_for(self, domains: Sequence[str]) -> PacksInForce:
         """What the latest packs declare for ingesting exceptions of `domains`, in one statement:
-        the tenant's latest policy pack's `domains` and each domain's latest domain pack's
-        `exceptionTypes`, with the versions a new exception records."""
+        the tenant's latest policy pack's `domains` and `sla.hours` and each domain's latest domain
+        pack's `exceptionTypes` and `slaHours`, with the versions a new exception records."""
         wanted = (
             func.unnest(bindparam("domains", sorted(set(domains)), type_=ARRAY(String)))
             .table_valued("domain")
             .render_derived(name="wanted")
         )
         latest = (
-            select(D.version, D.pack_json["exceptionTypes"].label("types"))
+            select(D.version, D.pack_json["exceptionTypes"].label("types"), D.pack_json["slaHours"].label("hours"))
             .where(D.domain == wanted.c.domain)
             .order_by(D.version.desc())
             .limit(1)
             .lateral("latest")
         )
         tenant_latest = (
-            select(P.version, P.pack_json["domains"].label("domains"))
+            select(P.version, P.pack_json["domains"].label("domains"), P.pack_json["sla"]["hours"].label("hours"))
             .where(P.tenant_id == self.tenant_id)
             .order_by(P.version.desc())
             .limit(1)
             .subquery()
         )
         statement = (
-            select(wanted.c.domain, latest.c.version, latest.c.types, tenant_latest.c.version, tenant_latest.c.domains)
+            select(
+                wanted.c.domain,
+                latest.c.version,
+                latest.c.types,
+                latest.c.hours,
+                tenant_latest.c.version,
+                tenant_latest.c.domains,
+                tenant_latest.c.hours,
+            )
             .select_from(wanted)
             .outerjoin(latest, true())
             .outerjoin(tenant_latest, true())
         )
         rows = (await self.uow.execute(statement)).all()
-        policy_version, tenant_domains = (rows[0][3], rows[0][4]) if rows else (None, None)
+        policy_version, tenant_domains, policy_hours = rows[0][4:] if rows else (None, None, None)
         return PacksInForce(
             policy_version=policy_version,
             tenant_domains=tenant_domains,
-            domains={domain: DomainInForce(version, types) for domain, version, types, _, _ in rows},
+            domains={domain: DomainInForce(version, types, hours) for domain, version, types, hours, *_ in rows},
+            policy_sla_hours=policy_hours,
         )
 
     async def list(self) -> list[models.TenantPolicyPackVersion]:

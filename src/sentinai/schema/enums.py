@@ -43,6 +43,13 @@ strawberry.enum(
     description="What an API key may do: VIEWER reads; OPERATOR and AGENT also write exceptions "
     "(an AGENT may propose but never decide remediation plans); ADMIN also manages the tenant's configuration.",
 )
+SlaSource = domain.SlaSource
+strawberry.enum(
+    SlaSource,
+    name="SlaSource",
+    description="Who decided an SLA deadline: the SOURCE that sent it, or the hours of the tenant's POLICY_PACK "
+    "(`sla.hours`) or of the domain's DOMAIN_PACK (`slaHours`) for the exception's severity.",
+)
 TenantStatus = domain.TenantStatus
 strawberry.enum(TenantStatus, name="TenantStatus", description="A tenant's lifecycle state.")
 

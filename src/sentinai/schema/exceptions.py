@@ -22,7 +22,15 @@ from sentinai.repositories.exceptions import ExceptionPage
 from sentinai.repositories.pagination import page_size
 from sentinai.schema.connections import Connection, connection
 from sentinai.schema.direct_inputs import built_directly
-from sentinai.schema.enums import ActorType, ExceptionStatus, IngestOutcome, Severity, SlaState, TimelineOrder
+from sentinai.schema.enums import (
+    ActorType,
+    ExceptionStatus,
+    IngestOutcome,
+    Severity,
+    SlaSource,
+    SlaState,
+    TimelineOrder,
+)
 from sentinai.schema.errors import MutationErrors, result_union
 from sentinai.schema.insights import SlaType
 from sentinai.schema.nodes import LoadedNode
@@ -69,13 +77,24 @@ class ExceptionType(LoadedNode):
     source_system: str = strawberry.field(description="System that raised it, e.g. Murex or ClaimsApp.")
     entity: str = strawberry.field(description="The business entity concerned: counterparty, patient, account…")
     amount: Decimal | None = strawberry.field(description="Monetary amount at stake, if any.")
-    sla_deadline: datetime | None = strawberry.field(description="When it must be resolved by.")
+    sla_deadline: datetime | None = strawberry.field(
+        description="When it must be resolved by: as its source sent it, else its creation time plus the hours "
+        "of its severity in the packs in force (recomputed when its severity changes)."
+    )
+    sla_source: SlaSource | None = strawberry.field(description="Who decided `slaDeadline` (null without one).")
+    sla_pack_version: int | None = strawberry.field(
+        description="The version of the pack (`slaSource`) whose hours gave a derived `slaDeadline`."
+    )
     owner: str | None = strawberry.field(description="Assigned person or agent.")
     current_step_order: int | None = strawberry.field(description="Order number of the current playbook step.")
     summary: str | None = strawberry.field(description="One-paragraph description.")
     attributes: JSON = strawberry.field(description="The normalised source payload.")
-    enriched_context: JSON = strawberry.field(description="Context added by agents during analysis.")
-    rca_hypothesis: str | None = strawberry.field(description="Current root-cause hypothesis.")
+    enriched_context: JSON = strawberry.field(
+        description="Context added by agents during analysis (ContextEnriched events, merged key by key)."
+    )
+    rca_hypothesis: str | None = strawberry.field(
+        description="Current root-cause hypothesis (the latest RootCauseHypothesized event's)."
+    )
     resolved_at: datetime | None = strawberry.field(description="When it was resolved (null unless RESOLVED).")
     domain_pack_version: int | None = strawberry.field(description="Domain pack version in force at ingestion.")
     policy_pack_version: int | None = strawberry.field(description="Tenant policy pack version in force at ingestion.")

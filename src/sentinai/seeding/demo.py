@@ -181,7 +181,7 @@ async def _seed_exception(uow, tenant, rng, n, now, playbook_id, step_count, age
         source_system=rng.choice(tenant.source_systems),
         entity=entity,
         amount=amount,
-        sla_deadline=now + timedelta(hours=rng.randint(-48, 96)),
+        sla_deadline=_sent_deadline(n, now + timedelta(hours=rng.randint(-48, 96))),
         summary=template.format(n=n, amount=amount, entity=entity),
         attributes={"reference": f"REF-{rng.randint(10000, 99999)}", "desk": rng.choice(["EMEA", "APAC", "AMER"])},
     )
@@ -194,6 +194,8 @@ async def _seed_exception(uow, tenant, rng, n, now, playbook_id, step_count, age
                 uuid.uuid4(), new.exception_id, event_type, actor_type, actor_id, _payload(event_type, rng), change
             ),
         )
+    if n % 4 == 0:
+        await _record_findings(uow, new)
     if n % 5 == 0:
         plan = await remediation.propose_plan(
             uow,
@@ -210,6 +212,24 @@ async def _seed_exception(uow, tenant, rng, n, now, playbook_id, step_count, age
         )
         if n % 10 == 0:
             await remediation.decide_plan(uow, supervisor, plan.plan_id, approve=True, note="Looks right")
+
+
+def _sent_deadline(n: int, deadline: datetime) -> datetime | None:
+    """Every third source sends no deadline: its domain pack's `slaHours` decide (domain.deadlines)."""
+    return None if n % 3 == 0 else deadline
+
+
+async def _record_findings(uow: UnitOfWork, new: NewException) -> None:
+    """What an analysis agent found: context for the exception and a root-cause hypothesis."""
+    findings = (
+        ("ContextEnriched", {"context": {"entityOpenExceptions": 2, "lastContact": "counterparty desk"}}),
+        ("RootCauseHypothesized", {"hypothesis": f"{new.type} caused by stale reference data", "confidence": 0.7}),
+    )
+    for event_type, payload in findings:
+        envelope = EventEnvelope(
+            uuid.uuid4(), new.exception_id, event_type, models.ActorType.AGENT, "analysis-agent", payload
+        )
+        await record_exception_event(uow, envelope)
 
 
 def _change_for(event_type: str, rng: random.Random, playbook_id: int, step_count: int) -> StateChange:

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 from sentinai.db import models
 from sentinai.domain import validation
 from sentinai.domain.actors import Actor
-from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange
+from sentinai.domain.deadlines import deadline_for, derived, follows_packs
+from sentinai.domain.events import SYSTEM_EVENT_TYPES, EventEnvelope, StateChange, findings
 from sentinai.domain.lifecycle import check_transition
 from sentinai.domain.packs import check_exception_kind
 from sentinai.domain.validation import same_json, stored_json
@@ -91,6 +92,9 @@ def _ingest(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: A
     if not changed:
         return Ingested(stored, IngestOutcome.UNCHANGED)
     values = {name: getattr(new, name) for name in changed} | _stored_attributes(new, changed)
+    if "sla_deadline" in changed or ("domain" in changed and follows_packs(stored.sla_deadline, stored.sla_source)):
+        sla = packs.sla(new.domain)
+        values |= deadline_for(new.sla_deadline, stored.created_at, stored.severity, sla).columns()
     record = batch.change(new.exception_id, **values)
     names = [_camel(name) for name in changed]
     batch.append(system_event(record.exception_id, "ExceptionUpdated", actor, {"changedFields": names}))
@@ -98,9 +102,13 @@ def _ingest(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: A
 
 
 def _create(batch: IntakeBatch, packs: PacksInForce, new: NewException, actor: Actor) -> Ingested:
+    """A new exception; without a deadline from its source, the packs' hours give one from its
+    creation time (the batch's database time, as `createdAt`)."""
+    deadline = deadline_for(new.sla_deadline, batch.at, new.severity, packs.sla(new.domain))
     record = batch.create(
         **{name: getattr(new, name) for name in (*SOURCE_FIELDS, "exception_id", "severity", "status", "owner")}
-        | _stored_attributes(new),
+        | _stored_attributes(new)
+        | deadline.columns(),
         resolved_at=batch.at if new.status == models.ExceptionStatus.RESOLVED else None,
         domain_pack_version=packs.domains[new.domain].version,
         policy_pack_version=packs.policy_version,
@@ -157,8 +165,9 @@ async def _record_all(
     valid = [envelope for envelope in checked if isinstance(envelope, EventEnvelope)]
     batch = await IntakeBatch.begin(uow, [e.exception_id for e in valid], [e.event_id for e in valid])
     step_counts = await _step_counts(uow, batch, valid)
+    packs = await _packs_for_deadlines(uow, batch, valid)
     answers = [
-        envelope if isinstance(envelope, DomainError) else _attempt(_record, batch, step_counts, envelope)
+        envelope if isinstance(envelope, DomainError) else _attempt(_record, batch, step_counts, packs, envelope)
         for envelope in checked
     ]
     await batch.write()
@@ -172,7 +181,9 @@ def _check_envelope(envelope: EventEnvelope, from_clients: bool) -> EventEnvelop
     return envelope
 
 
-def _record(batch: IntakeBatch, step_counts: Mapping[int, int], envelope: EventEnvelope) -> RecordedEvent:
+def _record(
+    batch: IntakeBatch, step_counts: Mapping[int, int], packs: PacksInForce | None, envelope: EventEnvelope
+) -> RecordedEvent:
     exception = batch.exceptions.get(envelope.exception_id)
     if exception is None:
         raise NotFoundError("Exception", envelope.exception_id)
@@ -181,6 +192,8 @@ def _record(batch: IntakeBatch, step_counts: Mapping[int, int], envelope: EventE
         _check_same_event(stored, envelope)
         return RecordedEvent(stored, exception, replayed=True)
     changes = state_changes(exception, envelope.state_change, batch.at, step_counts)
+    changes |= _deadline_change(exception, changes, packs)
+    changes |= findings(envelope.event_type, envelope.payload, exception.enriched_context)
     event = batch.append(envelope)
     if changes:
         exception = batch.change(exception.exception_id, **changes)
@@ -196,6 +209,33 @@ async def _step_counts(uow: UnitOfWork, batch: IntakeBatch, envelopes: Sequence[
         if envelope.state_change.current_step is not None and exception and exception.current_playbook_id:
             wanted.add(exception.current_playbook_id)
     return await uow.playbooks.step_counts(sorted(wanted)) if wanted else {}
+
+
+async def _packs_for_deadlines(
+    uow: UnitOfWork, batch: IntakeBatch, envelopes: Sequence[EventEnvelope]
+) -> PacksInForce | None:
+    """The packs in force for the exceptions whose deadline a severity change of these events would
+    recompute (domain.deadlines.follows_packs): one statement, and none when there is no such
+    event. Read from the locked rows, before the items run: whether a deadline follows cannot change
+    within a batch of events, which never touch a sent deadline and keep a followed one derived or absent."""
+    domains = set()
+    for envelope in envelopes:
+        exception = batch.exceptions.get(envelope.exception_id)
+        if envelope.state_change.severity is not None and exception is not None:
+            if follows_packs(exception.sla_deadline, exception.sla_source):
+                domains.add(exception.domain)
+    return await uow.policy_packs.in_force_for(sorted(domains)) if domains else None
+
+
+def _deadline_change(
+    exception: models.ExceptionRecord, changes: Mapping[str, Any], packs: PacksInForce | None
+) -> dict[str, Any]:
+    """A derived deadline follows a severity change: the creation time plus the new severity's
+    hours in the packs in force now. A deadline the source sent stays as it is."""
+    if "severity" not in changes or not follows_packs(exception.sla_deadline, exception.sla_source):
+        return {}
+    assert packs is not None, "_packs_for_deadlines read them"
+    return derived(exception.created_at, changes["severity"], packs.sla(exception.domain)).columns()
 
 
 def state_changes(
