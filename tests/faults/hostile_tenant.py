@@ -73,10 +73,13 @@ class Hostile:
             "counted_duplicates": counting.duplicates(),
             "counted_in_order": _in_order(counting),
         }
+        await self.close()
+        return self.summary
+
+    async def close(self) -> None:
         for socket in self.sockets:
             await socket.close()
         await self.http.aclose()
-        return self.summary
 
     async def writes(self) -> None:
         """A write every 0.5 s wakes the tenant's subscriptions (items 2, 3, 6, 7)."""
