@@ -282,3 +282,22 @@ async def test_a_key_cannot_be_created_already_expired(gql, api_a):
 
     refused = answer["createApiKey"]
     assert refused["__typename"] == "ValidationFailed" and refused["field"] == "expiresAt", refused
+
+
+async def test_a_revocation_closes_every_socket_of_the_key_at_once_not_at_its_next_check(gql, api_a, clients):
+    made = (await gql.data(doc.CREATE_KEY, {"input": {"name": "idle", "role": "VIEWER"}}, key=api_a.admin))[
+        "createApiKey"
+    ]
+    await ingest(gql, api_a.operator, "EXC-IDLE")
+    sockets = [await clients(made["secret"]) for _ in range(3)]
+    for socket in sockets:
+        await socket.subscribe(TIMELINE, {"exceptionId": "EXC-IDLE"})
+        await socket.results(1)  # then idle: nothing more to deliver
+
+    await gql.data(doc.REVOKE_KEY, {"input": {"keyId": made["apiKey"]["keyId"]}}, key=api_a.admin)
+    revoked_at = time.monotonic()
+    codes = [(await _arrivals_until_closed(socket, 3.0))[1] for socket in sockets]
+    closed_within = time.monotonic() - revoked_at
+
+    assert codes == [4403, 4403, 4403]
+    assert closed_within < 0.5, f"closed {closed_within:.2f} s after the revocation, not at the next idle check"

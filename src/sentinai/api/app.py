@@ -34,6 +34,7 @@ from sentinai.config import Settings
 from sentinai.db.engine import create_engine, create_session_factory, wait_for_database
 from sentinai.db.migrations import database_revision, head_revision
 from sentinai.db.notifications import ChangeNotifier
+from sentinai.resolvers.subscriptions import recheck_sockets
 from sentinai.services.webhook_delivery import WebhookDispatcher
 from sentinai.shares import FairShare, Foreground, LoopShare
 
@@ -63,12 +64,25 @@ class Runtime:
     foreground: Foreground = field(init=False, default_factory=Foreground)
     """HTTP requests in flight, which live deliveries give way to for a moment (`shares`)."""
 
+    live_contexts: dict[int, Any] = field(init=False, default_factory=dict)
+    """The contexts of the live subscriptions open in this process, by identity (`resolvers.subscriptions`)."""
+    _rechecks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+
     def __post_init__(self) -> None:
         self.notifier = ChangeNotifier(self.engine)
         self.live_share = FairShare(self.settings.live_pool_share, self.settings.live_reads_per_tenant)
         self.delivery_turns = FairShare(total=4, per_tenant=1)
         self.loop_share = LoopShare(self.settings.live_loop_share)
         self.notifier.on_credentials_changed(self.authenticator.forget)
+        self.notifier.on_credentials_changed(self._recheck_sockets)  # after forgetting: the checks look again
+
+    def _recheck_sockets(self) -> None:
+        """A key was revoked or a tenant's status changed: every live socket checks its key now."""
+        if not self.live_contexts:
+            return
+        task = asyncio.get_running_loop().create_task(recheck_sockets(list(self.live_contexts.values())))
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:

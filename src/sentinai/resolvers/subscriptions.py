@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -145,6 +145,7 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
         limit = runtime.settings.max_subscriptions_per_key
         raise SubscriptionLimitError(f"this API key already holds {limit} live subscriptions in this process")
     runtime.subscriptions[key] += 1
+    runtime.live_contexts[id(context)] = context
     position, tenant_id = start, context.tenant_scope.tenant_id
     admission, delivery_price = Admission(context), context.cost or 1
     try:
@@ -165,6 +166,7 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
                 if not more and not await _woken(admission, woken):
                     return
     finally:
+        runtime.live_contexts.pop(id(context), None)
         runtime.subscriptions[key] -= 1
         if runtime.subscriptions[key] <= 0:
             del runtime.subscriptions[key]
@@ -190,9 +192,18 @@ async def _still_allowed(context: Context) -> bool:
     try:
         await context.runtime.authenticator.authenticate(context.authorization, max_age=RECHECK_SECONDS)
     except (AuthenticationError, ForbiddenError) as refused:
-        await context.response.close(4403, f"Forbidden: {refused.message}"[:120])
+        with suppress(RuntimeError):  # another subscription of the socket closed it first
+            await context.response.close(4403, f"Forbidden: {refused.message}"[:120])
         return False
     return True
+
+
+async def recheck_sockets(contexts: Iterable[Context]) -> None:
+    """Every live socket checks its key now (after a revocation or a tenant's status change was
+    announced): a subscription waiting for its turn or its budget is closed at once too, not when
+    it next wakes. One check per socket; one lookup per key (`auth.Authenticator`)."""
+    sockets = {id(context.response): context for context in contexts}
+    await asyncio.gather(*(_still_allowed(context) for context in sockets.values()), return_exceptions=True)
 
 
 @strawberry.type
