@@ -90,10 +90,11 @@ async def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not become ready")
 
 
-def _cpu_seconds(server: subprocess.Popen, postgres: bool = False) -> float:
-    """CPU time the server's processes (or, with `postgres`, the database's) have used so far."""
+def _cpu_seconds(server: subprocess.Popen, postgres: str | None = None) -> float:
+    """CPU time the server's processes (or, given its data directory, its database's) have used so far."""
     if postgres:
-        tree = [p for p in psutil.process_iter(["name"]) if p.info["name"] and "postgres" in p.info["name"]]
+        masters = [p for p in psutil.process_iter(["cmdline"]) if postgres in " ".join(p.info["cmdline"] or [])]
+        tree = [p for master in masters for p in [master, *master.children(recursive=True)]]
     else:
         process = psutil.Process(server.pid)
         tree = [p for p in [process, *process.children(recursive=True)] if "postgres" not in p.name()]
@@ -197,10 +198,14 @@ async def test_a_hostile_tenant_does_not_slow_another_or_outlive_its_revocation(
             ]["exceptionId"]
         victim = Victim(url, keys, victim_exception[0]["exceptionId"], receiver)
         await victim.measure(WARM_UP_SECONDS)  # each worker's first requests, plans and memos
-        rss_before, cpu_before, pg_before = _rss(server), _cpu_seconds(server), _cpu_seconds(server, postgres=True)
+        rss_before, cpu_before, pg_before = (
+            _rss(server),
+            _cpu_seconds(server),
+            _cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"]),
+        )
         quiet = await victim.measure(QUIET_SECONDS)
         quiet["server_cpu_s"] = round(_cpu_seconds(server) - cpu_before, 1)
-        quiet["postgres_cpu_s"] = round(_cpu_seconds(server, postgres=True) - pg_before, 1)
+        quiet["postgres_cpu_s"] = round(_cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"]) - pg_before, 1)
 
         hostile = await asyncio.create_subprocess_exec(
             "nice",  # the attacker's own client is not on the server's machine in life: here it shares 2 cores
@@ -217,11 +222,11 @@ async def test_a_hostile_tenant_does_not_slow_another_or_outlive_its_revocation(
             stdout=asyncio.subprocess.PIPE,
         )
         await asyncio.sleep(RAMP_SECONDS)
-        cpu_before, pg_before = _cpu_seconds(server), _cpu_seconds(server, postgres=True)
+        cpu_before, pg_before = _cpu_seconds(server), _cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"])
         revoking = Hostile(url, keys, HOSTILE_SECONDS)  # here, not niced: arrival times are then send times
         attacked, _ = await asyncio.gather(victim.measure(HOSTILE_SECONDS), revoking.revoked_while_busy())
         attacked["server_cpu_s"] = round(_cpu_seconds(server) - cpu_before, 1)
-        attacked["postgres_cpu_s"] = round(_cpu_seconds(server, postgres=True) - pg_before, 1)
+        attacked["postgres_cpu_s"] = round(_cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"]) - pg_before, 1)
         rss_attacked = _rss(server)
         out, _ = await asyncio.wait_for(hostile.communicate(), 120)
         summary = json.loads(out.decode().strip().splitlines()[-1])
