@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from strawberry import Info
 
 from sentinai import telemetry
+from sentinai.config import Settings
 from sentinai.context import Context
 from sentinai.db.faults import is_retryable, sqlstate_of
 from sentinai.errors import DomainError, ValidationError
@@ -36,7 +37,6 @@ Input = Annotated[
 
 
 MAX_ATTEMPTS = 5
-DEFAULT_RETENTION_HOURS = 24
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 1.0
 
 
@@ -91,7 +91,8 @@ def _keyed_request(info: Info[Context, None], keyed_by: object | None) -> KeyedR
     if keyed_by is None:
         return None
     runtime = info.context.runtime
-    hours = runtime.settings.idempotency_retention_hours if runtime is not None else DEFAULT_RETENTION_HOURS
+    settings = runtime.settings if runtime is not None else Settings()
+    hours = settings.idempotency_retention_hours
     actor = info.context.principal.actor.id
     return keyed_request(info.field_name, actor, keyed_by, timedelta(hours=hours))
 
