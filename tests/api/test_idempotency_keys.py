@@ -7,7 +7,9 @@ import uuid
 
 import asyncpg
 import pytest
+from sqlalchemy import select
 
+from sentinai.db import models
 from tests.api import documents as doc
 from tests.api.helpers import ingest, propose
 from tests.conftest import _libpq
@@ -117,6 +119,17 @@ async def test_a_keyed_approval_retried_concurrently_decides_once(gql, api_a):
     assert all(answer == answers[0] for answer in answers)
 
 
+async def test_concurrent_approvals_by_one_caller_without_a_key_decide_once(gql, api_a):
+    await ingest(gql, api_a.operator, "EXC-NATURAL")
+    plan_id = (await propose(gql, api_a.agent, "EXC-NATURAL"))["plan"]["planId"]
+    answers = await asyncio.gather(*[_decide(gql, api_a.operator, plan_id) for _ in range(5)])
+    assert sorted(answer.pop("replayed") for answer in answers) == [False] + [True] * 4
+    assert all(answer == answers[0] for answer in answers)
+    decided = "query($id: String!) { exception(exceptionId: $id) { events(first: 50) { nodes { eventType } } } }"
+    events = (await gql.data(decided, {"id": "EXC-NATURAL"}, key=api_a.viewer))["exception"]["events"]["nodes"]
+    assert [event["eventType"] for event in events].count("RemediationPlanDecided") == 1
+
+
 async def test_a_replayed_api_key_creation_answers_the_same_secret_which_is_stored_nowhere_in_clear(
     gql, api_a, database
 ):
@@ -131,7 +144,7 @@ async def test_a_replayed_api_key_creation_answers_the_same_secret_which_is_stor
     assert texts and all(first["secret"] not in text and key not in text for text in texts)
 
 
-async def test_one_tenants_key_never_answers_for_another_tenant(gql, api_a, api_b):
+async def test_one_tenants_key_never_answers_for_another_tenant(gql, api_a, api_b, factory):
     key = str(uuid.uuid4())
     in_a = (await gql.data(PLAYBOOK, _playbook("shared-name", key), key=api_a.admin))["createPlaybook"]
     in_b = (await gql.data(PLAYBOOK, _playbook("shared-name", key), key=api_b.admin))["createPlaybook"]
@@ -139,6 +152,9 @@ async def test_one_tenants_key_never_answers_for_another_tenant(gql, api_a, api_
     assert in_a["playbook"]["playbookId"] != in_b["playbook"]["playbookId"]
     again_in_b = (await gql.data(PLAYBOOK, _playbook("shared-name", key), key=api_b.admin))["createPlaybook"]
     assert again_in_b == {**in_b, "replayed": True}
+    async with factory.uow(api_b.tenant_id) as uow:  # row-level security beneath the scoped statements
+        scopes = set((await uow.execute(select(models.IdempotencyKey.tenant_id))).scalars())
+    assert scopes == {api_b.tenant_id}
 
 
 async def test_keys_older_than_the_retention_are_purged_and_then_run_again(gql, api_a, database):
