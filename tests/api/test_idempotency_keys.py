@@ -169,6 +169,23 @@ async def test_keys_older_than_the_retention_are_purged_and_then_run_again(gql, 
     assert (after["replayed"], after["playbook"]["version"]) == (False, first["playbook"]["version"] + 1)
 
 
+async def test_an_expired_key_sent_again_is_new_however_many_other_keys_wait_to_be_purged(
+    gql, api_a, database, monkeypatch
+):
+    from sentinai.repositories import idempotency
+
+    monkeypatch.setattr(idempotency, "PURGE_BATCH", 1)
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    for number, key in enumerate(keys):
+        await gql.data(PLAYBOOK, _playbook(f"many-{number}", key), key=api_a.admin)
+    aged = "UPDATE idempotency_key SET created_at = created_at - interval '25 hours' WHERE tenant_id = $1 RETURNING 1"
+    assert len(await _owner_fetch(database, aged, api_a.tenant_id)) == 3  # keys[2] is the newest: purged last
+    last = (await gql.data(PLAYBOOK, _playbook("many-2", keys[2]), key=api_a.admin))["createPlaybook"]
+    assert (last["replayed"], last["playbook"]["version"]) == (False, 2)
+    expired = "SELECT 1 FROM idempotency_key WHERE tenant_id = $1 AND created_at < now() - interval '24 hours'"
+    assert len(await _owner_fetch(database, expired, api_a.tenant_id)) == 1  # one purged as the batch, one as its own
+
+
 async def _owner_fetch(database, query: str, *args) -> list:
     owner = await asyncpg.connect(_libpq(database.owner_url))
     try:

@@ -55,17 +55,25 @@ class IdempotencyRepository(Repository):
         statement = update(K).where(self._in_scope(), K.key_digest == key_digest).values(result=result)
         await self.uow.execute(statement)
 
-    async def purge(self, retention: timedelta) -> None:
-        """Delete up to PURGE_BATCH keys of this scope older than `retention`. Rows another
-        transaction is purging are skipped, not waited for (two purges never deadlock)."""
-        expired = (
+    async def purge(self, retention: timedelta, key_digest: bytes) -> None:
+        """Delete this scope's keys older than `retention`: `key_digest`'s, so that it is new
+        again, and up to PURGE_BATCH others, oldest first. Rows another transaction is purging
+        are skipped, not waited for (two purges never deadlock)."""
+        expired = self._in_scope() & (K.created_at < func.statement_timestamp() - retention)
+        # Materialised, so the batch is chosen once: inlined into the DELETE, the locking subquery
+        # may be run again for each row the DELETE scans and purge more than PURGE_BATCH rows.
+        oldest = (
             select(K.idempotency_id)
-            .where(self._in_scope(), K.created_at < func.statement_timestamp() - retention)
+            .where(expired)
             .order_by(K.created_at)
             .limit(PURGE_BATCH)
             .with_for_update(skip_locked=True)
+            .cte("oldest")
+            .prefix_with("MATERIALIZED")
         )
-        await self.uow.execute(delete(K).where(K.idempotency_id.in_(expired.scalar_subquery())))
+        own = select(K.idempotency_id).where(expired, K.key_digest == key_digest)
+        batch = select(oldest.c.idempotency_id)
+        await self.uow.execute(delete(K).where(K.idempotency_id.in_(batch) | K.idempotency_id.in_(own)))
 
     async def row(self, table: str, identity: list[Any]) -> Any:
         """The ORM row of `table` with this primary key, as the scope sees it now (None if gone)."""

@@ -2,7 +2,12 @@
 
 How a keyed mutation runs, in its own transaction (`run_keyed`):
 
-1. expired keys of the scope are purged (at most `PURGE_BATCH`, skipping rows others hold);
+1. expired keys of the scope are purged: the request's own key if expired, and at most
+   `PURGE_BATCH` others, skipping rows others hold.
+   Opportunistically, not by a periodic task: the purge runs under the scope's own role and
+   row-level security (a task would need a role that crosses tenants, and a scheduler), and its
+   work follows the scopes that use keys. A scope that stops sending keys keeps its last ones
+   until it sends another: they are only digests, and an expired key is new again;
 2. the key is claimed with `INSERT … ON CONFLICT DO NOTHING`. A concurrent request with the same
    key waits on the winner's uncommitted row; once the winner commits it finds the key taken,
    once the winner rolls back (an expected failure) it claims the key itself and runs;
@@ -79,7 +84,7 @@ async def run_keyed(
     uow: UnitOfWork, request: KeyedRequest, operation: Callable[[UnitOfWork], Awaitable[T]]
 ) -> T | Replayed[T]:
     """Run `operation` once per key (see the module's docstring); a repeat answers `Replayed`."""
-    await uow.idempotency.purge(request.retention)
+    await uow.idempotency.purge(request.retention, request.key_digest)
     if await uow.idempotency.claim(request.key_digest, request.request_digest):
         value = await operation(uow)
         done = value.value if isinstance(value, Replayed) else value
