@@ -160,6 +160,8 @@ class Settings:
     """Of those, how many one tenant's subscriptions may hold at once."""
     live_loop_share: float = 0.2
     """The share of each second of a process's event loop one tenant's live deliveries may use."""
+    idempotency_retention_hours: int = 24
+    """How long an `idempotencyKey` answers its first result; at least 24 hours."""
     assets_dir: Path = DEFAULT_ASSETS_DIR
     """Where `sentinai install-assets` puts GraphiQL's browser files and the server reads them."""
     console: bool | None = None
@@ -237,6 +239,7 @@ class Settings:
             live_pool_share=_int(env, "SENTINAI_LIVE_POOL_SHARE", 3, minimum=1),
             live_reads_per_tenant=_int(env, "SENTINAI_LIVE_READS_PER_TENANT", 2, minimum=1),
             live_loop_share=_share(env, "SENTINAI_LIVE_LOOP_SHARE", 0.2),
+            idempotency_retention_hours=_int(env, "SENTINAI_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=24),
             assets_dir=Path(env["SENTINAI_ASSETS_DIR"]) if env.get("SENTINAI_ASSETS_DIR") else DEFAULT_ASSETS_DIR,
             console=_bool(env, "SENTINAI_CONSOLE", environment != "production"),
         )

@@ -46,3 +46,22 @@ async def test_a_non_idempotent_mutation_is_not_retried(gql, api_a, monkeypatch)
         status=503,
     )
     assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE" and calls["count"] == 1
+
+
+async def test_a_keyed_mutation_whose_connection_drops_is_retried_and_done_once(gql, api_a, monkeypatch):
+    from sentinai.services import configuration
+
+    original, calls = configuration.create_playbook, {"count": 0}
+
+    async def flaky(*args, **kwargs):
+        calls["count"] += 1
+        result = await original(*args, **kwargs)
+        if calls["count"] == 1:
+            raise sqlalchemy.exc.DBAPIError("INSERT", {}, ConnectionResetError("lost"), connection_invalidated=True)
+        return result
+
+    monkeypatch.setattr(configuration, "create_playbook", flaky)
+    steps = [{"name": "s", "actionType": "a"}]
+    variables = {"input": {"name": "flaky", "steps": steps, "idempotencyKey": "retry-1"}}
+    result = (await gql.data(doc.CREATE_PLAYBOOK, variables, key=api_a.admin))["createPlaybook"]
+    assert (result["playbook"]["version"], calls["count"]) == (1, 2)

@@ -33,7 +33,7 @@ async def test_upgrade_downgrade_upgrade_round_trips_and_alembic_check_finds_no_
     finally:
         await engine.dispose()
         await drop_database(server_url, "sentinai_migration_test")
-    assert len(first) == 18
+    assert len(first) == 19
 
 
 def _check_no_drift(sync_connection) -> None:

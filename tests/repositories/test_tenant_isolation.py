@@ -180,16 +180,20 @@ async def test_every_tenant_owned_table_forces_row_level_security(session_factor
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tenant','tenant_policy_pack_version','playbook','playbook_step','exception',"
-                    "'exception_event','remediation_plan','api_key','tool_definition','audit_log')"
+                    "'exception_event','remediation_plan','api_key','tool_definition','audit_log','idempotency_key')"
                 )
             )
         ).all()
-    assert len(rows) == 10
+    assert len(rows) == 11
     assert all(enabled and forced for _, enabled, forced in rows)
 
 
 async def test_every_key_of_a_tenant_owned_table_leads_with_tenant_id(session_factory):
-    mixed_scope = {"tool_definition", "audit_log"}  # global rows have no tenant: docs/architecture.md
+    mixed_scope = {
+        "tool_definition",
+        "audit_log",
+        "idempotency_key",
+    }  # global rows have no tenant: docs/architecture.md
     async with session_factory() as session:
         await session.execute(text("SELECT set_config('role', 'sentinai_platform', true)"))
         rows = (

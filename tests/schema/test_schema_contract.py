@@ -72,3 +72,32 @@ def test_every_argument_with_a_default_is_nullable_so_relay_clients_may_pass_a_v
         if argument.default_value is not Undefined and isinstance(argument.type, GraphQLNonNull)
     ]
     assert non_null_defaults == []
+
+
+KEYED_BY_THEIR_OWN_IDS = {
+    "ingestException",
+    "ingestExceptions",
+    "recordExceptionEvent",
+    "recordExceptionEvents",
+    "assignException",
+    "transitionException",
+    "attachPlaybook",
+    "advancePlaybookStep",
+}
+"""Idempotent on `exceptionId` / `eventId` (docs/api.md, "Idempotency"); every other mutation
+creates or decides and takes an `idempotencyKey` (docs/api.md, "Idempotency keys")."""
+
+
+def test_every_other_mutation_takes_an_idempotency_key_and_says_when_it_replayed():
+    mutation = schema._schema.mutation_type
+    missing = []
+    for name, field in mutation.fields.items():
+        if name in KEYED_BY_THEIR_OWN_IDS:
+            continue
+        input_type = field.args["input"].type.of_type
+        if "idempotencyKey" not in input_type.fields:
+            missing.append(f"{input_type.name}.idempotencyKey")
+        for member in field.type.of_type.types:
+            if not member.interfaces and "replayed" not in member.fields:
+                missing.append(f"{member.name}.replayed")
+    assert len(mutation.fields) - len(KEYED_BY_THEIR_OWN_IDS) == 17 and missing == []

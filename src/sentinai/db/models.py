@@ -506,3 +506,22 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
     succeeded: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class IdempotencyKey(Base):
+    """A mutation's idempotency key in its scope (a tenant, or NULL: the platform), with a digest
+    of the request it was first sent with and what that request answered."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key_digest", postgresql_nulls_not_distinct=True),
+        ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="RESTRICT"),
+        Index("ix_idempotency_key_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    idempotency_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    key_digest: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    request_digest: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()

@@ -30,6 +30,7 @@ from sentinai.repositories.documents import DocumentRepository
 from sentinai.repositories.events import ExceptionEventRepository
 from sentinai.repositories.exceptions import ExceptionRepository
 from sentinai.repositories.history import HistoryRepository
+from sentinai.repositories.idempotency import IdempotencyRepository
 from sentinai.repositories.insights import InsightRepository
 from sentinai.repositories.packs import DomainPackRepository, PolicyPackRepository
 from sentinai.repositories.playbooks import PlaybookRepository
@@ -237,6 +238,10 @@ class UnitOfWork:
     @cached_property
     def history(self) -> HistoryRepository:
         return HistoryRepository(self)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self)
 
     @cached_property
     def related(self) -> RelatedRowRepository:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -13,12 +14,14 @@ from sqlalchemy.exc import DBAPIError
 from strawberry import Info
 
 from sentinai import telemetry
+from sentinai.config import Settings
 from sentinai.context import Context
 from sentinai.db.faults import is_retryable, sqlstate_of
 from sentinai.errors import DomainError, ValidationError
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.schema.errors import MutationErrors, to_schema_error
 from sentinai.schema.exceptions import MAX_BATCH_ITEMS
+from sentinai.services.idempotency import KeyedRequest, Replayed, keyed_request, run_keyed
 from sentinai.services.intake import StaleBatchError
 
 log = logging.getLogger(__name__)
@@ -39,20 +42,32 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.05, 1.0
 
 async def run_mutation(
     info: Info[Context, None],
-    operation: Callable[[UnitOfWork], Awaitable[R]],
+    operation: Callable[[UnitOfWork], Awaitable[R | Replayed[R]]],
     present: Callable[[R], S],
     *,
     platform: bool = False,
     idempotent: bool = False,
+    keyed_by: object | None = None,
 ) -> S | MutationErrors:
     """Run `operation` in its own transaction. An expected failure rolls everything back
     and becomes a typed result; anything else propagates (and is masked).
 
-    An `idempotent` operation (one whose replay is a no-op: ingestion, events by id) is run
-    again, in a new transaction, after a lost connection, a pool timeout, a serialization
-    failure or a deadlock — up to 5 attempts with full-jitter backoff, inside the request's
-    deadline.
+    `keyed_by` is the mutation's input: when its `idempotency_key` is set, the operation runs
+    once per key in its scope (`services.idempotency.run_keyed`), and a request sent again
+    answers what the first one did. An operation answering `Replayed` (a decision taken before,
+    a key seen before) is presented like the first answer, with `replayed` set.
+
+    An `idempotent` operation (one whose replay is a no-op: ingestion, events by id, and every
+    keyed request) is run again, in a new transaction, after a lost connection, a pool timeout,
+    a serialization failure or a deadlock — up to 5 attempts with full-jitter backoff, inside
+    the request's deadline.
     """
+    try:
+        request = _keyed_request(info, keyed_by)
+    except DomainError as error:
+        return to_schema_error(error)
+    if request is not None:
+        operation, idempotent = _keyed(request, operation), True
     context = info.context
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -69,7 +84,34 @@ async def run_mutation(
             telemetry.RETRIES.labels(info.field_name).inc()
             await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF, FIRST_BACKOFF * 2**attempt)))
     await context.reset_reads()
-    return present(value)
+    return _answer(value, present)
+
+
+def _keyed_request(info: Info[Context, None], keyed_by: object | None) -> KeyedRequest | None:
+    if keyed_by is None:
+        return None
+    runtime = info.context.runtime
+    settings = runtime.settings if runtime is not None else Settings()
+    hours = settings.idempotency_retention_hours
+    actor = info.context.principal.actor.id
+    return keyed_request(info.field_name, actor, keyed_by, timedelta(hours=hours))
+
+
+def _keyed(
+    request: KeyedRequest, operation: Callable[[UnitOfWork], Awaitable[R | Replayed[R]]]
+) -> Callable[[UnitOfWork], Awaitable[R | Replayed[R]]]:
+    async def once_per_key(uow: UnitOfWork) -> R | Replayed[R]:
+        return await run_keyed(uow, request, operation)
+
+    return once_per_key
+
+
+def _answer(value: R | Replayed[R], present: Callable[[R], S]) -> S:
+    if not isinstance(value, Replayed):
+        return present(value)
+    answer = present(value.value)
+    answer.replayed = True  # type: ignore[attr-defined] - every success type of a keyed mutation has it
+    return answer
 
 
 async def run_batch(

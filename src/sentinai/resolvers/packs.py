@@ -64,6 +64,7 @@ class PackMutations:
             info,
             lambda uow: configuration.publish_policy_pack(uow, actor, input.pack),
             lambda row: PublishPolicyPackSuccess(policy_pack=PolicyPackType.from_row(row)),
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -78,4 +79,5 @@ class PackMutations:
             lambda uow: configuration.publish_domain_pack(uow, actor, input.domain, input.pack),
             lambda row: PublishDomainPackSuccess(domain_pack=DomainPackType.from_row(row)),
             platform=True,
+            keyed_by=input,
         )

@@ -101,6 +101,7 @@ class PlaybookMutations:
                 uow, actor, input.name, steps, input.description, input.conditions
             ),
             lambda row: CreatePlaybookSuccess(playbook=PlaybookType.from_row(row)),
+            keyed_by=input,
         )
 
     @strawberry.mutation(permission_classes=[answered(CanAdminister)], description="Register a tool for your tenant.")
@@ -112,6 +113,7 @@ class PlaybookMutations:
                 uow, actor, input.name, input.type, input.config, input.secrets, input.description
             ),
             lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -129,4 +131,5 @@ class PlaybookMutations:
             ),
             lambda row: RegisterToolSuccess(tool=ToolType.from_row(row)),
             platform=True,
+            keyed_by=input,
         )

@@ -50,7 +50,9 @@ class RemediationMutations:
             proposed_by=actor.id,
             action_params=input.action_params,
         )
-        return await run_mutation(info, lambda uow: remediation.propose_plan(uow, actor, plan), _present)
+        return await run_mutation(
+            info, lambda uow: remediation.propose_plan(uow, actor, plan), _present, keyed_by=input
+        )
 
     @strawberry.mutation(
         permission_classes=[answered(CanDecide)],
@@ -61,7 +63,10 @@ class RemediationMutations:
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, True, input.note), _present
+            info,
+            lambda uow: remediation.decide_plan(uow, actor, input.plan_id, True, input.note),
+            _present,
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -73,7 +78,10 @@ class RemediationMutations:
     ) -> RemediationPlanResult:
         actor = info.context.principal.actor
         return await run_mutation(
-            info, lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note), _present
+            info,
+            lambda uow: remediation.decide_plan(uow, actor, input.plan_id, False, input.note),
+            _present,
+            keyed_by=input,
         )
 
     @strawberry.mutation(permission_classes=[answered(CanWrite)], description="Record how executing a plan went.")
@@ -86,4 +94,5 @@ class RemediationMutations:
             info,
             lambda uow: remediation.record_outcome(uow, actor, input.plan_id, PlanStatus(outcome.value), input.note),
             _present,
+            keyed_by=input,
         )

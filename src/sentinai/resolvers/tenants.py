@@ -170,6 +170,7 @@ class TenantMutations:
             create,
             lambda made: TenantSuccess(tenant=TenantType.from_row(made[0]), admin_key=made[1]),
             platform=True,
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -182,6 +183,7 @@ class TenantMutations:
             lambda uow: configuration.set_tenant_status(uow, actor, input.tenant_id, input.status),
             lambda row: _forgetting(info, TenantSuccess(tenant=TenantType.from_row(row), admin_key=None)),
             platform=True,
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -195,6 +197,7 @@ class TenantMutations:
                 uow, actor, input.name, input.role, expires_at=input.expires_at, now=info.context.now
             ),
             lambda made: ApiKeySuccess(api_key=ApiKeyType.from_row(made[0]), secret=made[1]),
+            keyed_by=input,
         )
 
     @strawberry.mutation(permission_classes=[answered(CanAdminister)], description="Revoke an API key of your tenant.")
@@ -205,6 +208,7 @@ class TenantMutations:
             info,
             lambda uow: configuration.revoke_api_key(uow, actor, key_id),
             lambda row: _forgetting(info, ApiKeySuccess(api_key=ApiKeyType.from_row(row), secret=None)),
+            keyed_by=input,
         )
 
 

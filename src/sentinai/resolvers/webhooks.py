@@ -76,6 +76,7 @@ class WebhookMutations:
                 uow, actor, policy, input.url, input.description, input.from_start is True
             ),
             lambda made: CreateWebhookEndpointSuccess(endpoint=WebhookEndpointType.from_row(made[0]), secret=made[1]),
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -90,6 +91,7 @@ class WebhookMutations:
             info,
             lambda uow: service.set_enabled(uow, actor, input.endpoint_id, input.enabled),
             lambda row: WebhookEndpointSuccess(endpoint=WebhookEndpointType.from_row(row)),
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -104,6 +106,7 @@ class WebhookMutations:
             info,
             lambda uow: service.replay(uow, actor, input.endpoint_id, position_of("after", input.after)),
             lambda row: WebhookEndpointSuccess(endpoint=WebhookEndpointType.from_row(row)),
+            keyed_by=input,
         )
 
     @strawberry.mutation(
@@ -122,4 +125,5 @@ class WebhookMutations:
             lambda uow: service.delete_endpoint(uow, actor, input.endpoint_id),
             lambda row: DeleteWebhookEndpointSuccess(endpoint_id=row.endpoint_id, deleted_at=row.deleted_at),
             idempotent=True,
+            keyed_by=input,
         )

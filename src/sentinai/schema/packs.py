@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from sentinai.schema.idempotency import idempotency_key_field, replayed_field
 from sentinai.schema.nodes import LoadedNode
 
 
@@ -40,19 +41,23 @@ class PolicyPackType(LoadedNode):
 @strawberry.input(name="PublishPolicyPackInput", description="The next version of your policy pack.")
 class PublishPolicyPackInput:
     pack: JSON = strawberry.field(description="The pack's content (JSON object).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="PublishDomainPackInput", description="The next version of a domain pack.")
 class PublishDomainPackInput:
     domain: str = strawberry.field(description="The domain.")
     pack: JSON = strawberry.field(description="The pack's content (JSON object).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(name="PublishPolicyPackSuccess", description="The published version.")
 class PublishPolicyPackSuccess:
     policy_pack: PolicyPackType = strawberry.field(description="The stored version.")
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(name="PublishDomainPackSuccess", description="The published version.")
 class PublishDomainPackSuccess:
     domain_pack: DomainPackType = strawberry.field(description="The stored version.")
+    replayed: bool = replayed_field()

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from sentinai.context import Context
 from sentinai.schema.enums import ToolKind
+from sentinai.schema.idempotency import idempotency_key_field, replayed_field
 from sentinai.schema.nodes import LoadedNode
 
 
@@ -94,6 +95,7 @@ class CreatePlaybookInput:
     steps: list[PlaybookStepInput] = strawberry.field(description="1 to 100 steps, in order.")
     description: str | None = strawberry.field(default=None, description="What it is for.")
     conditions: JSON | None = strawberry.field(default=None, description="Matching rules (JSON object).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="RegisterToolInput", description="A tool for your tenant.")
@@ -105,13 +107,16 @@ class RegisterToolInput:
     )
     secrets: JSON | None = strawberry.field(default=None, description="Credentials; stored, never returned.")
     description: str | None = strawberry.field(default=None, description="What it does.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(name="CreatePlaybookSuccess", description="The new playbook version.")
 class CreatePlaybookSuccess:
     playbook: PlaybookType = strawberry.field(description="The stored playbook.")
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(name="RegisterToolSuccess", description="The registered tool.")
 class RegisterToolSuccess:
     tool: ToolType = strawberry.field(description="The stored tool (without secrets).")
+    replayed: bool = replayed_field()

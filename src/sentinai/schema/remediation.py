@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from sentinai.schema.enums import RemediationOutcome, RemediationPlanStatus, RiskLevel
+from sentinai.schema.idempotency import idempotency_key_field, replayed_field
 from sentinai.schema.nodes import LoadedNode
 
 
@@ -47,12 +48,14 @@ class ProposeRemediationPlanInput:
     risk_level: RiskLevel = strawberry.field(description="Risk of the action.")
     requires_approval: bool = strawberry.field(default=True, description="Whether a person must approve it first.")
     action_params: JSON | None = strawberry.field(default=None, description="Parameters (JSON object).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="DecideRemediationPlanInput", description="Approve or reject a pending plan.")
 class DecideRemediationPlanInput:
     plan_id: int = strawberry.field(description="The plan.")
     note: str | None = strawberry.field(default=None, description="Why.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="RecordRemediationOutcomeInput", description="How executing a plan went.")
@@ -60,8 +63,10 @@ class RecordRemediationOutcomeInput:
     plan_id: int = strawberry.field(description="The plan (approved, or pending without approval needed).")
     outcome: RemediationOutcome = strawberry.field(description="EXECUTED or FAILED.")
     note: str | None = strawberry.field(default=None, description="What happened.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(name="RemediationPlanSuccess", description="The plan after the change.")
 class RemediationPlanSuccess:
     plan: RemediationPlanType = strawberry.field(description="The stored plan.")
+    replayed: bool = replayed_field()

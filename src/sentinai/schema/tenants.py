@@ -14,6 +14,7 @@ from sentinai.context import Context
 from sentinai.domain.audit import shown_details
 from sentinai.domain.enums import ApiKeyRole
 from sentinai.schema.enums import Role, TenantStatus
+from sentinai.schema.idempotency import idempotency_key_field, replayed_field
 from sentinai.schema.nodes import LoadedNode
 
 
@@ -90,12 +91,14 @@ class AuditLogFilter:
 class CreateTenantInput:
     tenant_id: str = strawberry.field(description="1-64 letters, digits, '_', '.', '-'.")
     name: str = strawberry.field(description="Display name.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="SetTenantStatusInput", description="Suspend, archive or reactivate a tenant.")
 class SetTenantStatusInput:
     tenant_id: str = strawberry.field(description="The tenant.")
     status: TenantStatus = strawberry.field(description="The new status.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="CreateApiKeyInput", description="A new key for your tenant.")
@@ -106,23 +109,27 @@ class CreateApiKeyInput:
         default=None,
         description="When it stops working, with a time zone, in the future (null: never). Prefer keys that expire.",
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="RevokeApiKeyInput", description="Revoke one of your tenant's keys.")
 class RevokeApiKeyInput:
     key_id: uuid.UUID = strawberry.field(description="The key's id.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(name="TenantSuccess", description="The tenant after the change.")
 class TenantSuccess:
     tenant: TenantType = strawberry.field(description="The stored tenant.")
     admin_key: str | None = strawberry.field(description="On creation only: the tenant's first ADMIN key, shown once.")
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(name="ApiKeySuccess", description="The key after the change.")
 class ApiKeySuccess:
     api_key: ApiKeyType = strawberry.field(description="The stored key.")
     secret: str | None = strawberry.field(description="On creation only: the key itself, shown this once.")
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(name="HistoryVerification", description="The result of recomputing one hash chain of your tenant.")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import strawberry
 
+from sentinai.schema.idempotency import idempotency_key_field, replayed_field
 from sentinai.schema.nodes import CatalogObject
 from sentinai.schema.scalars import SafeInt
 
@@ -54,23 +55,27 @@ class CreateWebhookEndpointInput:
     from_start: bool | None = strawberry.field(
         default=False, description="Deliver the whole change log from its first change (default: from now on)."
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="SetWebhookEndpointEnabledInput", description="Turn deliveries to an endpoint off or on.")
 class SetWebhookEndpointEnabledInput:
     endpoint_id: int = strawberry.field(description="The endpoint.")
     enabled: bool = strawberry.field(description="On (resumes from its position, now) or off.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="ReplayWebhookEndpointInput", description="Deliver again from a position.")
 class ReplayWebhookEndpointInput:
     endpoint_id: int = strawberry.field(description="The endpoint.")
     after: str = strawberry.field(description="Deliver every change after this position (a change's cursor).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(name="DeleteWebhookEndpointInput", description="Delete an endpoint, freeing its place.")
 class DeleteWebhookEndpointInput:
     endpoint_id: int = strawberry.field(description="The endpoint.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(name="CreateWebhookEndpointSuccess", description="The endpoint and its signing secret.")
@@ -79,11 +84,13 @@ class CreateWebhookEndpointSuccess:
     secret: str = strawberry.field(
         description="The signing secret (`whsec_…`), shown this once: verify `webhook-signature` with it."
     )
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(name="WebhookEndpointSuccess", description="The endpoint after the change.")
 class WebhookEndpointSuccess:
     endpoint: WebhookEndpointType = strawberry.field(description="The stored endpoint.")
+    replayed: bool = replayed_field()
 
 
 @strawberry.type(
@@ -93,3 +100,4 @@ class WebhookEndpointSuccess:
 class DeleteWebhookEndpointSuccess:
     endpoint_id: int = strawberry.field(description="The deleted endpoint.")
     deleted_at: datetime = strawberry.field(description="When it was deleted (the first time).")
+    replayed: bool = replayed_field()

@@ -11,6 +11,7 @@ from sentinai.errors import ForbiddenError, InvalidTransitionError, NotFoundErro
 from sentinai.repositories.remediation import NewPlan
 from sentinai.repositories.unit_of_work import UnitOfWork
 from sentinai.services.exceptions import append_system_event
+from sentinai.services.idempotency import Replayed
 
 PENDING, APPROVED, REJECTED = models.PlanStatus.PENDING, models.PlanStatus.APPROVED, models.PlanStatus.REJECTED
 OUTCOMES = frozenset({models.PlanStatus.EXECUTED, models.PlanStatus.FAILED})
@@ -37,16 +38,24 @@ async def propose_plan(uow: UnitOfWork, actor: Actor, plan: NewPlan) -> models.R
 
 async def decide_plan(
     uow: UnitOfWork, actor: Actor, plan_id: int, approve: bool, note: str | None = None
-) -> models.RemediationPlan:
-    """Approve or reject a pending plan. Never by an agent, never by the plan's proposer."""
+) -> models.RemediationPlan | Replayed[models.RemediationPlan]:
+    """Approve or reject a pending plan. Never by an agent, never by the plan's proposer.
+
+    Deciding is idempotent by nature: the same caller taking the same decision again (a retry
+    whose answer was lost) gets the original decision back as `Replayed`, its note included,
+    and nothing is written. Any other change of a decided plan is an InvalidTransitionError."""
     if actor.is_agent:
         raise ForbiddenError("agents may propose remediation plans but never decide them")
     note = validation.text("note", note, max_length=2000, required=False)
-    plan = await _pending(uow, plan_id)
+    status = APPROVED if approve else REJECTED
+    plan = await _locked(uow, plan_id)
+    if plan.status == status and plan.decided_by == actor.id:
+        return Replayed(plan)
+    if plan.status != PENDING:
+        raise InvalidTransitionError(plan.status.value.upper(), "DECIDED", "remediation plan")
     await uow.exceptions.get_for_update(plan.exception_id)
     if plan.proposed_by == actor.id:
         raise ForbiddenError("a remediation plan cannot be decided by the one who proposed it")
-    status = APPROVED if approve else REJECTED
     plan = await uow.remediation_plans.change(
         plan_id, status=status, decided_by=actor.id, decided_at=func.statement_timestamp(), decision_note=note
     )
@@ -68,9 +77,7 @@ async def record_outcome(
     if outcome not in OUTCOMES:
         raise InvalidTransitionError("APPROVED", outcome.value.upper(), "remediation plan")
     note = validation.text("note", note, max_length=10_000, required=False)
-    plan = await uow.remediation_plans.get_for_update(plan_id)
-    if plan is None:
-        raise NotFoundError("RemediationPlan", plan_id)
+    plan = await _locked(uow, plan_id)
     await uow.exceptions.get_for_update(plan.exception_id)
     ready = plan.status == APPROVED or (plan.status == PENDING and not plan.requires_approval)
     if not ready:
@@ -88,10 +95,8 @@ async def record_outcome(
     return plan
 
 
-async def _pending(uow: UnitOfWork, plan_id: int) -> models.RemediationPlan:
+async def _locked(uow: UnitOfWork, plan_id: int) -> models.RemediationPlan:
     plan = await uow.remediation_plans.get_for_update(plan_id)
     if plan is None:
         raise NotFoundError("RemediationPlan", plan_id)
-    if plan.status != PENDING:
-        raise InvalidTransitionError(plan.status.value.upper(), "DECIDED", "remediation plan")
     return plan
