@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import aliased
 
@@ -73,15 +73,14 @@ class ChangeLogRepository(Repository):
         return rows, max(await self.head(), position), False
 
     async def _with_events(self, condition: ColumnElement[bool], first: int) -> tuple[list[WithEvent], bool]:
-        event = and_(C.source == "exception_event", V.tenant_id == C.tenant_id, V.event_id == cast(C.row_key, UUID))
+        changes = _keyed(select(C).where(C.tenant_id == self.tenant_id, condition).limit(first + 1))
+        change = aliased(C, changes)
         statement = (
-            select(C, V)
-            .outerjoin(V, event)
-            .where(C.tenant_id == self.tenant_id, condition)
-            .order_by(C.position)
-            .limit(first + 1)
+            select(change, V)
+            .outerjoin(V, and_(V.tenant_id == changes.c.tenant_id, V.event_id == changes.c.event_key))
+            .order_by(changes.c.position)
         )
-        rows: list[WithEvent] = [(change, found) for change, found in (await self.uow.execute(statement)).all()]
+        rows: list[WithEvent] = [(found, event) for found, event in (await self.uow.execute(statement)).all()]
         return rows[:first], len(rows) > first
 
     async def head(self) -> int:
@@ -102,19 +101,22 @@ class ChangeLogRepository(Repository):
         scanned_to, window_full = await self._window(position)
         if scanned_to is None:
             return [], position, False
-        current = aliased(E)
+        window = select(C).where(C.tenant_id == self.tenant_id, C.position > position, C.position <= scanned_to)
+        changes = _keyed(window.where(C.source == "exception_event").limit(SCAN_WINDOW))
+        change, current = aliased(C, changes), aliased(E)
         matches = (
-            where.apply(self.tenant_id, select(E.exception_id).where(E.exception_id == C.exception_id))
+            where.apply(self.tenant_id, select(E.exception_id).where(E.exception_id == changes.c.exception_id))
             .exists()
             .label("matches")
         )
         statement = (
-            select(C, current, V, matches)
-            .join(current, and_(current.tenant_id == C.tenant_id, current.exception_id == C.exception_id))
-            .join(V, and_(V.tenant_id == C.tenant_id, V.event_id == cast(C.row_key, UUID)))
-            .where(C.tenant_id == self.tenant_id, C.position > position, C.position <= scanned_to)
-            .where(C.source == "exception_event", or_(matches, V.state_change.has_key("status")))
-            .order_by(C.position)
+            select(change, current, V, matches)
+            .join(
+                current, and_(current.tenant_id == changes.c.tenant_id, current.exception_id == changes.c.exception_id)
+            )
+            .join(V, and_(V.tenant_id == changes.c.tenant_id, V.event_id == changes.c.event_key))
+            .where(or_(matches, V.state_change.has_key("status")))
+            .order_by(changes.c.position)
             .limit(first + 1)
         )
         rows: list[Any] = list((await self.uow.execute(statement)).all())
@@ -135,3 +137,15 @@ class ChangeLogRepository(Repository):
         )
         last, scanned = (await self.uow.execute(select(func.max(window.c.position), func.count()))).one()
         return last, scanned == SCAN_WINDOW
+
+
+def _keyed(changes: Select[Any]) -> Subquery:
+    """`changes` (ordered by position, limited), each with its event's id as a uuid (`event_key`,
+    null for an audit entry), for joining to `exception_event` by its primary key.
+
+    The cast is made here, in a subquery its LIMIT keeps apart, and not in the join's condition:
+    a cast is not leakproof, so under row-level security PostgreSQL may not use a condition holding
+    one to look a row up by index, and read every event of the tenant instead for each page (92 ms
+    a timeline's catch-up at 20,000 events, two cores of the database busy under 200 timelines)."""
+    event_key = case((C.source == "exception_event", cast(C.row_key, UUID)), else_=None).label("event_key")
+    return changes.add_columns(event_key).order_by(C.position).subquery("changes")
