@@ -19,6 +19,7 @@ from sentinai.domain.events import PAYLOAD_SCHEMAS, SYSTEM_EVENT_TYPES
 from sentinai.domain.shapes import Field
 from sentinai.services.webhook_delivery import message_of
 from sentinai.wire import encode_json
+from tests import strategies
 from tests.api import documents as doc
 from tests.api.helpers import ingest
 
@@ -28,13 +29,8 @@ AGENT_EVENT_TYPES = sorted(set(PAYLOAD_SCHEMAS) - SYSTEM_EVENT_TYPES)
 FIELDS = "eventId eventType actorType actorId payload stateChange createdAt"
 CHANGE = "query($after: String) { changes(after: $after, first: 1) { nodes { position event { %s } } } }" % FIELDS
 
-numbers = st.integers(-(10**40), 10**40) | st.floats(allow_nan=False, allow_infinity=False)
-texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00", exclude_categories=("Cs",)), max_size=8)
-json_values = st.recursive(
-    st.none() | st.booleans() | numbers | texts,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=4),
-    max_leaves=12,
-)
+texts = strategies.json_texts(8)
+json_values = strategies.json_values(digits=40, text_size=8, max_leaves=12)
 
 
 def _declared(field: Field) -> st.SearchStrategy[Any]:
@@ -44,9 +40,17 @@ def _declared(field: Field) -> st.SearchStrategy[Any]:
     if field.kind == "integer":
         return st.integers(int(field.minimum or 1), int(field.maximum or 10**12))
     if field.kind == "number":
-        return st.floats(field.minimum or 0.0, field.maximum or 1.0) | st.decimals("0", "1", places=3).map(float)
+        low = field.above if field.above is not None else (field.minimum or 0.0)
+        exclusive = field.above is not None
+        return st.floats(low, field.maximum or 1.0, exclude_min=exclusive) | st.decimals("0.001", "1", places=3).map(
+            float
+        )
     if field.kind == "list":
         return st.lists(json_values, max_size=3)
+    if field.kind == "object":
+        return st.dictionaries(texts, json_values, max_size=3)
+    if field.kind == "boolean":
+        return st.booleans()
     return texts.filter(str.strip).map(lambda text: f"v{text}")
 
 

@@ -6,21 +6,15 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sentinai.domain.validation import stored_json
+from tests import strategies
 
 pytestmark = pytest.mark.asyncio
 
-numbers = st.integers(-(10**30), 10**30) | st.floats(allow_nan=False, allow_infinity=False)
-keys = st.text(st.characters(codec="utf-8", exclude_characters="\x00", exclude_categories=("Cs",)), max_size=6)
-json_values = st.recursive(
-    st.none() | st.booleans() | numbers | keys,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
-    max_leaves=20,
-)
+json_values = strategies.json_values(digits=30, text_size=6, max_leaves=20)
 
 
 def printed(value) -> str:
