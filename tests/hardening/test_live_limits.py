@@ -77,6 +77,7 @@ async def test_a_frame_past_the_bound_is_refused_by_uvicorn_before_the_app_reads
     serve = argparse.Namespace(host="127.0.0.1", port=0, log_level="warning", no_access_log=True)
     options = {name: value for name, value in uvicorn_options(serve).items() if name.startswith("ws_")}
     assert options["ws_max_size"] == MAX_BODY_BYTES, "`sentinai serve` bounds frames like bodies"
+    assert options["ws_per_message_deflate"] is False, "small live messages are not compressed"
 
     async with serving(create_app(runtime=runtime), websockets=True, **options) as url:
         socket = await acknowledged(ws_url(url), api_a.viewer)

@@ -17,7 +17,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from sentinai import telemetry
 from sentinai.api import graphiql
-from sentinai.api.http import MAX_BODY_BYTES, MEDIA_TYPE_KEY, error_response, negotiate
+from sentinai.api.http import (
+    DOCUMENT_TOO_LARGE,
+    MAX_BODY_BYTES,
+    MAX_DOCUMENT_CHARACTERS,
+    MEDIA_TYPE_KEY,
+    document_too_large,
+    error_response,
+    negotiate,
+)
 from sentinai.api.prepared import PostedOperation
 from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
@@ -196,6 +204,11 @@ class GraphQLEndpoint:
         body = await request.body()
         unanswered = _replaying(body, receive)
         decoded = PostedOperation.decoded(body)
+        if decoded is not None and len(decoded.query) > MAX_DOCUMENT_CHARACTERS:  # refused without decoding it again
+            telemetry.refused("document_too_large")
+            too_long = document_too_large(len(decoded.query))
+            await error_response(413, DOCUMENT_TOO_LARGE, too_long, None, media_type)(scope, unanswered, send)
+            return None
         found = None if decoded is None else self.prepared.lookup(decoded, request.state.principal)
         if decoded is None or found is None:
             return unanswered
