@@ -215,3 +215,27 @@ async def test_variable_defaults_are_priced_as_the_values_execution_uses(gql, ap
 
     assert [error["extensions"]["code"] for error in priced] == ["QUERY_TOO_COSTLY"] * 2
     assert priced[0]["extensions"]["cost"] == priced[1]["extensions"]["cost"]
+
+
+async def test_documents_too_long_to_parse_put_their_tenant_in_debt_and_it_is_then_refused_unread(
+    runtime, api_a, api_b
+):
+    import httpx
+
+    from tests.api.helpers import api_app
+
+    app = api_app(runtime, cost_budget=1_000, cost_restore_rate=1.0)
+    too_long = "{ viewer { role } }\n#" + "x" * 200_000  # 192 points of text
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sentinai.test") as http:
+
+        async def post(key: str, query: str) -> httpx.Response:
+            return await http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {key}"})
+
+        statuses = [(await post(api_a.viewer, too_long)).status_code for _ in range(8)]
+        refused = await post(api_a.viewer, "{ viewer { role } }")
+        other = await post(api_b.viewer, "{ viewer { role } }")
+
+    assert statuses[:5] == [413] * 5 and statuses[-1] == 429, statuses
+    assert refused.status_code == 429 and refused.json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert other.status_code == 200 and other.json()["data"]["viewer"]["role"] == "VIEWER"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 import uuid
 from datetime import timedelta
 
@@ -27,8 +29,10 @@ from sentinai.api.http import (
     negotiate,
 )
 from sentinai.api.prepared import PostedOperation
+from sentinai.api.query_cost import tenant_budget_key, text_price
 from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
+from sentinai.auth import Principal
 from sentinai.config import Settings
 from sentinai.db.faults import is_unavailable
 from sentinai.errors import AuthenticationError, ForbiddenError
@@ -113,6 +117,7 @@ class GraphQLEndpoint:
         self.deadline = settings.request_deadline_seconds
         self.admission = asyncio.Semaphore(settings.max_concurrent_requests)
         self.prepared = schema.prepared_reads if isinstance(schema, SentinaiSchema) else None
+        self.budgets = schema.budgets if isinstance(schema, SentinaiSchema) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every request is observed: an `X-Request-Id` on its response, a span, metrics and one
@@ -206,6 +211,9 @@ class GraphQLEndpoint:
         decoded = PostedOperation.decoded(body)
         if decoded is not None and len(decoded.query) > MAX_DOCUMENT_CHARACTERS:  # refused without decoding it again
             telemetry.refused("document_too_large")
+            if self.budgets is not None:  # it was read and decoded: its text's price is owed all the same
+                bucket = self.budgets.bucket(tenant_budget_key(request.state.principal))
+                bucket.charge(text_price(len(decoded.query)), time.monotonic())
             too_long = document_too_large(len(decoded.query))
             await error_response(413, DOCUMENT_TOO_LARGE, too_long, None, media_type)(scope, unanswered, send)
             return None
@@ -249,4 +257,16 @@ class GraphQLEndpoint:
         if record is not None:
             record.tenant = principal.tenant_id
             record.role = principal.role_name
-        return None
+        return self._in_debt(principal, media_type)
+
+    def _in_debt(self, principal: Principal, media_type: str) -> Response | None:
+        """A tenant whose budget is in debt (it sent documents past the length we parse) is
+        refused before its body is read: each such refusal still cost a read and a decoding."""
+        bucket = None if self.budgets is None else self.budgets.bucket(tenant_budget_key(principal))
+        now = time.monotonic()
+        if bucket is None or not bucket.in_debt(now):
+            return None
+        telemetry.refused("throttled")
+        wait = math.ceil(bucket.seconds_until(0))
+        message = f"Query budget in debt from documents too long to parse; retry in {wait} s."
+        return error_response(429, "THROTTLED", message, {"Retry-After": str(wait)}, media_type)

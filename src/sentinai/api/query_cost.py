@@ -76,6 +76,15 @@ class TokenBucket:
         self.available -= cost
         return True
 
+    def charge(self, cost: float, now: float) -> None:
+        """Take `cost` for work already done, into debt if need be (a refused oversize document:
+        the body was read and decoded all the same). A bucket in debt refuses before any work."""
+        if not self.take(cost, now):
+            self.available -= cost
+
+    def in_debt(self, now: float) -> bool:
+        return self.available + (now - self.updated) * self.restore_rate < 0
+
     def give_back(self, cost: float) -> None:
         """Return what `take` took for work that was then not done (it is done again elsewhere)."""
         self.available = min(self.capacity, self.available + cost)
@@ -111,7 +120,12 @@ def operation_cost(
 
 def text_cost(document: Any) -> int:
     """1 point per started `TEXT_COST_CHARACTERS` of the document's text past the free ones."""
-    return -(-max(0, text_length(document) - FREE_TEXT_CHARACTERS) // TEXT_COST_CHARACTERS)
+    return text_price(text_length(document))
+
+
+def text_price(characters: int) -> int:
+    """What a text of `characters` costs (`text_cost`), before or without parsing it."""
+    return -(-max(0, characters - FREE_TEXT_CHARACTERS) // TEXT_COST_CHARACTERS)
 
 
 def _selection_cost(

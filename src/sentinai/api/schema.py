@@ -94,6 +94,8 @@ class ParsedDocuments(SchemaExtension):
 class SentinaiSchema(strawberry.Schema):
     prepared_reads: PreparedReads | None = None
     """Reads the endpoint answers without this pipeline once it has answered them (`api.prepared`)."""
+    budgets: CostBudgets | None = None
+    """The tenants' cost budgets this schema's requests spend (`api.query_cost`)."""
     memos: dict[str, ByteMemo] = {}
     """Every memo of this schema's pipeline by name, for the metrics and the tests (`api.memo`)."""
 
@@ -155,6 +157,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
         extensions=extensions,
     )
+    built.budgets = budgets
     if settings.document_reads:
         planner = Planner(built, bounds)
         prepared = built.prepared_reads = PreparedReads(planner, budgets, bounds)
