@@ -62,7 +62,7 @@ def seeded(tmp_path_factory) -> tuple[dict[str, str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MIGRATION_DATABASE_URL"}}
     env["SENTINAI_DATA_DIR"] = str(tmp_path_factory.mktemp("hostile"))
     env["SENTINAI_WEBHOOK_PRIVATE_TARGETS"] = "true"
-    _cli(env, "seed", "--tenants", "2", "--exceptions", "2000", "--events", "10", "--prefix", "hostile")
+    _cli(env, "seed", "--tenants", "3", "--exceptions", "2000", "--events", "10", "--prefix", "hostile")
     keys = {
         "a_admin": _key(env, "hostile-001", "admin"),
         "a_agent": _key(env, "hostile-001", "agent"),
@@ -71,6 +71,11 @@ def seeded(tmp_path_factory) -> tuple[dict[str, str], dict[str, str]]:
         "b_admin": _key(env, "hostile-002", "admin"),
         "b_agent": _key(env, "hostile-002", "agent"),
         "b_viewer": _key(env, "hostile-002", "viewer"),
+        # the revoking tenant: the hostile one's flood keeps its own budget spent (it is refused
+        # 429 THROTTLED, as it should be), so the revocation is shown on a tenant of its own
+        "c_admin": _key(env, "hostile-003", "admin"),
+        "c_agent": _key(env, "hostile-003", "agent"),
+        "c_viewer": _key(env, "hostile-003", "viewer"),
     }
     return env, keys
 
@@ -108,6 +113,15 @@ def _cpu_seconds(server: subprocess.Popen, postgres: str | None = None) -> float
             continue
         total += times.user + times.system + getattr(times, "children_user", 0) + getattr(times, "children_system", 0)
     return total
+
+
+async def _first_exception(http: httpx.AsyncClient, key: str) -> str:
+    return (await graphql(http, key, FIRST)).json()["data"]["exceptions"]["nodes"][0]["exceptionId"]
+
+
+def _as_hostile(keys: dict[str, str], prefix: str) -> dict[str, str]:
+    """Tenant `prefix`'s keys under the hostile tenant's names (`hostile_tenant.Hostile` reads a_*)."""
+    return {**keys, **{f"a_{name[2:]}": value for name, value in keys.items() if name.startswith(f"{prefix}_")}}
 
 
 def _rss(server: subprocess.Popen) -> int:
@@ -194,11 +208,10 @@ async def test_a_hostile_tenant_does_not_slow_another_or_outlive_its_revocation(
         receiver_url = await receiver.start()
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             await graphql(http, keys["b_admin"], CREATE_WEBHOOK, {"input": {"url": f"{receiver_url}/victim"}})
-            victim_exception = (await graphql(http, keys["b_viewer"], FIRST)).json()["data"]["exceptions"]["nodes"]
-            keys["a_exception"] = (await graphql(http, keys["a_viewer"], FIRST)).json()["data"]["exceptions"]["nodes"][
-                0
-            ]["exceptionId"]
-        victim = Victim(url, keys, victim_exception[0]["exceptionId"], receiver)
+            victim_exception = await _first_exception(http, keys["b_viewer"])
+            keys["a_exception"] = await _first_exception(http, keys["a_viewer"])
+            keys["c_exception"] = await _first_exception(http, keys["c_viewer"])
+        victim = Victim(url, keys, victim_exception, receiver)
         await victim.measure(WARM_UP_SECONDS)  # each worker's first requests, plans and memos
         rss_before, cpu_before, pg_before = (
             _rss(server),
@@ -225,7 +238,7 @@ async def test_a_hostile_tenant_does_not_slow_another_or_outlive_its_revocation(
         )
         await asyncio.sleep(RAMP_SECONDS)
         cpu_before, pg_before = _cpu_seconds(server), _cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"])
-        revoking = Hostile(url, keys, HOSTILE_SECONDS)  # here, not niced: arrival times are then send times
+        revoking = Hostile(url, _as_hostile(keys, "c"), HOSTILE_SECONDS)  # here, not niced: arrivals are sendings
         attacked, _ = await asyncio.gather(victim.measure(HOSTILE_SECONDS), revoking.revoked_while_busy())
         attacked["server_cpu_s"] = round(_cpu_seconds(server) - cpu_before, 1)
         attacked["postgres_cpu_s"] = round(_cpu_seconds(server, postgres=env["SENTINAI_DATA_DIR"]) - pg_before, 1)
