@@ -37,7 +37,7 @@ LIST = "{ exceptions(first: 20) { nodes { exceptionId status events(first: 5) { 
 FIRST = "{ exceptions(first: 1) { nodes { exceptionId } } }"
 WARM_UP_SECONDS, QUIET_SECONDS, HOSTILE_SECONDS, RAMP_SECONDS = 3.0, 12.0, 15.0, 4.0
 READ_EVERY = 0.05
-READ_P99_CEILING_MS, LIVE_P99_CEILING_MS = 400, 1_000
+READ_P99_CEILING_MS, LIVE_P99_CEILING_MS = 100, 500
 LIVE_RSS_BOUND = 1_200 * 1024 * 1024
 """What the two workers and their parent may hold in all under the hostile tenant (docs/hardening.md)."""
 
@@ -260,11 +260,11 @@ async def test_a_hostile_tenant_does_not_slow_another_or_outlive_its_revocation(
     assert summary["revocation"] == {"close_code": 4403, "messages_after_1s": []}
     assert attacked["read_errors"] == 0
     # Issue 20 asks for p99s within twice the quiet ones. On this 2-core machine, where the server's
-    # two workers, PostgreSQL and both clients share the cores, the run of 2026-12-08 measured the
-    # medians within that but not the p99s (docs/hardening.md, "All at once"); these ceilings hold
-    # what was reached, so that a regression shows.
+    # two workers, PostgreSQL and both clients share the cores, the runs of 2026-12-08 measured the
+    # medians and the timeline's p99 within that, the reads' p99 at 2.0-2.3x (docs/hardening.md,
+    # "All at once"); these ceilings hold what was reached, so that a regression shows.
     assert attacked["read_p50_ms"] <= 2 * quiet["read_p50_ms"], (quiet, attacked)
-    assert attacked["live_p50_ms"] <= 3 * quiet["live_p50_ms"], (quiet, attacked)
+    assert attacked["live_p50_ms"] <= 2 * quiet["live_p50_ms"], (quiet, attacked)
     assert attacked["read_p99_ms"] < READ_P99_CEILING_MS and attacked["live_p99_ms"] < LIVE_P99_CEILING_MS
     assert attacked["webhooks"] >= attacked["live_messages"] - 2, "the victim's webhooks are not held up"
     assert duplicates == 0 and summary["webhooks"]["counted_duplicates"] == 0
