@@ -29,7 +29,7 @@ from sentinai.api.http import (
     negotiate,
 )
 from sentinai.api.prepared import PostedOperation
-from sentinai.api.query_cost import tenant_budget_key, text_price
+from sentinai.api.query_cost import charge_refused_text, tenant_budget_key
 from sentinai.api.schema import SentinaiSchema
 from sentinai.api.view import SentinaiGraphQL
 from sentinai.auth import Principal
@@ -211,9 +211,7 @@ class GraphQLEndpoint:
         decoded = PostedOperation.decoded(body)
         if decoded is not None and len(decoded.query) > MAX_DOCUMENT_CHARACTERS:  # refused without decoding it again
             telemetry.refused("document_too_large")
-            if self.budgets is not None:  # it was read and decoded: its text's price is owed all the same
-                bucket = self.budgets.bucket(tenant_budget_key(request.state.principal))
-                bucket.charge(text_price(len(decoded.query)), time.monotonic())
+            charge_refused_text(self.budgets, request.state.principal, len(decoded.query))
             too_long = document_too_large(len(decoded.query))
             await error_response(413, DOCUMENT_TOO_LARGE, too_long, None, media_type)(scope, unanswered, send)
             return None

@@ -123,6 +123,13 @@ def text_cost(document: Any) -> int:
     return text_price(text_length(document))
 
 
+def charge_refused_text(budgets: CostBudgets | None, principal: Principal | None, characters: int) -> None:
+    """A document refused for its length was received and decoded all the same: its text's price
+    is owed, into debt if need be (`TokenBucket.charge`), on every surface that refuses one."""
+    if budgets is not None:
+        budgets.bucket(tenant_budget_key(principal)).charge(text_price(characters), time.monotonic())
+
+
 def text_price(characters: int) -> int:
     """What a text of `characters` costs (`text_cost`), before or without parsing it."""
     return -(-max(0, characters - FREE_TEXT_CHARACTERS) // TEXT_COST_CHARACTERS)

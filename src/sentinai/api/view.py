@@ -52,6 +52,7 @@ from sentinai.api.http import (
     error_response,
     media_type_of,
 )
+from sentinai.api.query_cost import charge_refused_text
 from sentinai.auth import Principal
 from sentinai.context import Context
 from sentinai.errors import AuthenticationError, ForbiddenError
@@ -73,6 +74,13 @@ SLOW_CONSUMER_SECONDS = 10.0
 """A client that has not taken a message for this long is disconnected (close code 1013)."""
 
 
+class DocumentTooLargeError(HTTPException):
+    """A document longer than MAX_DOCUMENT_CHARACTERS, refused before any parse (413)."""
+
+    def __init__(self, characters: int) -> None:
+        super().__init__(413, document_too_large(characters))
+
+
 class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Any) -> None:
         """Strawberry's, for a message of the protocol's shape; any other closes the socket with
@@ -87,6 +95,7 @@ class LiveSocketHandler(GraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's `run_operation`, with a context per operation and subscriptions only."""
         if len(operation.query) > MAX_DOCUMENT_CHARACTERS:
+            charge_refused_text(getattr(self.schema, "budgets", None), self.context.principal, len(operation.query))
             error = {"message": document_too_large(len(operation.query)), "extensions": {"code": DOCUMENT_TOO_LARGE}}
             await operation.send_operation_message({"id": operation.id, "type": "error", "payload": [error]})
             self.operations.pop(operation.id, None)
@@ -195,11 +204,13 @@ class SentinaiGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """Strawberry's, refusing a document longer than MAX_DOCUMENT_CHARACTERS before any parse."""
+        """Strawberry's, refusing a document longer than MAX_DOCUMENT_CHARACTERS before any parse.
+        A POSTed JSON body is refused, and charged, by the endpoint first (`api.endpoint`, from its
+        one decoding of the body); this catches a GET's query and the path without document reads."""
         parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
             if isinstance(data.query, str) and len(data.query) > MAX_DOCUMENT_CHARACTERS:
-                raise HTTPException(413, document_too_large(len(data.query)))
+                raise DocumentTooLargeError(len(data.query))
         return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -294,7 +305,7 @@ def _observe(result: ExecutionResult) -> None:
 
 def _refusal(error: HTTPException, media_type: str) -> Response:
     reason = error.reason
-    if error.status_code == 413 and reason.startswith("the GraphQL document is"):
+    if isinstance(error, DocumentTooLargeError):
         telemetry.refused("document_too_large")
         return error_response(413, DOCUMENT_TOO_LARGE, reason, None, media_type)
     if reason.startswith("subscriptions are not allowed"):  # api.schema: they live on the WebSocket
