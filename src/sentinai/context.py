@@ -55,6 +55,9 @@ class Context:
     """A WebSocket's credential, checked again while its subscriptions live."""
     cost: int | None = None
     """The operation's price, once `api.query_cost` has priced it (what a prepared read remembers)."""
+    delivery_cost: int | None = None
+    """A subscription's price for each message it delivers: its selection's, not its text's (the
+    text is parsed once, when it starts, and paid then)."""
     budget: Any = None
     """The tenant's cost budget (`api.query_cost.TokenBucket`) the operation was charged to: what a
     live subscription pays each delivery from."""

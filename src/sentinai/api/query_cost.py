@@ -322,6 +322,7 @@ class QueryCostLimiter(SchemaExtension):
         )
         if isinstance(context.context, Context):  # the price travels with the request (`api.prepared`)
             context.context.cost = self.cost
+            context.context.delivery_cost = max(1, self.cost - text_cost(context.graphql_document))
         record = telemetry.current()
         if record is not None:
             record.cost = self.cost

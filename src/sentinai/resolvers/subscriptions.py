@@ -147,7 +147,7 @@ async def live(info: Info[Context, None], start: int, read: Read[T]) -> AsyncGen
     runtime.subscriptions[key] += 1
     runtime.live_contexts[id(context)] = context
     position, tenant_id = start, context.tenant_scope.tenant_id
-    admission, delivery_price = Admission(context), context.cost or 1
+    admission, delivery_price = Admission(context), context.delivery_cost or 1
     try:
         with runtime.notifier.watch(tenant_id) as woken:
             while True:
